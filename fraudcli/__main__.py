@@ -1,0 +1,3 @@
+from fraudcli.cli import main
+
+main()

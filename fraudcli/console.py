@@ -1,0 +1,49 @@
+"""Where humans read: a Rich console on stderr (stdout carries data only) and progress bars."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+# Rich honours NO_COLOR and drops colour and animation when stderr is not a terminal.
+err = Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields `advance(n)`. Silent when stderr is not a terminal."""
+    columns = [
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    bar = Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
+    with bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
+def status(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner with a changing message for stages of unknown length; yields `update(text)`."""
+    if not err.is_terminal:
+        yield lambda _text: None
+        return
+    with err.status(message) as live:
+        yield lambda text: live.update(text)

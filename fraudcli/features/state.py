@@ -1,0 +1,94 @@
+"""Per-user and per-merchant state: sorted timestamps with prefix sums, bounded in time.
+
+Entries are kept sorted by timestamp (input order among equal timestamps), so a window
+(a, b] is two bisections and a prefix-sum difference, whatever order the input came in.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+_PRUNE_MIN = 32  # expire in chunks: deleting a list's head costs its length
+
+
+class UserState:
+    __slots__ = ("ts", "cum", "merchant", "country", "device", "last_seen", "prev_ts", "loc")
+
+    def __init__(self) -> None:
+        self.ts: list[float] = []
+        self.cum: list[float] = [0.0]  # cum[i] = sum of the amounts before entry i
+        self.merchant: list[str | None] = []
+        self.country: list[str | None] = []
+        self.device: list[str | None] = []
+        # (merchant, country, device) -> newest timestamp each value was seen with; answers
+        # "is it new?" without a scan when the record is not older than the newest entry
+        self.last_seen: tuple[dict, dict, dict] = ({}, {}, {})
+        self.prev_ts: float | None = None  # previous in input order
+        self.loc: tuple[float, float, float] | None = None  # (lat, lon, ts) of previous located
+
+    def add(self, ts: float, amount: float, merchant, country, device, horizon: float) -> None:
+        pos = bisect_right(self.ts, ts)
+        if pos == len(self.ts):
+            self.ts.append(ts)
+            self.cum.append(self.cum[-1] + amount)
+            self.merchant.append(merchant)
+            self.country.append(country)
+            self.device.append(device)
+        else:
+            self._insert(pos, ts, amount, merchant, country, device)
+        for seen, value in zip(self.last_seen, (merchant, country, device), strict=True):
+            if value is not None and seen.get(value, -1.0) < ts:
+                seen[value] = ts
+        if self.ts[0] <= self.ts[-1] - horizon:
+            self._expire(self.ts[-1] - horizon)
+
+    def _insert(self, pos: int, ts: float, amount: float, merchant, country, device) -> None:
+        amounts = [b - a for a, b in zip(self.cum, self.cum[1:], strict=False)]
+        amounts.insert(pos, amount)
+        self.ts.insert(pos, ts)
+        self.merchant.insert(pos, merchant)
+        self.country.insert(pos, country)
+        self.device.insert(pos, device)
+        self.cum = _prefix(amounts, self.cum[0])
+
+    def _expire(self, cutoff: float) -> None:
+        k = bisect_right(self.ts, cutoff)
+        if k >= _PRUNE_MIN or (k and 4 * k >= len(self.ts)):
+            del self.ts[:k], self.merchant[:k], self.country[:k], self.device[:k]
+            del self.cum[:k]
+            self.last_seen = tuple(
+                {v: t for v, t in seen.items() if t > cutoff} for seen in self.last_seen
+            )
+
+
+class MerchantState:
+    __slots__ = ("ts", "cum_fraud")
+
+    def __init__(self) -> None:
+        self.ts: list[float] = []
+        self.cum_fraud: list[int] = [0]  # cum_fraud[i] = frauds among the entries before i
+
+    def add(self, ts: float, is_fraud: int, horizon: float) -> None:
+        pos = bisect_right(self.ts, ts)
+        if pos == len(self.ts):
+            self.ts.append(ts)
+            self.cum_fraud.append(self.cum_fraud[-1] + is_fraud)
+        else:
+            labels = [b - a for a, b in zip(self.cum_fraud, self.cum_fraud[1:], strict=False)]
+            labels.insert(pos, is_fraud)
+            self.ts.insert(pos, ts)
+            self.cum_fraud = _prefix(labels, self.cum_fraud[0])
+        if self.ts[0] > self.ts[-1] - horizon:
+            return
+        k = bisect_right(self.ts, self.ts[-1] - horizon)
+        if k >= _PRUNE_MIN or (k and 4 * k >= len(self.ts)):
+            del self.ts[:k], self.cum_fraud[:k]
+
+
+def _prefix(values: list, start):
+    out = [start]
+    total = start
+    for value in values:
+        total += value
+        out.append(total)
+    return out

@@ -1,0 +1,193 @@
+"""The feature store: `lookup` (features before the txn), `update` (then add it), snapshots.
+
+`FeatureStore` is the interface every command goes through; `InMemoryStore` is the embedded
+backend. Nothing outside a store assumes the state lives in this process, so a networked
+backend (Redis, say) can serve several scoring processes behind the same four methods.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyarrow as pa
+
+from fraudcli.features.spec import DAY, FEATURE_NAMES, LONGEST_WINDOW, MAX_GAP_HOURS, NEW_WINDOW
+from fraudcli.features.state import MerchantState, UserState
+from fraudcli.schema import Txn
+
+_TWO_PI_BY_DAY = 2.0 * math.pi / DAY
+_EARTH_KM = 6371.0088
+_RAD = math.pi / 180.0
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """`label_delay`: seconds before a label is visible to features; `lateness`: how far
+    behind a key's newest timestamp a record may arrive and still see exact windows."""
+
+    label_delay: float = 7 * DAY
+    lateness: float = DAY
+
+    @property
+    def user_horizon(self) -> float:
+        return LONGEST_WINDOW + self.lateness
+
+    @property
+    def merchant_horizon(self) -> float:
+        return self.label_delay + LONGEST_WINDOW + self.lateness
+
+
+class FeatureStore(Protocol):
+    config: StoreConfig
+
+    def lookup(self, txn: Txn) -> list[float]: ...
+    def update(self, txn: Txn) -> None: ...
+    def snapshot(self) -> dict[str, pa.Table]: ...
+
+
+class InMemoryStore:
+    """The embedded, in-process backend: dicts of per-key state."""
+
+    def __init__(self, config: StoreConfig | None = None) -> None:
+        self.config = config or StoreConfig()
+        self.users: dict[str, UserState] = {}
+        self.merchants: dict[str, MerchantState] = {}
+        self._user_horizon = self.config.user_horizon
+        self._merchant_horizon = self.config.merchant_horizon
+        self._label_delay = self.config.label_delay
+
+    def lookup(self, txn: Txn) -> list[float]:
+        """The features of `txn` from the state left by the transactions before it."""
+        features = _time_features(txn.ts, txn.amount)
+        features += _user_features(self.users.get(txn.user_id) or _EMPTY_USER, txn)
+        merchant = self.merchants.get(txn.merchant_id) if txn.merchant_id is not None else None
+        if merchant is None:
+            return features + _NO_MERCHANT_HISTORY
+        return features + _merchant_features(merchant, txn.ts - self._label_delay)
+
+    def update(self, txn: Txn) -> None:
+        """Add `txn` to the state, after its features were looked up."""
+        user = self.users.get(txn.user_id)
+        if user is None:
+            user = self.users[txn.user_id] = UserState()
+        horizon = self._user_horizon
+        user.add(txn.ts, txn.amount, txn.merchant_id, txn.country, txn.device_id, horizon)
+        user.prev_ts = txn.ts
+        if txn.lat is not None:
+            user.loc = (txn.lat, txn.lon, txn.ts)
+        if txn.merchant_id is not None:
+            merchant = self.merchants.get(txn.merchant_id)
+            if merchant is None:
+                merchant = self.merchants[txn.merchant_id] = MerchantState()
+            merchant.add(txn.ts, txn.is_fraud or 0, self._merchant_horizon)
+
+    def snapshot(self) -> dict[str, pa.Table]:
+        from fraudcli.features.snapshot import snapshot_tables
+
+        return snapshot_tables(self)
+
+    @classmethod
+    def restore(cls, tables: dict[str, pa.Table], config: StoreConfig) -> InMemoryStore:
+        from fraudcli.features.snapshot import restore_store
+
+        return restore_store(cls(config), tables)
+
+
+def _time_features(t: float, amount: float) -> list[float]:
+    seconds_of_day = t % DAY
+    angle = seconds_of_day * _TWO_PI_BY_DAY
+    weekday = (int(t // DAY) + 3) % 7  # 1970-01-01 was a Thursday (3, Monday = 0)
+    return [
+        amount,
+        math.log1p(amount),
+        math.sin(angle),
+        math.cos(angle),
+        1.0 if weekday >= 5 else 0.0,
+        1.0 if seconds_of_day < 6 * 3600 else 0.0,
+    ]
+
+
+def _user_features(user: UserState, txn: Txn) -> list[float]:
+    t, ts, cum = txn.ts, user.ts, user.cum
+    hi = bisect_right(ts, t)
+    lo_1h = bisect_right(ts, t - 3600.0)
+    lo_24h = bisect_right(ts, t - DAY)
+    lo_7d = bisect_right(ts, t - 7 * DAY)
+    lo_30d = bisect_right(ts, t - NEW_WINDOW)
+    n24, n7, n30 = hi - lo_24h, hi - lo_7d, hi - lo_30d
+    sum30 = cum[hi] - cum[lo_30d]
+    mean24 = (cum[hi] - cum[lo_24h]) / n24 if n24 else 0.0
+    mean7 = (cum[hi] - cum[lo_7d]) / n7 if n7 else 0.0
+    mean30 = sum30 / n30 if n30 else 0.0
+    ratio = txn.amount / mean30 if mean30 > 0.0 else 1.0
+    gap = MAX_GAP_HOURS
+    if user.prev_ts is not None:
+        gap = min(max((t - user.prev_ts) / 3600.0, 0.0), MAX_GAP_HOURS)
+    distance, speed = _travel(user.loc, txn)
+    return [
+        float(hi - lo_1h),
+        float(n24),
+        float(n7),
+        float(n30),
+        mean24,
+        mean7,
+        mean30,
+        ratio,
+        gap,
+        distance,
+        speed,
+        *_novelty(user, txn, lo_30d, hi),
+    ]
+
+
+def _novelty(user: UserState, txn: Txn, lo: int, hi: int) -> list[float]:
+    """is_new_{merchant,country,device}_30d: 1 if the value is not among prior txns in 30 days."""
+    values = (txn.merchant_id, txn.country, txn.device_id)
+    if not user.ts or txn.ts >= user.ts[-1]:  # every entry is at or before t: newest-seen suffices
+        since = txn.ts - NEW_WINDOW
+        return [
+            0.0 if value is None or seen.get(value, since) > since else 1.0
+            for value, seen in zip(values, user.last_seen, strict=True)
+        ]
+    lists = (user.merchant, user.country, user.device)
+    return [
+        0.0 if value is None or value in seen[lo:hi] else 1.0
+        for value, seen in zip(values, lists, strict=True)
+    ]
+
+
+def _travel(loc: tuple[float, float, float] | None, txn: Txn) -> tuple[float, float]:
+    if loc is None or txn.lat is None:
+        return 0.0, 0.0
+    distance = haversine_km(loc[0], loc[1], txn.lat, txn.lon)
+    hours = max(abs(txn.ts - loc[2]) / 3600.0, 1.0 / 60.0)
+    return distance, distance / hours
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = lat1 * _RAD, lat2 * _RAD
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin((lon2 - lon1) * _RAD / 2) ** 2
+    )
+    return 2.0 * _EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _merchant_features(merchant: MerchantState, end: float) -> list[float]:
+    ts, cum = merchant.ts, merchant.cum_fraud
+    hi = bisect_right(ts, end)
+    counts, rates = [], []
+    for window in (DAY, 7 * DAY, 30 * DAY):
+        lo = bisect_right(ts, end - window)
+        n = hi - lo
+        counts.append(float(n))
+        rates.append((cum[hi] - cum[lo]) / n if n else 0.0)
+    return counts + rates
+
+
+_EMPTY_USER = UserState()  # never updated: stands for a user with no history
+_NO_MERCHANT_HISTORY = [0.0] * 6
+N_FEATURES = len(FEATURE_NAMES)

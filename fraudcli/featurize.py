@@ -1,0 +1,35 @@
+"""`fraud features`: the point-in-time feature table of a file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fraudcli.config import load_config
+from fraudcli.features.store import InMemoryStore
+from fraudcli.io import RejectSink, read_batches, write_table
+from fraudcli.score import RunSummary
+from fraudcli.table import collect_features, to_arrow
+
+
+def features_file(
+    data: Path,
+    output: Path | None,
+    *,
+    config_path: Path | None = None,
+    mapping: list[str] | None = None,
+    rejects_path: Path | None = None,
+    strict: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> RunSummary:
+    """Features of every record of `data`, from an empty store, written to `output`."""
+    config = load_config(config_path, mapping)
+    sink = RejectSink(rejects_path)
+    try:
+        batches = read_batches(data, config.columns)
+        store = InMemoryStore(config.store)
+        table, summary = collect_features(batches, store, sink, on_batch, strict=strict)
+    finally:
+        sink.close()
+    write_table(to_arrow(table), output)
+    return summary

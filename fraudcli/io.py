@@ -1,0 +1,374 @@
+"""Readers and writers in batches: Parquet, CSV, JSONL files and JSONL on stdin/stdout.
+
+A reader yields batches of `Item`s: (line or row number, raw text or None, Txn or Reject).
+Every input record yields exactly one item, so nothing is lost between reading and writing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fraudcli.errors import InputError, UsageError
+from fraudcli.schema import ColumnMap, RecordError, Txn, validate
+
+MAX_LINE_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 20
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
+FORMATS |= {".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A record that could not be used: where it was, why, and its raw text."""
+
+    line: int
+    reason: str
+    raw: str
+
+    def to_dict(self) -> dict:
+        return {"line": self.line, "reason": self.reason, "raw": self.raw}
+
+
+Item = tuple[int, "str | None", "Txn | Reject"]
+
+
+def detect_format(path: str | Path | None) -> str:
+    """The format of a path by its extension; None or '-' is JSONL on stdin/stdout."""
+    if path is None or str(path) == "-":
+        return "jsonl"
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        known = ", ".join(sorted(FORMATS))
+        raise UsageError(f"cannot tell the format of {path}: use one of {known}")
+    return FORMATS[suffix]
+
+
+def read_batches(
+    path: str | Path | None, columns: ColumnMap | None = None, batch_rows: int = 8192
+) -> Iterator[list[Item]]:
+    """Batches of items from a file (by extension) or from JSONL on stdin (path None or '-')."""
+    fmt = detect_format(path)
+    columns = columns or ColumnMap()
+    if fmt == "jsonl":
+        if path is None or str(path) == "-":
+            yield from _jsonl_batches(sys.stdin.buffer, columns)
+            return
+        with _open(path) as stream:
+            yield from _jsonl_batches(stream, columns)
+    elif fmt == "csv":
+        yield from _csv_batches(Path(path), columns, batch_rows)
+    else:
+        yield from _parquet_batches(Path(path), columns, batch_rows)
+
+
+def _open(path: str | Path) -> BinaryIO:
+    try:
+        return open(path, "rb")  # noqa: SIM115 - closed by the caller's with-block
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+
+
+# --- JSONL -----------------------------------------------------------------------------------
+
+
+def _jsonl_batches(stream: BinaryIO, columns: ColumnMap) -> Iterator[list[Item]]:
+    """Parse what is available now as one batch, so a piped record is decided at once."""
+    line_no = 0
+    for chunk in _line_chunks(stream):
+        items = []
+        for raw in chunk:
+            line_no += 1
+            items.append(parse_jsonl_line(raw, line_no, columns))
+        yield items
+
+
+def _line_chunks(stream: BinaryIO) -> Iterator[list[bytes | None]]:
+    """Lists of complete lines as they arrive; None stands for a line over MAX_LINE_BYTES."""
+    read = getattr(stream, "read1", stream.read)
+    tail = b""
+    oversized = False  # inside a line already known to be too long: skip to its end
+    while True:
+        data = read(CHUNK_BYTES)
+        if not data:
+            break
+        lines = (tail + data).split(b"\n")
+        tail = lines.pop()
+        if oversized and lines:
+            lines[0] = None
+            oversized = False
+        lines = [line if line is None or len(line) <= MAX_LINE_BYTES else None for line in lines]
+        if len(tail) > MAX_LINE_BYTES:
+            tail, oversized = b"", True
+        if lines:
+            yield lines
+    if oversized:
+        yield [None]
+    elif tail:
+        yield [tail]
+
+
+def parse_jsonl_line(raw: bytes | None, line_no: int, columns: ColumnMap) -> Item:
+    """One JSONL line -> (line, text, Txn or Reject)."""
+    if raw is None:
+        return line_no, None, Reject(line_no, "line longer than 1 MiB", "")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        shown = raw[:200].decode("utf-8", "replace")
+        return line_no, None, Reject(line_no, f"invalid UTF-8 at byte {exc.start}", shown)
+    text = text.rstrip("\r")
+    if not text.strip():
+        return line_no, text, Reject(line_no, "empty line", text)
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        return line_no, text, Reject(line_no, f"malformed JSON: {exc.msg} (col {exc.colno})", text)
+    if not isinstance(obj, dict):
+        return line_no, text, Reject(line_no, f"not a JSON object but {_kind(obj)}", text)
+    return line_no, text, _validated(columns.apply(obj), line_no, text, lenient=False)
+
+
+def _kind(obj: object) -> str:
+    return {list: "an array", str: "a string", type(None): "null"}.get(type(obj), "a number")
+
+
+def _validated(obj: dict, line_no: int, text: str | None, lenient: bool) -> Txn | Reject:
+    try:
+        return validate(obj, lenient)
+    except RecordError as exc:
+        return Reject(line_no, str(exc), text if text is not None else dumps_raw(obj))
+
+
+def dumps_raw(obj: dict) -> str:
+    return json.dumps(obj, default=str, ensure_ascii=False)
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _csv_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[list[Item]]:
+    with _open(path) as binary:
+        text = _TextLines(binary)
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if header is None:
+            return
+        items: list[Item] = []
+        for item in _csv_items(reader, header, text, columns):
+            items.append(item)
+            if len(items) >= batch_rows:
+                yield items
+                items = []
+        if items:
+            yield items
+
+
+class _TextLines:
+    """Binary lines -> text lines for the csv module; remembers the last bad-UTF-8 line."""
+
+    def __init__(self, binary: BinaryIO) -> None:
+        self._binary = binary
+        self.bad_utf8: str | None = None
+
+    def __iter__(self) -> _TextLines:
+        return self
+
+    def __next__(self) -> str:
+        raw = self._binary.readline(MAX_LINE_BYTES + 2)
+        if not raw:
+            raise StopIteration
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.bad_utf8 = raw.decode("utf-8", "replace").rstrip("\r\n")
+            return "\x00BAD-UTF8\x00\n"
+
+
+def _csv_items(reader, header: list[str], text: _TextLines, columns: ColumnMap):
+    width = len(header)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, None, Reject(reader.line_num, f"malformed CSV: {exc}", "")
+            continue
+        line_no = reader.line_num
+        raw = ",".join(row)
+        if row == ["\x00BAD-UTF8\x00"]:
+            yield line_no, None, Reject(line_no, "invalid UTF-8", text.bad_utf8 or "")
+        elif not row or not any(cell.strip() for cell in row):
+            yield line_no, raw, Reject(line_no, "empty line", raw)
+        elif len(row) != width:
+            reason = f"{len(row)} cells where the header has {width}"
+            yield line_no, raw, Reject(line_no, reason, raw)
+        else:
+            obj = columns.apply(dict(zip(header, row, strict=True)))
+            yield line_no, raw, _validated(obj, line_no, raw, lenient=True)
+
+
+# --- Parquet ---------------------------------------------------------------------------------
+
+
+def _parquet_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[list[Item]]:
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read {path} as Parquet: {exc}") from None
+    row_no = 0
+    for batch in parquet.iter_batches(batch_size=batch_rows):
+        names = batch.schema.names
+        values = [_column_values(batch.column(i)) for i in range(len(names))]
+        items: list[Item] = []
+        for row in zip(*values, strict=True):
+            row_no += 1
+            obj = columns.apply(dict(zip(names, row, strict=True)))
+            items.append((row_no, None, _validated(obj, row_no, None, lenient=False)))
+        yield items
+
+
+def _column_values(column: pa.Array) -> list:
+    """Python values of a column; timestamps become epoch seconds (cheaper than datetimes)."""
+    if pa.types.is_timestamp(column.type):
+        unit = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[column.type.unit]
+        as_int = column.cast(pa.int64()).to_pylist()
+        return [None if v is None else v / unit for v in as_int]
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    return column.to_pylist()
+
+
+# --- writers ---------------------------------------------------------------------------------
+
+
+class JsonlWriter:
+    """One JSON object per line, to a file or stdout; flushed after every batch."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self._own = path is not None and str(path) != "-"
+        self._out = open(path, "w", encoding="utf-8") if self._own else sys.stdout  # noqa: SIM115
+        self._dumps = json.JSONEncoder(
+            separators=(",", ":"), ensure_ascii=False, default=_json_default
+        ).encode
+
+    def write(self, rows: list[dict]) -> None:
+        dumps = self._dumps
+        self._out.write("".join([dumps(row) + "\n" for row in rows]))
+        self._out.flush()
+
+    def close(self) -> None:
+        if self._own:
+            self._out.close()
+        else:
+            self._out.flush()
+
+
+class TableWriter:
+    """Parquet or CSV through Arrow; the first batch fixes the schema."""
+
+    def __init__(self, path: str | Path, fmt: str) -> None:
+        self._path, self._fmt = Path(path), fmt
+        self._writer = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        table = _table(rows, self._schema, csv_lists=self._fmt == "csv")
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = self._open(table.schema)
+        self._writer.write_table(table)
+
+    def _open(self, schema: pa.Schema):
+        if self._fmt == "parquet":
+            return pq.ParquetWriter(self._path, schema, compression="zstd")
+        import pyarrow.csv as pacsv
+
+        return pacsv.CSVWriter(self._path, schema)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        elif self._fmt == "csv":
+            self._path.write_text("")
+        else:
+            pq.write_table(pa.table({}), self._path)
+
+
+def _table(rows: list[dict], schema: pa.Schema | None, csv_lists: bool) -> pa.Table:
+    if csv_lists:  # CSV has no lists: reasons become "a; b"
+        rows = [{k: "; ".join(v) if isinstance(v, list) else v for k, v in r.items()} for r in rows]
+    try:
+        return pa.Table.from_pylist(rows, schema=schema)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise InputError(f"output rows do not fit one table schema: {exc}") from None
+
+
+def open_writer(path: str | Path | None) -> JsonlWriter | TableWriter:
+    """A writer chosen by the extension of `path`; None or '-' is JSONL on stdout."""
+    fmt = detect_format(path)
+    return JsonlWriter(path) if fmt == "jsonl" else TableWriter(path, fmt)
+
+
+class RejectSink:
+    """Counts rejects by reason and writes them as JSONL when a path is given."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self._out = open(path, "w", encoding="utf-8") if path else None  # noqa: SIM115
+        self.count = 0
+        self.reasons: dict[str, int] = {}
+
+    def add(self, reject: Reject) -> None:
+        self.count += 1
+        key = reject.reason.split(":")[0]
+        self.reasons[key] = self.reasons.get(key, 0) + 1
+        if self._out is not None:
+            self._out.write(json.dumps(reject.to_dict(), ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def json_safe(value: float) -> float | None:
+    """NaN and infinities are not JSON: they become null."""
+    return value if math.isfinite(value) else None
+
+
+def write_table(table: pa.Table, path: str | Path | None) -> None:
+    """Write a whole Arrow table to `path` by extension (JSONL on stdout when None or '-')."""
+    writer = open_writer(path)
+    try:
+        for batch in table.to_batches(max_chunksize=65536):
+            writer.write(batch.to_pylist())
+    finally:
+        writer.close()
+
+
+def count_rows(path: str | Path | None) -> int | None:
+    """Rows in a Parquet file (from its footer); None where it cannot be known cheaply."""
+    if path is None or detect_format(path) != "parquet":
+        return None
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (OSError, pa.ArrowException):
+        return None

@@ -1,0 +1,126 @@
+"""The one path every command drives: lookup -> predict -> decide -> update.
+
+Training, scoring, replay and drift reports all go through `Pipeline.decide` (or, for features
+alone, `Pipeline.features`), so the model is trained on exactly what it sees in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fraudcli.errors import StrictRejectError
+from fraudcli.features.spec import FEATURE_NAMES
+from fraudcli.io import Item, Reject, RejectSink
+from fraudcli.schema import Txn
+
+if TYPE_CHECKING:
+    from fraudcli.decision.engine import Decision, DecisionEngine
+    from fraudcli.features.store import FeatureStore
+    from fraudcli.model.logreg import LinearScorer
+
+ALLOW = "ALLOW"
+
+
+class StoreTimeout(Exception):
+    """A feature-store lookup could not answer before the record's deadline."""
+
+
+@dataclass
+class Pipeline:
+    store: FeatureStore
+    scorer: LinearScorer
+    engine: DecisionEngine
+
+    def features(self, txn: Txn) -> list[float]:
+        """Point-in-time features of `txn`, then add it to the state."""
+        features = self.store.lookup(txn)
+        self.store.update(txn)
+        return features
+
+    def decide(self, txn: Txn) -> tuple[list[float], Decision]:
+        """Features, probability and decision for `txn`; the state is updated after."""
+        try:
+            features = self.store.lookup(txn)
+        except StoreTimeout:
+            return [], self.decide_degraded(txn)
+        probability = self.scorer.proba_one(features)
+        values = dict(zip(FEATURE_NAMES, features, strict=True))
+        values.update(record_values(txn))
+        decision = self.engine.decide(probability, values, None)
+        if decision.decision != ALLOW:  # explain what is flagged; ALLOW needs no story
+            contributions = zip(FEATURE_NAMES, self.scorer.contributions(features), strict=True)
+            decision = self.engine.decide(probability, values, list(contributions))
+        self.store.update(txn)
+        return features, decision
+
+
+    def decide_degraded(self, txn: Txn) -> Decision:
+        """The fallback when features cannot be had in time: rules on the record's own fields
+        (marked degraded). The state is still updated, so later features count this txn."""
+        decision = self.engine.decide_rules_only(record_values(txn))
+        self.store.update(txn)
+        return decision
+
+
+def record_values(txn: Txn) -> dict:
+    """The record's own fields, as rules see them (labels are never visible to rules)."""
+    return {
+        "transaction_id": txn.transaction_id,
+        "user_id": txn.user_id,
+        "amount": txn.amount,
+        "merchant_id": txn.merchant_id,
+        "merchant_category": txn.merchant_category,
+        "country": txn.country,
+        "lat": txn.lat,
+        "lon": txn.lon,
+        "device_id": txn.device_id,
+        "channel": txn.channel,
+    }
+
+
+RECORD_FIELDS = tuple(record_values(Txn("", 0.0, "", 0.0)))
+
+
+class Deduper:
+    """Rejects a transaction_id seen before in this run: a replayed or double-submitted
+    transaction must not be counted twice (in the state, the output, or the metrics)."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def check(self, line: int, raw: str | None, txn: Txn) -> Txn | Reject:
+        if txn.transaction_id in self._seen:
+            reason = f"duplicate transaction_id {txn.transaction_id!r}"
+            return Reject(line, reason, raw if raw is not None else _raw(txn))
+        self._seen.add(txn.transaction_id)
+        return txn
+
+
+def accepted(
+    batches: Iterable[list[Item]], rejects: RejectSink, strict: bool = False
+) -> Iterator[tuple[int, list[Txn]]]:
+    """(records read, valid transactions) per batch; every other record goes to `rejects`.
+
+    Under `strict`, the first reject raises StrictRejectError after being recorded.
+    """
+    dedupe = Deduper()
+    for batch in batches:
+        txns = []
+        for line, raw, item in batch:
+            if isinstance(item, Txn):
+                item = dedupe.check(line, raw, item)
+            if isinstance(item, Txn):
+                txns.append(item)
+                continue
+            rejects.add(item)
+            if strict:
+                raise StrictRejectError(f"line {item.line}: {item.reason} (--strict)")
+        yield len(batch), txns
+
+
+def _raw(txn: Txn) -> str:
+    import json
+
+    return json.dumps(txn.fields() | (txn.extras or {}), default=str)

@@ -1,0 +1,92 @@
+"""Rendering results for humans (Rich, on stderr) and machines (JSON, on stdout).
+
+`format_*` functions build Rich renderables from result objects; `print_*` print them.
+No arithmetic on the numbers happens here beyond formatting.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from fraudcli.console import err
+from fraudcli.features.spec import FEATURES
+
+DECISION_STYLE = {"ALLOW": "green", "REVIEW": "yellow", "BLOCK": "bold red"}
+
+
+def print_json(data: dict) -> None:
+    """Machine output on stdout: indented, NaN-free JSON."""
+    sys.stdout.write(json.dumps(_finite(data), indent=2) + "\n")
+
+
+def _finite(value):
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def format_summary(summary) -> str:
+    """`read = written + rejected` and the rate, in one line."""
+    line = (
+        f"read {summary.read:,} = written {summary.written:,} + rejected {summary.rejected:,}"
+        f"  ({summary.seconds:.2f} s, {summary.rate:,.0f} records/s)"
+    )
+    if summary.decisions:
+        parts = [
+            f"[{DECISION_STYLE.get(k, '')}]{k}[/] {v:,}"
+            for k, v in sorted(summary.decisions.items())
+        ]
+        line += "\n" + "  ".join(parts)
+    return line
+
+
+def format_reject_reasons(reasons: dict[str, int]) -> Table:
+    table = Table(title="rejected records by reason", title_justify="left", box=None)
+    table.add_column("reason")
+    table.add_column("count", justify="right")
+    for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1])[:10]:
+        table.add_row(reason, f"{count:,}")
+    return table
+
+
+def print_summary(summary) -> None:
+    err.print(format_summary(summary))
+    if summary.reject_reasons:
+        err.print(format_reject_reasons(summary.reject_reasons))
+        err.print("[dim]write them to a file with --rejects FILE[/]")
+
+
+def format_feature_list() -> Table:
+    table = Table(
+        "feature",
+        "meaning",
+        title="features (prior = earlier in input order, t = its timestamp, d = label delay)",
+        title_justify="left",
+    )
+    for feature in FEATURES:
+        table.add_row(feature.name, feature.meaning)
+    return table
+
+
+def print_feature_list() -> None:
+    """The feature list is the command's data: on stdout, plain TSV when piped."""
+    if sys.stdout.isatty():
+        Console().print(format_feature_list())
+    else:
+        sys.stdout.write("".join(f"{f.name}\t{f.meaning}\n" for f in FEATURES))
+
+
+def print_simulated(table, output) -> None:
+    frauds = sum(table.column("is_fraud").to_pylist())
+    err.print(
+        f"wrote {table.num_rows:,} transactions ({frauds:,} fraud, "
+        f"{frauds / max(table.num_rows, 1):.2%}) to {output}"
+    )

@@ -1,0 +1,131 @@
+"""A point-in-time feature table: what `train`, `features`, `evaluate` and `drift-report` share.
+
+Rows go through the feature store one at a time, in input order (the same code as scoring),
+and land in NumPy arrays batch by batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from fraudcli.features.spec import FEATURE_NAMES
+from fraudcli.features.store import FeatureStore
+from fraudcli.io import Item, RejectSink
+from fraudcli.pipeline import accepted
+from fraudcli.schema import Txn
+from fraudcli.score import RunSummary
+
+CATEGORICAL = ("merchant_category", "country", "channel")
+
+
+@dataclass
+class FeatureTable:
+    X: np.ndarray
+    y: np.ndarray  # 0/1, or -1 where the record had no label
+    ts: np.ndarray
+    amount: np.ndarray
+    transaction_id: list[str] = field(default_factory=list)
+    user_id: list[str] = field(default_factory=list)
+    categorical: dict[str, list] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    @property
+    def labelled(self) -> bool:
+        return len(self.y) > 0 and bool((self.y >= 0).all())
+
+    def fingerprint(self) -> dict:
+        """What the model was trained on, in a few numbers."""
+        if not len(self):
+            return {"rows": 0}
+        return {
+            "rows": len(self),
+            "frauds": int((self.y == 1).sum()),
+            "users": len(set(self.user_id)),
+            "first_timestamp": float(self.ts.min()),
+            "last_timestamp": float(self.ts.max()),
+        }
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.X: list[np.ndarray] = []
+        self.rows: list[list[float]] = []
+        self.y: list[int] = []
+        self.ts: list[float] = []
+        self.amount: list[float] = []
+        self.ids: list[str] = []
+        self.users: list[str] = []
+        self.cats: dict[str, list] = {name: [] for name in CATEGORICAL}
+
+    def add(self, txn: Txn, features: list[float]) -> None:
+        self.rows.append(features)
+        self.y.append(-1 if txn.is_fraud is None else txn.is_fraud)
+        self.ts.append(txn.ts)
+        self.amount.append(txn.amount)
+        self.ids.append(txn.transaction_id)
+        self.users.append(txn.user_id)
+        self.cats["merchant_category"].append(txn.merchant_category)
+        self.cats["country"].append(txn.country)
+        self.cats["channel"].append(txn.channel)
+
+    def flush(self) -> None:
+        if self.rows:
+            self.X.append(np.asarray(self.rows, dtype=np.float64))
+            self.rows = []
+
+    def build(self) -> FeatureTable:
+        self.flush()
+        width = len(FEATURE_NAMES)
+        X = np.concatenate(self.X) if self.X else np.empty((0, width))
+        return FeatureTable(
+            X,
+            np.asarray(self.y, dtype=np.int8),
+            np.asarray(self.ts, dtype=np.float64),
+            np.asarray(self.amount, dtype=np.float64),
+            self.ids,
+            self.users,
+            self.cats,
+        )
+
+
+def collect_features(
+    batches: Iterable[list[Item]],
+    store: FeatureStore,
+    rejects: RejectSink,
+    on_batch: Callable[[int], None] | None = None,
+    *,
+    strict: bool = False,
+) -> tuple[FeatureTable, RunSummary]:
+    """Point-in-time features of every valid record; rejects go to `rejects`."""
+    builder, summary = _Builder(), RunSummary()
+    lookup, update = store.lookup, store.update
+    for n_read, txns in accepted(batches, rejects, strict):
+        for txn in txns:
+            builder.add(txn, lookup(txn))
+            update(txn)
+        builder.flush()
+        summary.read += n_read
+        if on_batch is not None:
+            on_batch(n_read)
+    table = builder.build()
+    summary.written, summary.rejected = len(table), rejects.count
+    summary.reject_reasons = dict(rejects.reasons)
+    return table, summary
+
+
+def to_arrow(table: FeatureTable) -> pa.Table:
+    """The feature table as Arrow: ids, timestamp, every feature, and the label."""
+    columns = {
+        "transaction_id": pa.array(table.transaction_id, pa.string()),
+        "user_id": pa.array(table.user_id, pa.string()),
+        "timestamp": pa.array((table.ts * 1000).round().astype("int64"), pa.timestamp("ms", "UTC")),
+    }
+    columns |= {name: table.X[:, j] for j, name in enumerate(FEATURE_NAMES)}
+    columns["is_fraud"] = pa.array(table.y, pa.int8(), mask=table.y < 0)
+    return pa.table(columns)

@@ -1,0 +1,167 @@
+"""`fraud train`: point-in-time features through the pipeline, a time-based split, a fit,
+thresholds chosen on the later slice, and a verified bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from fraudcli.bundle import DEFAULT_MODEL_DIR, Bundle, save_bundle, sha256_file
+from fraudcli.config import Config
+from fraudcli.errors import InputError
+from fraudcli.features.store import InMemoryStore
+from fraudcli.io import Item, Reject, RejectSink, read_batches
+from fraudcli.model.logreg import LinearScorer, LogisticRegression
+from fraudcli.model.metrics import Metrics, choose_thresholds, evaluate
+from fraudcli.model.scaler import StandardScaler
+from fraudcli.profile import reference_profile
+from fraudcli.runtime import build_engine
+from fraudcli.schema import Txn
+from fraudcli.score import RunSummary
+from fraudcli.table import FeatureTable, collect_features
+
+MIN_ROWS = 100
+MIN_FRAUD = 5
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    bundle: Bundle
+    metrics: Metrics
+    summary: RunSummary
+    n_train: int
+    n_validation: int
+    thresholds: dict[str, float]
+    converged: bool
+
+
+def train(
+    batches: Iterable[list[Item]],
+    config: Config,
+    rejects: RejectSink,
+    *,
+    C: float = 1.0,
+    fingerprint: dict | None = None,
+    strict: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Fit a model on labelled `batches` and return the bundle (not yet saved)."""
+    store = InMemoryStore(config.store)
+    table, summary = collect_features(_labelled(batches), store, rejects, on_batch, strict=strict)
+    _check_enough(table)
+    stage = on_stage or (lambda _name: None)
+    stage("splitting by time")
+    train_rows, valid_rows = time_split(
+        table.ts, config.policy.validation_fraction, config.store.label_delay
+    )
+    stage("fitting the model")
+    scaler = StandardScaler().fit(table.X[train_rows])
+    model = LogisticRegression(C=C).fit(scaler.transform(table.X[train_rows]), table.y[train_rows])
+    scorer = LinearScorer.from_model(scaler, model)
+    stage("choosing thresholds on the validation slice")
+    valid_score = scorer.proba(table.X[valid_rows])
+    day = (table.ts[valid_rows] // 86400).astype(np.int64)
+    review, block = choose_thresholds(
+        table.y[valid_rows],
+        valid_score,
+        day,
+        review_budget_per_day=config.policy.review_budget_per_day,
+        block_precision=config.policy.block_precision,
+    )
+    metrics = evaluate(
+        table.y[valid_rows], valid_score, table.amount[valid_rows], day, review, block
+    )
+    thresholds = {"review": float(review), "block": float(block)}
+    stage("profiling the training data for drift reports")
+    engine = build_engine(config, thresholds)
+    profile = reference_profile(table, train_rows, scorer, engine)
+    bundle = Bundle(
+        model=scorer.to_dict(),
+        thresholds=thresholds,
+        store={"label_delay": config.store.label_delay, "lateness": config.store.lateness},
+        state=store.snapshot(),
+        profile=profile,
+        metrics=metrics.to_dict(),
+        fingerprint=(fingerprint or {}) | table.fingerprint(),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    return TrainResult(
+        bundle,
+        metrics,
+        summary,
+        int(train_rows.sum()),
+        int(valid_rows.sum()),
+        thresholds,
+        bool(model.converged_),
+    )
+
+
+def _labelled(batches: Iterable[list[Item]]) -> Iterable[list[Item]]:
+    """Training needs a label: a record without `is_fraud` becomes a reject."""
+    for batch in batches:
+        yield [
+            (line, raw, Reject(line, "missing label 'is_fraud' (needed to train)", raw or ""))
+            if isinstance(item, Txn) and item.is_fraud is None
+            else (line, raw, item)
+            for line, raw, item in batch
+        ]
+
+
+def _check_enough(table: FeatureTable) -> None:
+    n, frauds = len(table.y), int(table.y.sum())
+    if n < MIN_ROWS or frauds < MIN_FRAUD or frauds == n:
+        raise InputError(
+            f"not enough labelled data to train: {n} valid rows with {frauds} frauds "
+            f"(need at least {MIN_ROWS} rows, {MIN_FRAUD} frauds and some legitimate ones)"
+        )
+
+
+def time_split(ts: np.ndarray, fraction: float, gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Validation = the latest `fraction` of time; training ends `gap` (the label delay)
+    before it, so no label the model learns from comes from after validation begins."""
+    cutoff = float(np.quantile(ts, 1.0 - fraction))
+    valid = ts > cutoff
+    train_rows = ts <= cutoff - gap
+    if train_rows.sum() < MIN_ROWS or valid.sum() < MIN_ROWS:
+        raise InputError(
+            "the data spans too little time for a split with a gap of the label delay: "
+            "use more days of data, or lower [features] label_delay_days in fraud.toml"
+        )
+    return train_rows, valid
+
+
+def train_file(
+    data: Path,
+    *,
+    config: Config,
+    model_dir: Path | None = None,
+    rejects_path: Path | None = None,
+    strict: bool = False,
+    C: float = 1.0,
+    on_batch: Callable[[int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train on `data` and save the verified bundle to `model_dir` (default ./fraud-model)."""
+    sink = RejectSink(rejects_path)
+    try:
+        batches = read_batches(data, config.columns)
+        fingerprint = {"source": Path(data).name, "sha256": sha256_file(Path(data))}
+        result = train(
+            batches,
+            config,
+            sink,
+            C=C,
+            fingerprint=fingerprint,
+            strict=strict,
+            on_batch=on_batch,
+            on_stage=on_stage,
+        )
+    finally:
+        sink.close()
+    save_bundle(result.bundle, model_dir or DEFAULT_MODEL_DIR)
+    return result

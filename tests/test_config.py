@@ -1,0 +1,55 @@
+"""fraud.toml: defaults, user overrides, column mapping, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from fraudcli.config import load_config, merge, parse_mapping
+from fraudcli.errors import ConfigError
+
+
+def test_merge_tables_and_rules_by_name():
+    base = {"thresholds": {"review": 0.5, "block": 0.9}, "rules": [{"name": "a", "when": "1"}]}
+    user = {"thresholds": {"block": 0.8}, "rules": [{"name": "a", "when": "2"}, {"name": "b"}]}
+    merged = merge(base, user)
+    assert merged["thresholds"] == {"review": 0.5, "block": 0.8}
+    assert merged["rules"] == [{"name": "a", "when": "2"}, {"name": "b"}]
+
+
+def test_parse_mapping():
+    assert parse_mapping(["user_id=CUSTOMER_ID", " amount = TX_AMOUNT "]) == {
+        "user_id": "CUSTOMER_ID",
+        "amount": "TX_AMOUNT",
+    }
+    with pytest.raises(ConfigError, match="FIELD=COLUMN"):
+        parse_mapping(["user_id"])
+
+
+def test_user_file_and_map_options(tmp_path):
+    path = tmp_path / "fraud.toml"
+    path.write_text('[columns]\nuser_id = "CUSTOMER_ID"\n[features]\nlabel_delay_days = 3\n')
+    config = load_config(path, ["amount=TX_AMOUNT"])
+    assert dict(config.columns.mapping) == {"user_id": "CUSTOMER_ID", "amount": "TX_AMOUNT"}
+    assert config.store.label_delay == 3 * 86400
+    assert "features" in config.user_keys and config.sources[-1] == str(path)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[columns\n", "not valid TOML"),
+        ('[columns]\ncustomer = "X"\n', "unknown schema field"),
+        ('[features]\nlabel_delay_days = "seven"\n', "must be a number"),
+        ("[policy]\nblock_precision = 2\n", "block_precision"),
+    ],
+)
+def test_invalid_config_is_a_clear_error(tmp_path, text, message):
+    path = tmp_path / "fraud.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
