@@ -209,6 +209,95 @@ def validate(obj: dict, lenient: bool = False) -> Txn:
 
     `lenient` accepts numbers written as strings (CSV cells); JSON numbers must be numbers.
     """
+    fast = _validate_fast(obj)
+    return fast if fast is not None else _validate_slow(obj, lenient)
+
+
+def _validate_fast(obj: dict) -> Txn | None:
+    """The common, clean case in one pass of cheap checks. None sends the record to the full
+    checks, which accept every other valid form or say what is wrong."""
+    get = obj.get
+    tid, uid, amount = get("transaction_id"), get("user_id"), get("amount")
+    if type(tid) is not str or type(uid) is not str or not tid or not uid:
+        return None
+    if (type(amount) is not float and type(amount) is not int) or not 0.0 <= amount <= MAX_AMOUNT:
+        return None  # NaN fails the range check too
+    stamp = get("timestamp")
+    ts = _iso_z_seconds(stamp) if type(stamp) is str else None
+    if ts is None:
+        return None
+    merchant, category, device, channel = (
+        get("merchant_id"),
+        get("merchant_category"),
+        get("device_id"),
+        get("channel"),
+    )
+    for value in (merchant, category, device, channel):
+        if value is not None and (type(value) is not str or not value):
+            return None
+    country, label, lat, lon = get("country"), get("is_fraud"), get("lat"), get("lon")
+    if country is not None and not (
+        type(country) is str
+        and len(country) == 2
+        and country.isascii()
+        and country.isalpha()
+        and country.isupper()
+    ):
+        return None
+    if label is not None and (type(label) is not int or label not in (0, 1)):
+        return None
+    if lat is not None or lon is not None:
+        if type(lat) is not float or type(lon) is not float:
+            return None
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+            return None
+    extras = (
+        None
+        if _FIELD_SET.issuperset(obj)
+        else {k: v for k, v in obj.items() if k not in _FIELD_SET}
+    )
+    return Txn(
+        tid,
+        ts,
+        uid,
+        float(amount),
+        merchant,
+        category,
+        country,
+        lat,
+        lon,
+        device,
+        channel,
+        label,
+        extras,
+    )
+
+
+def _iso_z_seconds(stamp: str) -> float | None:
+    """'YYYY-MM-DDTHH:MM:SSZ' -> epoch seconds with a per-day cache; None for any other form."""
+    if len(stamp) != 20 or stamp[10] != "T" or stamp[13] != ":" or stamp[16] != ":":
+        return None
+    if stamp[19] != "Z" or not (stamp[11:13] + stamp[14:16] + stamp[17:19]).isdigit():
+        return None
+    day = _DAY_STARTS.get(stamp[:10])
+    if day is None:
+        try:
+            day = datetime.fromisoformat(stamp[:10]).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            return None
+        if not MIN_TS <= day < MAX_TS or len(_DAY_STARTS) > 100_000:
+            return None
+        _DAY_STARTS[stamp[:10]] = day
+    hours, minutes, seconds = int(stamp[11:13]), int(stamp[14:16]), int(stamp[17:19])
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return None
+    return day + hours * 3600 + minutes * 60 + seconds
+
+
+_DAY_STARTS: dict[str, float] = {}
+
+
+def _validate_slow(obj: dict, lenient: bool) -> Txn:
     extras = {k: v for k, v in obj.items() if k not in _FIELD_SET} or None
     lat = _coordinate(obj, "lat", 90.0, lenient)
     lon = _coordinate(obj, "lon", 180.0, lenient)

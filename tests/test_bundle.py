@@ -35,8 +35,9 @@ def test_round_trip(tmp_path):
 
 def test_overwrites_an_existing_bundle_atomically(tmp_path):
     save_bundle(make_bundle(), tmp_path / "model")
-    other = make_bundle().__class__(**{**make_bundle().__dict__, "thresholds": {"review": 0.1,
-                                                                                   "block": 0.2}})
+    other = make_bundle().__class__(
+        **{**make_bundle().__dict__, "thresholds": {"review": 0.1, "block": 0.2}}
+    )
     save_bundle(other, tmp_path / "model")
     assert load_bundle(tmp_path / "model").thresholds["review"] == 0.1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]

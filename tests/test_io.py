@@ -112,8 +112,12 @@ def test_csv_reader_lines_types_and_rejects(tmp_path):
         b"e,1767261600,c2,3,y\n"
     )
     mapping = ColumnMap.from_dict(
-        {"transaction_id": "TX_ID", "timestamp": "TX_DATETIME", "user_id": "CUSTOMER_ID",
-         "amount": "TX_AMOUNT"}
+        {
+            "transaction_id": "TX_ID",
+            "timestamp": "TX_DATETIME",
+            "user_id": "CUSTOMER_ID",
+            "amount": "TX_AMOUNT",
+        }
     )
     items = items_of(path, mapping)
     assert [n for n, _, _ in items] == [2, 3, 4, 5, 6, 7]
@@ -131,8 +135,9 @@ def test_parquet_reader_row_numbers_and_timestamps(tmp_path):
     table = pa.table(
         {
             "transaction_id": ["a", "b", None],
-            "timestamp": pa.array([1767261600000, 1767261601000, 1767261602000],
-                                  pa.timestamp("ms", "UTC")),
+            "timestamp": pa.array(
+                [1767261600000, 1767261601000, 1767261602000], pa.timestamp("ms", "UTC")
+            ),
             "user_id": ["u", "u", "u"],
             "amount": [1.0, -2.0, 3.0],
             "fraud_pattern": ["x", None, None],
@@ -150,7 +155,9 @@ def test_parquet_reader_row_numbers_and_timestamps(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".csv"])
 def test_writers_round_trip(tmp_path, suffix):
-    rows = [{"transaction_id": f"t{i}", "amount": float(i), "reasons": ["a", "b"]} for i in range(5)]
+    rows = [
+        {"transaction_id": f"t{i}", "amount": float(i), "reasons": ["a", "b"]} for i in range(5)
+    ]
     path = tmp_path / f"out{suffix}"
     writer = open_writer(path)
     writer.write(rows[:2])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fraudcli.schema import ColumnMap, RecordError, format_timestamp, parse_timestamp, validate
 
@@ -82,8 +84,10 @@ def test_reject_reasons(changes, reason):
 
 
 def test_lenient_accepts_numbers_as_strings_for_csv():
-    txn = validate(with_(amount="12.50", timestamp="1767261600", lat="1.5", lon="2", is_fraud="1"),
-                   lenient=True)
+    txn = validate(
+        with_(amount="12.50", timestamp="1767261600", lat="1.5", lon="2", is_fraud="1"),
+        lenient=True,
+    )
     assert (txn.amount, txn.ts, txn.lat, txn.lon, txn.is_fraud) == (12.5, 1767261600.0, 1.5, 2.0, 1)
 
 
@@ -110,3 +114,44 @@ def test_format_timestamp_round_trips():
         assert parse_timestamp(format_timestamp(ts)) == pytest.approx(ts, abs=1e-3)
     assert format_timestamp(1767261600.0) == "2026-01-01T10:00:00Z"
     assert not math.isnan(parse_timestamp("2026-06-30T23:59:59.999Z"))
+
+
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True),
+    st.text(max_size=4),
+    st.sampled_from(
+        [
+            "US",
+            "us",
+            "FR",
+            "",
+            "u1",
+            "2026-01-01T10:00:00Z",
+            "2026-13-01T10:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "1999-01-01T10:00:00Z",
+            "2026-01-01T10:00:0xZ",
+        ]
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(list(GOOD) + ["country", "lat", "lon", "is_fraud", "merchant_id", "extra"]),
+        values,
+    )
+)
+def test_fast_path_agrees_with_full_checks(changes):
+    """The fast path accepts only what the full checks accept, with the same result."""
+    from fraudcli.schema import _validate_fast, _validate_slow
+
+    record = GOOD | changes
+    fast = _validate_fast(record)
+    if fast is None:
+        return
+    assert fast == _validate_slow(record, lenient=False)

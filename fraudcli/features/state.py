@@ -55,7 +55,8 @@ class UserState:
         k = bisect_right(self.ts, cutoff)
         if k >= _PRUNE_MIN or (k and 4 * k >= len(self.ts)):
             del self.ts[:k], self.merchant[:k], self.country[:k], self.device[:k]
-            del self.cum[:k]
+            base = self.cum[k]  # rebase, so rounding stays relative to 30 days of amounts
+            self.cum = [c - base for c in self.cum[k:]]
             self.last_seen = tuple(
                 {v: t for v, t in seen.items() if t > cutoff} for seen in self.last_seen
             )
