@@ -18,7 +18,7 @@ from rich.progress import (
 )
 
 # Rich honours NO_COLOR and drops colour and animation when stderr is not a terminal.
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @contextmanager

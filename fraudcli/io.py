@@ -16,9 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fraudcli.columnar import clean_mask, clean_txns, renamed
 from fraudcli.errors import InputError, UsageError
 from fraudcli.schema import ColumnMap, RecordError, Txn, validate
 
@@ -227,16 +229,29 @@ def _parquet_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterato
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read {path} as Parquet: {exc}") from None
-    row_no = 0
+    first = 1
     for batch in parquet.iter_batches(batch_size=batch_rows):
-        names = batch.schema.names
-        values = [_column_values(batch.column(i)) for i in range(len(names))]
-        items: list[Item] = []
-        for row in zip(*values, strict=True):
-            row_no += 1
-            obj = columns.apply(dict(zip(names, row, strict=True)))
-            items.append((row_no, None, _validated(obj, row_no, None, lenient=False)))
-        yield items
+        yield _batch_items(batch, columns, first)
+        first += batch.num_rows
+
+
+def _batch_items(batch: pa.RecordBatch, columns: ColumnMap, first: int) -> list[Item]:
+    """Clean rows validated by column kernels; every other row by the one-record checks."""
+    data = renamed(batch, columns)
+    mask = clean_mask(data, batch.num_rows)
+    fast = iter(clean_txns(data, np.flatnonzero(mask)))
+    names = list(data)
+    slow_rows = None
+    items: list[Item] = []
+    for i, ok in enumerate(mask.tolist()):
+        if ok:
+            items.append((first + i, None, next(fast)))
+            continue
+        if slow_rows is None:
+            slow_rows = [_column_values(data[name]) for name in names]
+        obj = {name: values[i] for name, values in zip(names, slow_rows, strict=True)}
+        items.append((first + i, None, _validated(obj, first + i, None, lenient=False)))
+    return items
 
 
 def _column_values(column: pa.Array) -> list:

@@ -90,3 +90,71 @@ def print_simulated(table, output) -> None:
         f"wrote {table.num_rows:,} transactions ({frauds:,} fraud, "
         f"{frauds / max(table.num_rows, 1):.2%}) to {output}"
     )
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{value:.1%}"
+
+
+def _num(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None or value != value else f"{value:.{digits}f}"
+
+
+def format_metrics(metrics, title: str) -> Table:
+    """AUC, AP, and what each threshold catches: the numbers a fraud team decides on."""
+    m = metrics
+    table = Table(title=title, title_justify="left", show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row(
+        "transactions (frauds)", f"{m.n:,} ({m.n_fraud:,}, {m.n_fraud / max(m.n, 1):.2%})"
+    )
+    table.add_row("AUC-ROC", _num(m.auc_roc))
+    table.add_row("average precision", _num(m.average_precision))
+    for name, threshold, precision, recall, flagged, caught in (
+        (
+            "REVIEW",
+            m.review_threshold,
+            m.precision_at_review,
+            m.recall_at_review,
+            m.n_flagged_review,
+            m.amount_caught_review,
+        ),
+        (
+            "BLOCK",
+            m.block_threshold,
+            m.precision_at_block,
+            m.recall_at_block,
+            m.n_flagged_block,
+            m.amount_caught_block,
+        ),
+    ):
+        style = DECISION_STYLE[name]
+        table.add_row(f"[{style}]{name}[/] threshold", _num(threshold))
+        table.add_row("  flagged", f"{flagged:,}")
+        table.add_row("  precision / recall", f"{_pct(precision)} / {_pct(recall)}")
+        table.add_row("  share of fraud amount caught", _pct(caught))
+    for k, precision in m.top_k_precision_per_day:
+        table.add_row(f"precision of top {k} alerts per day", _pct(precision))
+    return table
+
+
+def print_train_report(result, model_dir) -> None:
+    err.print(format_summary(result.summary))
+    if result.summary.reject_reasons:
+        err.print(format_reject_reasons(result.summary.reject_reasons))
+    err.print(
+        f"time split: trained on {result.n_train:,} earlier rows, validated on "
+        f"{result.n_validation:,} later rows (gap: the label delay)"
+    )
+    if not result.converged:
+        err.print("[yellow]warning: the optimiser did not converge; try a smaller --C[/]")
+    err.print(format_metrics(result.metrics, "validation (the later slice)"))
+    err.print(f"model bundle written to [bold]{model_dir or 'fraud-model'}[/]")
+
+
+def print_evaluation(result) -> None:
+    err.print(format_summary(result.summary))
+    if result.unlabelled:
+        err.print(f"{result.unlabelled:,} records had no label and are not in the metrics")
+    err.print(format_metrics(result.metrics, "evaluation"))

@@ -1,0 +1,164 @@
+"""Validation of a whole Arrow batch at once (Parquet input).
+
+Clean rows are checked with Arrow/NumPy kernels and become `Txn`s directly; any row that fails
+a check goes through the one-record `validate`, which accepts the forms the kernels do not
+handle or says exactly what is wrong. Both paths accept the same rows (see the tests).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fraudcli.schema import FIELDS, MAX_AMOUNT, MAX_TS, MIN_TS, STRING_FIELDS, ColumnMap, Txn
+
+_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+_FIELD_SET = frozenset(FIELDS)
+
+
+def renamed(batch: pa.RecordBatch, columns: ColumnMap) -> dict[str, pa.Array]:
+    """Columns by schema field name (mapped columns renamed); other columns keep their names."""
+    source_to_field = {source: field for field, source in columns.mapping}
+    return {source_to_field.get(n, n): batch.column(i) for i, n in enumerate(batch.schema.names)}
+
+
+def clean_mask(data: dict[str, pa.Array], n: int) -> np.ndarray:
+    """True where a row passes every check of `validate` in its common, clean form."""
+    mask = np.ones(n, dtype=bool)
+    for check in (_ids, _amount, _timestamp, _strings, _country, _location, _label):
+        mask &= check(data, n)
+    return mask
+
+
+def _filled(array: pa.Array, value) -> np.ndarray:
+    return pc.fill_null(array, value).to_numpy(zero_copy_only=False)
+
+
+def _is_string(array: pa.Array | None) -> bool:
+    return array is not None and (
+        pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+    )
+
+
+def _ids(data, n):
+    mask = np.ones(n, dtype=bool)
+    for name in ("transaction_id", "user_id"):
+        array = data.get(name)
+        if not _is_string(array):
+            return np.zeros(n, dtype=bool)
+        mask &= _filled(pc.utf8_length(array), 0) > 0
+    return mask
+
+
+def _amount(data, n):
+    array = data.get("amount")
+    if array is None or not (pa.types.is_floating(array.type) or pa.types.is_integer(array.type)):
+        return np.zeros(n, dtype=bool)
+    values = _filled(array.cast(pa.float64()), np.nan)
+    with np.errstate(invalid="ignore"):
+        return (values >= 0.0) & (values <= MAX_AMOUNT)
+
+
+def timestamps(array: pa.Array) -> np.ndarray:
+    """Epoch seconds of a timestamp column (NaN where null)."""
+    unit = _UNITS[array.type.unit]
+    return _filled(array.cast(pa.int64()), 0).astype(np.float64) / unit
+
+
+def _timestamp(data, n):
+    array = data.get("timestamp")
+    if array is None or not pa.types.is_timestamp(array.type):
+        return np.zeros(n, dtype=bool)
+    ts = timestamps(array)
+    valid = _filled(pc.is_valid(array), False)
+    return valid & (ts >= MIN_TS) & (ts < MAX_TS)
+
+
+def _strings(data, n):
+    mask = np.ones(n, dtype=bool)
+    for name in STRING_FIELDS:
+        array = data.get(name)
+        if array is None:
+            continue
+        if not _is_string(array):
+            return np.zeros(n, dtype=bool)
+        mask &= _filled(pc.utf8_length(array), 1) > 0  # null is fine, "" is not
+    return mask
+
+
+def _country(data, n):
+    array = data.get("country")
+    if array is None:
+        return np.ones(n, dtype=bool)
+    if not _is_string(array):
+        return np.zeros(n, dtype=bool)
+    return _filled(pc.match_substring_regex(array, "^[A-Z]{2}$"), True)
+
+
+def _location(data, n):
+    lat, lon = data.get("lat"), data.get("lon")
+    if lat is None and lon is None:
+        return np.ones(n, dtype=bool)
+    if (
+        lat is None
+        or lon is None
+        or not (pa.types.is_float64(lat.type) and pa.types.is_float64(lon.type))
+    ):
+        return np.zeros(n, dtype=bool)
+    la, lo = _filled(lat, np.nan), _filled(lon, np.nan)
+    both_missing = np.isnan(la) & np.isnan(lo)
+    with np.errstate(invalid="ignore"):
+        inside = (np.abs(la) <= 90.0) & (np.abs(lo) <= 180.0)
+    return both_missing | inside
+
+
+def _label(data, n):
+    array = data.get("is_fraud")
+    if array is None:
+        return np.ones(n, dtype=bool)
+    if not pa.types.is_integer(array.type):
+        return np.zeros(n, dtype=bool)
+    values = _filled(array.cast(pa.int64()), 0)
+    return (values == 0) | (values == 1)
+
+
+def clean_txns(data: dict[str, pa.Array], rows: np.ndarray) -> list[Txn]:
+    """`Txn`s for the clean `rows` (indices), built straight from the columns."""
+    take = pa.array(rows, pa.int64())
+
+    def column(name: str) -> list:
+        array = data.get(name)
+        return [None] * len(rows) if array is None else array.take(take).to_pylist()
+
+    ts = timestamps(data["timestamp"].take(take)).tolist()
+    amount = data["amount"].take(take).cast(pa.float64()).to_pylist()
+    extra_names = [name for name in data if name not in _FIELD_SET]
+    extras = (
+        [
+            dict(zip(extra_names, values, strict=True))
+            for values in zip(*(column(name) for name in extra_names), strict=True)
+        ]
+        if extra_names
+        else [None] * len(rows)
+    )
+    lat = column("lat")
+    return [
+        Txn(tid, t, uid, a, m, cat, c, la, lo, dev, ch, label, ex)
+        for tid, t, uid, a, m, cat, c, la, lo, dev, ch, label, ex in zip(
+            column("transaction_id"),
+            ts,
+            column("user_id"),
+            amount,
+            column("merchant_id"),
+            column("merchant_category"),
+            column("country"),
+            lat,
+            column("lon"),
+            column("device_id"),
+            column("channel"),
+            column("is_fraud"),
+            extras,
+            strict=True,
+        )
+    ]

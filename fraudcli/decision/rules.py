@@ -1,0 +1,387 @@
+"""Rule expressions from fraud.toml, parsed safely and compiled once into Python closures.
+
+A rule has a `name`, a `when` expression and an `action` (REVIEW or BLOCK):
+
+    [[rules]]
+    name = "card_testing_burst"
+    when = "user_txn_count_1h >= 8 and amount < 5"
+    action = "REVIEW"
+
+`when` is a small whitelisted subset of Python expressions. It is parsed with
+`ast.parse(when, mode="eval")`, checked node by node and compiled into nested closures; Python
+never evaluates the text itself. Allowed:
+
+- `and`, `or`, `not`, parentheses;
+- comparisons `< <= > >= == !=`, chains such as `0 < amount < 5`, and `in` / `not in` against a
+  literal list, tuple or set of constants: `country in ["KP", "IR"]`;
+- arithmetic `+ - * /` and unary minus;
+- numbers, strings, `True`, `False`;
+- names: feature names and record fields, checked against `allowed_names` when loading.
+
+Anything else (calls, attributes, subscripts, lambdas, comprehensions, f-strings, `:=`, ...) is a
+ConfigError naming the rule and the offending piece.
+
+Missing values: a name whose value is None or absent (e.g. no country; every feature in the
+rules-only fallback) is *unknown*, and so is anything computed from it, a division by zero, and an
+ordering of mismatched types (`country < 3`). `and` / `or` / `not` use three-valued (SQL) logic:
+`False and unknown` is False, `True or unknown` is True, `not unknown` is unknown. A rule fires only
+when its expression is definitely true, so a comparison involving a missing value never fires a
+rule, not even under `not`. NaN follows IEEE rules (every ordering with NaN is False).
+
+Rules cannot ALLOW: the final decision is the most severe of the model's and the rules' actions,
+so an ALLOW rule could never change anything and is refused rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import operator
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+
+from fraudcli.errors import ConfigError
+
+RULE_ACTIONS = ("REVIEW", "BLOCK")
+RULE_KEYS = frozenset({"name", "when", "action", "description"})
+
+Values = Mapping[str, object]
+Getter = Callable[[Values], object]  # returns a value, or None for unknown
+
+_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+_ARITHMETIC[ast.Div] = operator.truediv
+_COMPARISON = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+_MEMBERSHIP = {ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+_FORBIDDEN = {
+    ast.Call: "function calls",
+    ast.Attribute: "attribute access",
+    ast.Subscript: "subscripts",
+    ast.Lambda: "lambdas",
+    ast.NamedExpr: "assignment expressions (:=)",
+    ast.JoinedStr: "f-strings",
+    ast.ListComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "comprehensions",
+    ast.IfExp: "conditional expressions",
+    ast.Dict: "dict literals",
+    ast.Starred: "starred expressions",
+}
+_BOOLEAN_NODES = (ast.BoolOp, ast.Compare)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compiled rule. `predicate(values)` is True when the rule fires."""
+
+    name: str
+    when: str
+    action: str
+    predicate: Callable[[Values], bool] = field(repr=False, compare=False)
+    names: frozenset[str] = frozenset()  # the names `when` reads
+
+
+def compile_rule(name: str, when: str, action: str, allowed_names: Collection[str]) -> Rule:
+    """Check and compile one rule; ConfigError if anything about it is invalid.
+
+    >>> rule = compile_rule("big", "amount > 1000", "BLOCK", {"amount"})
+    >>> rule.predicate({"amount": 2500.0}), rule.predicate({"amount": None})
+    (True, False)
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"every rule needs a non-empty string `name`, got {name!r}")
+    if not isinstance(when, str) or not when.strip():
+        raise ConfigError(f"rule {name!r}: `when` must be a non-empty string expression")
+    compiler = _Compiler(name, frozenset(allowed_names))
+    try:  # lines joined so a long rule can span a TOML multi-line string
+        tree = ast.parse(" ".join(when.strip().splitlines()), mode="eval")
+        predicate = compiler.predicate(tree.body)
+    except SyntaxError as exc:
+        raise ConfigError(f"rule {name!r}: invalid expression {when!r}: {exc.msg}") from None
+    except ValueError as exc:  # e.g. a NUL byte
+        raise ConfigError(f"rule {name!r}: invalid expression {when!r}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"rule {name!r}: expression is nested too deeply") from None
+    return Rule(name, when, _action(name, action), predicate, frozenset(compiler.names))
+
+
+def load_rules(rules_section: list[dict], allowed_names: Collection[str]) -> list[Rule]:
+    """Compile every `[[rules]]` table, in file order; names must be unique."""
+    if not isinstance(rules_section, list):
+        raise ConfigError("[[rules]] must be an array of tables")
+    rules: list[Rule] = []
+    for table in rules_section:
+        if not isinstance(table, dict):
+            raise ConfigError(f"each [[rules]] entry must be a table, got {table!r}")
+        unknown = sorted(set(table) - RULE_KEYS)
+        if unknown:
+            where = f"rule {table.get('name')!r}"
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; expected {sorted(RULE_KEYS)}")
+        name, when, action = table.get("name"), table.get("when"), table.get("action")
+        rule = compile_rule(name, when, action, allowed_names)
+        if any(r.name == rule.name for r in rules):
+            raise ConfigError(f"rule {rule.name!r} is defined twice")
+        rules.append(rule)
+    return rules
+
+
+def _action(name: str, action: object) -> str:
+    normalised = action.strip().upper() if isinstance(action, str) else action
+    if normalised == "ALLOW":
+        raise ConfigError(
+            f"rule {name!r}: action ALLOW is not supported: a decision is the most severe of the "
+            "model's and the rules' actions, so a rule can only raise it (REVIEW or BLOCK)"
+        )
+    if normalised not in RULE_ACTIONS:
+        raise ConfigError(f"rule {name!r}: action must be REVIEW or BLOCK, got {action!r}")
+    return normalised
+
+
+class _Compiler:
+    """Walks one rule's AST, refusing anything off the whitelist, and builds closures."""
+
+    def __init__(self, rule: str, allowed: frozenset[str]) -> None:
+        self.rule, self.allowed, self.names = rule, allowed, set()
+
+    def fail(self, node: ast.AST, what: str) -> ConfigError:
+        return ConfigError(f"rule {self.rule!r}: {what} not allowed: `{ast.unparse(node)}`")
+
+    def predicate(self, node: ast.expr) -> Callable[[Values], bool]:
+        body = self.compile(node)
+        if isinstance(node, _BOOLEAN_NODES) or _is_not(node):
+            return lambda values: body(values) is True  # body gives True, False or None
+
+        def truthy(values: Values) -> bool:
+            result = body(values)
+            return result is not None and bool(result)
+
+        return truthy
+
+    def compile(self, node: ast.expr) -> Getter:
+        if isinstance(node, ast.BoolOp):
+            parts = tuple(self.compile(value) for value in node.values)
+            return _all(parts) if isinstance(node.op, ast.And) else _any(parts)
+        if isinstance(node, ast.UnaryOp):
+            return self.unary(node)
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+            return _arithmetic(
+                _ARITHMETIC[type(node.op)], self.compile(node.left), self.compile(node.right)
+            )
+        if isinstance(node, ast.Constant):
+            value = self.constant(node)
+            return lambda values: value
+        if isinstance(node, ast.Name):
+            return _lookup(self.name(node))
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            raise self.fail(node, "a literal list outside `in [...]` is")
+        if isinstance(node, ast.BinOp):
+            raise self.fail(node, f"the operator {type(node.op).__name__} is")
+        raise self.fail(node, f"{_FORBIDDEN.get(type(node), type(node).__name__)} are")
+
+    def unary(self, node: ast.UnaryOp) -> Getter:
+        if isinstance(node.op, ast.Not):
+            return _negation(self.compile(node.operand))
+        if not isinstance(node.op, ast.USub):
+            raise self.fail(node, f"the unary operator {type(node.op).__name__} is")
+        if isinstance(node.operand, ast.Constant):
+            value = -self.number(node.operand)
+            return lambda values: value
+        return _minus(self.compile(node.operand))
+
+    def compare(self, node: ast.Compare) -> Getter:
+        if any(type(op) in _MEMBERSHIP for op in node.ops):
+            if len(node.ops) != 1:
+                raise self.fail(node, "chaining `in` with other comparisons is")
+            members = self.members(node.comparators[0])
+            return _compare1(_MEMBERSHIP[type(node.ops[0])], self.compile(node.left), members)
+        for op in node.ops:
+            if type(op) not in _COMPARISON:
+                raise self.fail(node, f"the comparison {type(op).__name__} is")
+        ops = tuple(_COMPARISON[type(op)] for op in node.ops)
+        operands = tuple(self.compile(n) for n in (node.left, *node.comparators))
+        if len(ops) == 1 and isinstance(node.comparators[0], ast.Constant):
+            constant = self.constant(node.comparators[0])
+            if isinstance(node.left, ast.Name):  # the usual `feature > 3`: one closure, no calls
+                return _name_compare(ops[0], node.left.id, constant)
+            return _compare1(ops[0], operands[0], constant)
+        return _chain(ops, operands)
+
+    def members(self, node: ast.expr) -> frozenset:
+        if not isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            raise self.fail(node, "`in` needs a literal list of constants; anything else is")
+        values = []
+        for element in node.elts:
+            negative = isinstance(element, ast.UnaryOp) and isinstance(element.op, ast.USub)
+            if negative and isinstance(element.operand, ast.Constant):
+                values.append(-self.number(element.operand))
+            elif isinstance(element, ast.Constant):
+                values.append(self.constant(element))
+            else:
+                raise self.fail(element, "inside `in [...]`, non-constants are")
+        return frozenset(values)
+
+    def constant(self, node: ast.Constant) -> object:
+        if isinstance(node.value, (bool, int, float, str)):
+            return node.value
+        raise self.fail(node, f"the constant {node.value!r} is")
+
+    def number(self, node: ast.Constant) -> float:
+        value = self.constant(node)
+        if isinstance(value, str):
+            raise self.fail(node, "a negative string is")
+        return value
+
+    def name(self, node: ast.Name) -> str:
+        if node.id not in self.allowed:
+            close = difflib.get_close_matches(node.id, sorted(self.allowed), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"rule {self.rule!r}: unknown name {node.id!r}{hint}")
+        self.names.add(node.id)
+        return node.id
+
+
+def _is_not(node: ast.expr) -> bool:
+    return isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+
+
+# The closures below are the evaluator. None means "unknown"; see the module docstring.
+
+
+def _lookup(name: str) -> Getter:
+    return lambda values: values.get(name)
+
+
+def _all(parts: tuple[Getter, ...]) -> Getter:
+    if len(parts) == 2:
+        return _both(*parts)
+
+    def conjunction(values: Values) -> bool | None:
+        unknown = False
+        for part in parts:
+            result = part(values)
+            if result is None:
+                unknown = True
+            elif not result:
+                return False
+        return None if unknown else True
+
+    return conjunction
+
+
+def _both(first: Getter, second: Getter) -> Getter:
+    """`first and second`, unrolled: the most common rule shape."""
+
+    def both(values: Values) -> bool | None:
+        a = first(values)
+        if a is not None and not a:
+            return False
+        b = second(values)
+        if b is not None and not b:
+            return False
+        return None if a is None or b is None else True
+
+    return both
+
+
+def _any(parts: tuple[Getter, ...]) -> Getter:
+    def disjunction(values: Values) -> bool | None:
+        unknown = False
+        for part in parts:
+            result = part(values)
+            if result is None:
+                unknown = True
+            elif result:
+                return True
+        return None if unknown else False
+
+    return disjunction
+
+
+def _negation(operand: Getter) -> Getter:
+    def negation(values: Values) -> bool | None:
+        result = operand(values)
+        return None if result is None else not result
+
+    return negation
+
+
+def _minus(operand: Getter) -> Getter:
+    def minus(values: Values) -> object:
+        value = operand(values)
+        try:
+            return None if value is None else -value
+        except TypeError:
+            return None
+
+    return minus
+
+
+def _arithmetic(op: Callable, left: Getter, right: Getter) -> Getter:
+    def arithmetic(values: Values) -> object:
+        a, b = left(values), right(values)
+        if a is None or b is None:
+            return None
+        try:
+            return op(a, b)
+        except (TypeError, ArithmeticError):  # e.g. division by zero: unknown, not a crash
+            return None
+
+    return arithmetic
+
+
+def _compare1(op: Callable, left: Getter, constant: object) -> Getter:
+    """`left <op> constant`, the common case, without a call for the constant."""
+
+    def comparison(values: Values) -> bool | None:
+        a = left(values)
+        if a is None:
+            return None
+        try:
+            return op(a, constant)
+        except TypeError:
+            return None
+
+    return comparison
+
+
+def _name_compare(op: Callable, name: str, constant: object) -> Getter:
+    def comparison(values: Values) -> bool | None:
+        a = values.get(name)
+        if a is None:
+            return None
+        try:
+            return op(a, constant)
+        except TypeError:
+            return None
+
+    return comparison
+
+
+def _chain(ops: tuple[Callable, ...], operands: tuple[Getter, ...]) -> Getter:
+    first, rest = operands[0], tuple(zip(ops, operands[1:], strict=True))
+
+    def chain(values: Values) -> bool | None:
+        unknown, a = False, first(values)
+        for op, operand in rest:
+            b = operand(values)
+            if a is None or b is None:
+                unknown = True
+            else:
+                try:
+                    if not op(a, b):
+                        return False
+                except TypeError:
+                    unknown = True
+            a = b
+        return None if unknown else True
+
+    return chain

@@ -1,0 +1,1 @@
+"""Our own logistic regression, its scaler, the one-record scorer, and evaluation metrics."""

@@ -1,0 +1,2 @@
+def reference_profile(table, rows, scorer, engine):
+    return {}

@@ -1,0 +1,291 @@
+"""The replay loop: records paced on an absolute schedule through the real pipeline.
+
+Each pass of the loop asks the schedule how many records are due by now and decides all of
+them (a batch; about 1 ms of records at high rates). It never sleeps while behind and never
+moves the schedule, so a stall makes the records behind it late and their latency (decision
+ready - due) counts the queueing. Service time (inside the pipeline) is recorded beside it.
+
+The garbage collector is frozen and disabled for the run; young generations are collected
+only in idle slack between batches, so collector pauses do not land on records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from fraudcli.errors import UsageError
+from fraudcli.replay.faults import Fault, SlowStore
+from fraudcli.replay.feed import Feed
+from fraudcli.replay.latency import LatencyRecorder, p99_ms
+from fraudcli.replay.report import ReplayReport, RunFacts, build_report
+from fraudcli.replay.schedule import NS, FixedRate, Recorded, Schedule, loop_shift, wait_until
+from fraudcli.schema import Txn
+
+UNBOUNDED = sys.maxsize
+MAX_BATCH = 256  # --max: records per pass between duration checks
+GC_SLACK_NS = 300_000  # collect young objects only with this much idle time ahead
+GC_YOUNG = 2_000  # ... and only once this many allocations are pending
+PROGRESS_NS = NS // 2
+INITIAL_CAPACITY = 1 << 24  # records; beyond it the recorder grows (memory is touched lazily)
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How to pace the replay. Exactly one of `tps`, `speed`, `max_rate`."""
+
+    tps: float | None = None
+    speed: float | None = None
+    max_rate: bool = False
+    duration: float | None = None
+    limit: int | None = None
+    warmup: float = 0.0
+    loop: bool = False
+    deadline_ms: float | None = None
+    fault: Fault | None = None
+    seed: int = 0
+    batch_ms: float = 1.0
+
+    @property
+    def mode(self) -> str:
+        return "max" if self.max_rate else "speed" if self.speed is not None else "tps"
+
+    def check(self) -> None:
+        """Raise UsageError for contradictory or impossible options."""
+        chosen = [self.tps is not None, self.speed is not None, self.max_rate]
+        if sum(chosen) != 1:
+            raise UsageError("choose exactly one pacing: --tps N, --speed X or --max")
+        for name in ("tps", "speed", "duration", "deadline_ms"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise UsageError(f"--{name.replace('_', '-')} must be positive")
+        if self.limit is not None and self.limit < 1:
+            raise UsageError("--limit must be at least 1")
+        if self.warmup < 0 or (self.duration is not None and self.warmup >= self.duration):
+            raise UsageError("--warmup must be >= 0 and shorter than --duration")
+        if self.loop and self.duration is None and self.limit is None:
+            raise UsageError("--loop needs --duration or --limit")
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """What the live view shows, every half second."""
+
+    elapsed_s: float
+    decided: int
+    total: int | None
+    rate: float
+    p99_ms: float
+    degraded: int
+
+
+def make_schedule(records: Sequence[Txn], options: ReplayOptions) -> Schedule | None:
+    if options.max_rate:
+        return None
+    if options.speed is not None:
+        ts = [t.ts for t in records]
+        return Recorded(ts, options.speed, loop_shift(ts))
+    return FixedRate(options.tps)
+
+
+def planned_count(n: int, schedule: Schedule | None, options: ReplayOptions) -> int:
+    """Records the run will decide: bounded by --limit, the data (unless --loop), and the
+    records due before --duration ends (unknown in advance for --max)."""
+    total = min(options.limit or UNBOUNDED, UNBOUNDED if options.loop else n)
+    if schedule is not None and options.duration is not None:
+        total = min(total, schedule.count_due(int(options.duration * NS) - 1))
+    return total
+
+
+@contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Freeze what exists (the model, the state, the records) and stop automatic collection."""
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
+def replay(
+    records: Sequence[Txn],
+    pipeline,
+    options: ReplayOptions,
+    *,
+    read: int | None = None,
+    rejected: int = 0,
+    reject_reasons: dict[str, int] | None = None,
+    on_progress: Callable[[LiveStats], None] | None = None,
+) -> ReplayReport:
+    """Replay validated `records` through `pipeline` as `options` say; return the report.
+
+    `pipeline` needs `store`, `decide(txn) -> (features, decision)` and
+    `decide_degraded(txn) -> decision` (fraudcli.pipeline.Pipeline). Ctrl-C ends the run
+    early; the report then covers the records decided so far (`interrupted` is True).
+    With a deadline, a slow lookup gives up at the record's deadline, and a record reached
+    after it is answered at once from the rules (one thread: that is the best it can do).
+    """
+    options.check()
+    if not records:
+        raise UsageError("no valid records to replay")
+    schedule = make_schedule(records, options)
+    feed = Feed(records, loop_shift([t.ts for t in records]))
+    store = None
+    if options.fault is not None or options.deadline_ms is not None:
+        store = SlowStore(pipeline.store, options.fault, options.seed)
+        pipeline = dataclasses.replace(pipeline, store=store)
+    run = _Loop(feed, pipeline, schedule, planned_count(len(records), schedule, options))
+    run.configure(options, store, on_progress)
+    with quiet_gc():
+        run.run()
+    read = len(records) + rejected if read is None else read
+    facts = _facts(options, run, feed, store, read, rejected, reject_reasons or {})
+    return build_report(run.rec, facts)
+
+
+def _facts(options, run, feed, store, read, rejected, reject_reasons) -> RunFacts:
+    return RunFacts(
+        mode=options.mode,
+        target_tps=options.tps,
+        speed=options.speed,
+        warmup_s=options.warmup,
+        read=read,
+        rejected=rejected,
+        reject_reasons=dict(reject_reasons),
+        decisions=run.counts,
+        loops=feed.loops(run.rec.count),
+        interrupted=run.interrupted,
+        faults=_fault_facts(options, store),
+    )
+
+
+def _fault_facts(options: ReplayOptions, store: SlowStore | None) -> dict:
+    fault = options.fault
+    return {
+        "inject_delay_ms": fault.delay_ms if fault else None,
+        "inject_fraction": fault.fraction if fault else None,
+        "deadline_ms": options.deadline_ms,
+        "seed": options.seed,
+        "injected": store.injected if store else 0,
+        "timeouts": store.timeouts if store else 0,
+    }
+
+
+class _Loop:
+    """One run's state. `_batch` is the hot loop: locals only, results written into the
+    preallocated recorder; the only per-record objects of our own are the looped copies."""
+
+    def __init__(self, feed: Feed, pipeline, schedule: Schedule | None, total: int) -> None:
+        self.feed, self.pipeline, self.schedule, self.total = feed, pipeline, schedule, total
+        self.rec = LatencyRecorder(min(total, INITIAL_CAPACITY))
+        self.counts: dict[str, int] = {}
+        self.interrupted = False
+        self.duration_ns = UNBOUNDED
+        self.deadline_ns: int | None = None
+        self.batch_ns = 1_000_000
+        self.store: SlowStore | None = None
+        self.on_progress: Callable[[LiveStats], None] | None = None
+
+    def configure(self, options: ReplayOptions, store, on_progress) -> None:
+        if options.duration is not None:
+            self.duration_ns = int(options.duration * NS)
+        if options.deadline_ms is not None:
+            self.deadline_ns = int(options.deadline_ms * 1e6)
+        self.batch_ns = int(options.batch_ms * 1e6)
+        self.store, self.on_progress = store, on_progress
+
+    def run(self) -> None:
+        self.t0 = self._last_progress = time.perf_counter_ns()
+        self._progress_count = 0
+        try:
+            self._paced() if self.schedule is not None else self._flat_out()
+        except KeyboardInterrupt:
+            self.interrupted = True
+
+    def _paced(self) -> None:
+        """Decide every record as it falls due; wait (sleep, then a short spin) when ahead."""
+        t0, schedule, total = self.t0, self.schedule, self.total
+        clock, i, next_wake = time.perf_counter_ns, 0, t0
+        while i < total:
+            now = clock()
+            end = min(schedule.count_due(now - t0), total)
+            if end <= i:
+                self._idle(max(t0 + schedule.due(i), next_wake))
+                continue
+            next_wake = now + self.batch_ns
+            while end > self.rec.capacity:
+                self.rec.grow()
+            self._batch(i, end, schedule.due)
+            i = end
+
+    def _flat_out(self) -> None:
+        """--max: no schedule; each record is due when the loop reaches it."""
+        clock, i = time.perf_counter_ns, 0
+        while i < self.total and clock() - self.t0 < self.duration_ns:
+            end = min(i + MAX_BATCH, self.total)
+            while end > self.rec.capacity:
+                self.rec.grow()
+            self._batch(i, end, None)
+            i = end
+            if self.on_progress is not None:
+                self._progress(clock())
+
+    def _batch(self, i: int, end: int, due_of: Callable[[int], int] | None) -> None:
+        feed, t0, rec, counts = self.feed, self.t0, self.rec, self.counts
+        decide, fallback = self.pipeline.decide, self.pipeline.decide_degraded
+        deadline, store, clock = self.deadline_ns, self.store, time.perf_counter_ns
+        due_a, lat_a, svc_a, deg_a = rec.due, rec.latency, rec.service, rec.degraded
+        for k in range(i, end):
+            txn = feed(k)
+            start = clock()
+            due = start if due_of is None else t0 + due_of(k)
+            if deadline is None:
+                decision = decide(txn)[1]
+            elif start - due >= deadline:  # already too late: answer from the rules now
+                decision = fallback(txn)
+            else:
+                store.deadline_ns = due + deadline
+                decision = decide(txn)[1]
+            done = clock()
+            due_a[k], lat_a[k], svc_a[k] = due - t0, done - due, done - start
+            deg_a[k] = decision.degraded
+            counts[decision.decision] = counts.get(decision.decision, 0) + 1
+            rec.count = k + 1
+
+    def _idle(self, target: int) -> None:
+        """Use the slack before `target`: young-generation GC, the live view; then wait."""
+        now = time.perf_counter_ns()
+        if target - now > GC_SLACK_NS:
+            young, middle, _ = gc.get_count()
+            if young > GC_YOUNG:
+                gc.collect(1 if middle >= 10 else 0)
+        if self.on_progress is not None:
+            self._progress(now)
+        wait_until(target)
+
+    def _progress(self, now: int) -> None:
+        if now - self._last_progress < PROGRESS_NS:
+            return
+        rec, since = self.rec, self._progress_count
+        window = (now - self._last_progress) / NS
+        self.on_progress(
+            LiveStats(
+                elapsed_s=(now - self.t0) / NS,
+                decided=rec.count,
+                total=self.total if self.total < UNBOUNDED else None,
+                rate=(rec.count - since) / window,
+                p99_ms=p99_ms(rec.latency[since : rec.count]),
+                degraded=int(rec.degraded[: rec.count].sum()),
+            )
+        )
+        self._last_progress, self._progress_count = now, rec.count

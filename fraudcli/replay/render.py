@@ -1,0 +1,103 @@
+"""The replay on screen: a live line while it runs and a final table, both on stderr.
+
+`format_*` build Rich renderables from the report; `print_report` and `live_view` show them.
+The live view exists only when stderr is a terminal, and redraws only when the engine calls
+it (in idle slack, twice a second): no refresh thread competes with the replay loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from fraudcli.console import err
+from fraudcli.replay.engine import LiveStats
+from fraudcli.replay.latency import Percentiles
+from fraudcli.replay.report import ReplayReport
+
+DECISION_STYLE = {"ALLOW": "green", "REVIEW": "yellow", "BLOCK": "bold red"}
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def format_live(stats: LiveStats) -> Text:
+    done = f"{stats.decided:,}" + (f"/{stats.total:,}" if stats.total else "")
+    return Text.from_markup(
+        f"[bold]replay[/] {stats.elapsed_s:6.1f} s  {done} decided  "
+        f"{stats.rate:,.0f}/s  rolling p99 {stats.p99_ms:.2f} ms  degraded {stats.degraded:,}"
+    )
+
+
+@contextmanager
+def live_view() -> Iterator[Callable[[LiveStats], None] | None]:
+    """Yields an `update(stats)` callback, or None when stderr is not a terminal."""
+    if not err.is_terminal:
+        yield None
+        return
+    with Live(console=err, auto_refresh=False, transient=True) as live:
+        yield lambda stats: live.update(format_live(stats), refresh=True)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def format_latency(latency: Percentiles, service: Percentiles) -> Table:
+    table = Table(title="latency (ms)", title_justify="left", box=None)
+    table.add_column("")
+    for name in ("p50", "p90", "p99", "p99.9", "max"):
+        table.add_column(name, justify="right")
+    for label, figures in (("due -> decided", latency), ("service", service)):
+        values = (figures.p50, figures.p90, figures.p99, figures.p999, figures.max)
+        table.add_row(label, *(_ms(v) for v in values))
+    return table
+
+
+def format_counts(report: ReplayReport) -> Table:
+    table = Table(title="replay", title_justify="left", box=None, show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("target", format_target(report))
+    table.add_row("achieved", f"{report.achieved_tps:,.0f}/s over {report.seconds:.2f} s")
+    table.add_row("read / rejected", f"{report.read:,} / {report.rejected:,}")
+    table.add_row("decided / degraded", f"{report.decided:,} / {report.degraded:,}")
+    for kind, count in report.decisions.items():
+        table.add_row(f"  [{DECISION_STYLE.get(kind, '')}]{kind}[/]", f"{count:,}")
+    table.add_row("worst lag behind schedule", f"{_ms(report.max_lag_ms)} ms")
+    return table
+
+
+def format_target(report: ReplayReport) -> str:
+    if report.mode == "tps":
+        return f"{report.target_tps:,.0f}/s"
+    if report.mode == "speed":
+        return f"recorded times x{report.speed:g}"
+    return "as fast as possible"
+
+
+def sparkline(values: list[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    top = max(known, default=0.0) or 1.0
+    return "".join(" " if v is None else SPARK[min(int(v / top * 7.999), 7)] for v in values)
+
+
+def format_report(report: ReplayReport) -> Group:
+    parts = [format_counts(report), format_latency(report.latency, report.service)]
+    if report.per_second:
+        p99s = [s.p99_ms for s in report.per_second]
+        parts.append(Text(f"p99 per second  {sparkline(p99s)}  (max {_ms(max_of(p99s))} ms)"))
+    if report.interrupted:
+        parts.append(Text.from_markup("[yellow]interrupted: figures cover the run so far[/]"))
+    return Group(*parts)
+
+
+def max_of(values: list[float | None]) -> float | None:
+    return max((v for v in values if v is not None), default=None)
+
+
+def print_report(report: ReplayReport) -> None:
+    err.print(format_report(report))

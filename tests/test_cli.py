@@ -1,0 +1,197 @@
+"""The CLI end to end through Typer's CliRunner: outputs are checked record by record."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from fraudcli.cli import app
+from fraudcli.features.spec import FEATURE_NAMES
+
+runner = CliRunner()
+
+
+def run(*args, input=None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def jsonl(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_score_file_one_decision_per_record(world, model_dir):
+    result = run("score", world / "later.jsonl", "--model", model_dir)
+    assert result.exit_code == 0, result.output
+    rows = jsonl(result.stdout)
+    lines = (world / "later.jsonl").read_text().splitlines()
+    assert [r["transaction_id"] for r in rows] == [json.loads(x)["transaction_id"] for x in lines]
+    first = rows[0]
+    assert set(first) >= {
+        "transaction_id",
+        "user_id",
+        "timestamp",
+        "amount",
+        "fraud_probability",
+        "decision",
+        "reasons",
+    }
+    assert first["decision"] in {"ALLOW", "REVIEW", "BLOCK"}
+    assert 0.0 <= first["fraud_probability"] <= 1.0
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", first["timestamp"])
+    flagged = [r for r in rows if r["decision"] != "ALLOW"]
+    assert flagged and all(r["reasons"] for r in flagged)
+    patterns = [json.loads(x).get("fraud_pattern") for x in lines]
+    assert [r.get("fraud_pattern") for r in rows] == patterns  # extras pass through untouched
+    assert any(patterns)
+    assert f"read {len(lines):,} = written {len(lines):,} + rejected 0" in result.stderr
+
+
+def test_score_stdin_with_bad_lines_accounts_for_every_record(world, model_dir, tmp_path):
+    good = (world / "later.jsonl").read_text().splitlines()[:20]
+    lines = good[:10] + ["{oops", "", good[3], '{"transaction_id": "x"}'] + good[10:]
+    rejects = tmp_path / "rejects.jsonl"
+    result = run("score", "--model", model_dir, "--rejects", rejects, input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    assert len(jsonl(result.stdout)) == 20
+    bad = jsonl(rejects.read_text())
+    assert [b["line"] for b in bad] == [11, 12, 13, 14]
+    assert "malformed JSON" in bad[0]["reason"] and bad[1]["reason"] == "empty line"
+    assert "duplicate transaction_id" in bad[2]["reason"]
+    assert "missing required field" in bad[3]["reason"]
+    assert "read 24 = written 20 + rejected 4" in result.stderr
+
+
+def test_strict_stops_with_exit_code_3(world, model_dir):
+    result = run("score", "--model", model_dir, "--strict", input="{bad\n")
+    assert result.exit_code == 3
+    assert "line 1: malformed JSON" in result.stderr and "Traceback" not in result.output
+
+
+def test_score_with_features_to_parquet(world, model_dir, tmp_path):
+    out = tmp_path / "decisions.parquet"
+    result = run("score", world / "later.jsonl", "--model", model_dir, "--with-features", "-o", out)
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out)
+    assert table.num_rows == 3000 and set(FEATURE_NAMES) <= set(table.column_names)
+
+
+def test_scoring_is_deterministic(world, model_dir):
+    first = run("score", world / "later.jsonl", "--model", model_dir).stdout
+    assert first == run("score", world / "later.jsonl", "--model", model_dir).stdout
+
+
+def test_fresh_state_changes_history_features(world, model_dir):
+    args = ("score", world / "later.jsonl", "--model", model_dir, "--with-features")
+    warm = jsonl(run(*args).stdout)[0]
+    cold = jsonl(run(*args, "--fresh-state").stdout)[0]
+    assert warm["user_txn_count_30d"] > 0 and cold["user_txn_count_30d"] == 0
+
+
+def test_missing_model_is_exit_4_with_advice(tmp_path, world):
+    result = run("score", world / "later.jsonl", "--model", tmp_path / "none")
+    assert result.exit_code == 4 and "run `fraud train` first" in result.stderr
+
+
+def test_evaluate_json(world, model_dir):
+    result = run("evaluate", world / "later.jsonl", "--model", model_dir, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["metrics"]["n"] == 3000 and 0.5 < report["metrics"]["auc_roc"] <= 1.0
+    assert report["run"]["read"] == 3000
+
+
+def test_train_with_column_mapping_from_csv(tmp_path, world):
+    import pyarrow.csv as pacsv
+
+    table = pq.read_table(world / "train.parquet").rename_columns(
+        [
+            "TX_ID",
+            "TX_DATETIME",
+            "CUSTOMER_ID",
+            "TX_AMOUNT",
+            "TERMINAL_ID",
+            "merchant_category",
+            "country",
+            "lat",
+            "lon",
+            "device_id",
+            "channel",
+            "TX_FRAUD",
+            "fraud_pattern",
+        ]
+    )
+    pacsv.write_csv(table, tmp_path / "train.csv")
+    result = run(
+        "train",
+        tmp_path / "train.csv",
+        "--model",
+        tmp_path / "m",
+        "--map",
+        "transaction_id=TX_ID",
+        "--map",
+        "timestamp=TX_DATETIME",
+        "--map",
+        "user_id=CUSTOMER_ID",
+        "--map",
+        "amount=TX_AMOUNT",
+        "--map",
+        "merchant_id=TERMINAL_ID",
+        "--map",
+        "is_fraud=TX_FRAUD",
+    )
+    assert result.exit_code == 0, result.output
+    assert "AUC-ROC" in result.stderr and (tmp_path / "m" / "manifest.json").is_file()
+
+
+def test_features_table(world, tmp_path):
+    out = tmp_path / "features.parquet"
+    result = run("features", world / "later.jsonl", "-o", out)
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out)
+    assert table.column_names[:3] == ["transaction_id", "user_id", "timestamp"]
+    assert table.column_names[3:-1] == list(FEATURE_NAMES) and table.column_names[-1] == "is_fraud"
+    assert table.num_rows == 3000
+
+
+def test_features_list():
+    result = run("features", "--list")
+    assert result.exit_code == 0
+    names = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert names == list(FEATURE_NAMES)
+
+
+def test_simulate_writes_labelled_data(tmp_path):
+    out = tmp_path / "sim.jsonl"
+    result = run("simulate", "-n", 500, "--seed", 3, "-o", out)
+    assert result.exit_code == 0, result.output
+    rows = jsonl(out.read_text())
+    assert len(rows) == 500 and {"transaction_id", "is_fraud"} <= set(rows[0])
+
+
+def test_bad_config_is_exit_2(tmp_path, world, model_dir):
+    bad = tmp_path / "fraud.toml"
+    bad.write_text('[[rules]]\nname = "x"\nwhen = "__import__(\'os\')"\naction = "BLOCK"\n')
+    result = run("score", world / "later.jsonl", "--model", model_dir, "--config", bad)
+    assert result.exit_code == 2 and "x" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "command", ["simulate", "train", "score", "features", "evaluate", "replay", "drift-report"]
+)
+def test_every_command_has_help_with_an_example(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.stdout and "fraud " in result.stdout
+
+
+def test_every_command_appears_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for command in app.registered_commands:
+        name = command.name or command.callback.__name__.replace("_", "-")
+        assert f"fraud {name}" in readme, name

@@ -1,0 +1,78 @@
+"""Replay through the real Pipeline (store, linear scorer, decision engine), and the CLI on a
+real trained bundle."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from fraudcli.config import load_config
+from fraudcli.features.spec import FEATURE_NAMES
+from fraudcli.features.store import InMemoryStore, StoreConfig
+from fraudcli.model.logreg import LinearScorer
+from fraudcli.pipeline import Pipeline
+from fraudcli.replay import Fault, ReplayOptions, replay
+from fraudcli.runtime import build_engine
+from fraudcli.schema import Txn
+
+
+def real_pipeline() -> Pipeline:
+    rng = random.Random(0)
+    k = len(FEATURE_NAMES)
+    scorer = LinearScorer.build([rng.gauss(0, 0.3) for _ in range(k)], -3.0, [0.0] * k, [1.0] * k)
+    return Pipeline(InMemoryStore(StoreConfig()), scorer, build_engine(load_config()))
+
+
+def transactions(n: int) -> list[Txn]:
+    rng = random.Random(1)
+    return [
+        Txn(f"t{i}", 1.7e9 + 3.0 * i, f"u{rng.randrange(300)}", round(rng.expovariate(1 / 60), 2),
+            f"m{rng.randrange(50)}", "grocery", "US", 40.7, -74.0, f"d{rng.randrange(400)}",
+            "web", int(rng.random() < 0.02))
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_real_pipeline_with_a_slow_store_answers_by_the_deadline():
+    pipeline = real_pipeline()
+    options = ReplayOptions(tps=4000.0, fault=Fault(20.0, 0.05), deadline_ms=4.0, seed=3)
+    report = replay(transactions(2000), pipeline, options)
+    assert report.decided == 2000
+    assert set(report.decisions) <= {"ALLOW", "REVIEW", "BLOCK"}
+    assert report.faults["timeouts"] == report.faults["injected"] > 50
+    assert report.degraded >= report.faults["timeouts"]
+    assert report.latency.max < 4.0 + 5.0  # every answer came close to its deadline
+    assert len(pipeline.store.users) == 300  # degraded records still updated the state
+
+
+def test_real_pipeline_loops_without_duplicate_rejections():
+    pipeline = real_pipeline()
+    report = replay(transactions(300), pipeline, ReplayOptions(max_rate=True, limit=900, loop=True))
+    assert report.decided == 900 and report.loops == 3 and report.degraded == 0
+
+
+def test_cli_on_a_trained_bundle(tmp_path):
+    simulate = pytest.importorskip("fraudcli.simulate").simulate
+    train_file = pytest.importorskip("fraudcli.train").train_file
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    import fraudcli.cli.replay_cmd  # noqa: F401
+    from fraudcli.cli.app import app
+    from fraudcli.config import load_config as config
+    from fraudcli.io import write_table
+
+    table = simulate(6000, seed=5, days=60.0)
+    train_path, later = tmp_path / "train.parquet", tmp_path / "later.jsonl"
+    pq.write_table(table.slice(0, 5000), train_path)
+    write_table(table.slice(5000), later)
+    train_file(train_path, config=config(), model_dir=tmp_path / "model")
+    out = tmp_path / "r.json"
+    args = ["replay", str(later), "--tps", "2000", "--model", str(tmp_path / "model")]
+    result = CliRunner().invoke(app, [*args, "--report", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["decided"] + report["rejected"] == report["read"] == 1000
+    assert report["achieved_tps"] == pytest.approx(2000.0, rel=0.01)
