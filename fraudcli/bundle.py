@@ -51,6 +51,7 @@ def save_bundle(bundle: Bundle, path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a bundle is an ordinary directory
     try:
         files = _write_parts(bundle, tmp)
         manifest = _manifest(bundle, files)
@@ -169,6 +170,12 @@ def _read_json(path: Path) -> dict:
         return json.loads(path.read_text("utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise BundleError(f"{path} is not valid JSON (corrupt)") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def sha256_file(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -19,6 +20,8 @@ from rich.progress import (
 
 # Rich honours NO_COLOR and drops colour and animation when stderr is not a terminal.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+if not err.is_terminal and "COLUMNS" not in os.environ:
+    err.width = 120  # logs and pipes: wide enough for the report tables, unlike Rich's 80
 
 
 @contextmanager

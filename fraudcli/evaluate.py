@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ def evaluate_file(
     decide = loaded.pipeline.decide
     probability, label, amount, ts = [], [], [], []
     summary, unlabelled = RunSummary(), 0
+    started = time.perf_counter()
     sink = RejectSink(rejects_path)
     try:
         for n_read, txns in accepted(read_batches(data, config.columns), sink, strict):
@@ -68,6 +70,7 @@ def evaluate_file(
     finally:
         sink.close()
     summary.rejected, summary.reject_reasons = sink.count, dict(sink.reasons)
+    summary.seconds = time.perf_counter() - started
     if not label:
         raise InputError("no labelled records (`is_fraud`) to evaluate against")
     thresholds = loaded.pipeline.engine.thresholds

@@ -97,7 +97,11 @@ def _pct(value: float | None) -> str:
 
 
 def _num(value: float | None, digits: int = 4) -> str:
-    return "n/a" if value is None or value != value else f"{value:.{digits}f}"
+    if value is None or value != value:
+        return "n/a"
+    if 0.999 < value < 1.0:  # thresholds crowd near 1: show where exactly
+        return f"{value:.6f}"
+    return f"{value:.{digits}f}"
 
 
 def format_metrics(metrics, title: str) -> Table:

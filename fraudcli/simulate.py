@@ -82,7 +82,7 @@ def simulate(
     period = Period(first, max(round(days * DAY), 1), DRIFT_SHIFTS if drift else NO_SHIFTS)
     key = (1, first % 2**63, n_transactions, period.seconds, int(drift))
     rng = np.random.default_rng(np.random.SeedSequence(seed % 2**64, spawn_key=key))
-    return _generate(rng, pop, period, n_transactions, _id_prefix(first, seed))
+    return _generate(rng, pop, period, n_transactions, _id_prefix(first, seed, drift))
 
 
 def _generate(rng, pop: Population, period: Period, n: int, id_prefix: str) -> pa.Table:
@@ -101,6 +101,7 @@ def _epoch_seconds(start: datetime | str) -> int:
     return int(moment.timestamp())
 
 
-def _id_prefix(first: int, seed: int) -> str:
+def _id_prefix(first: int, seed: int, drift: bool) -> str:
+    """Ids differ between periods, and between a period and its drifted version."""
     stamp = datetime.fromtimestamp(first, UTC).strftime("%Y%m%dT%H%M%S")
-    return f"tx-{stamp}-{seed}-"
+    return f"tx-{stamp}-{seed}{'d' if drift else ''}-"

@@ -6,6 +6,7 @@ and land in NumPy arrays batch by batch.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -19,7 +20,8 @@ from fraudcli.pipeline import accepted
 from fraudcli.schema import Txn
 from fraudcli.score import RunSummary
 
-CATEGORICAL = ("merchant_category", "country", "channel")
+CATEGORICAL = ("merchant_category", "country", "channel")  # profiled for drift
+RECORD = ("merchant_id", "device_id", "lat", "lon")  # kept for rules and missing rates
 
 
 @dataclass
@@ -61,7 +63,7 @@ class _Builder:
         self.amount: list[float] = []
         self.ids: list[str] = []
         self.users: list[str] = []
-        self.cats: dict[str, list] = {name: [] for name in CATEGORICAL}
+        self.cats: dict[str, list] = {name: [] for name in CATEGORICAL + RECORD}
 
     def add(self, txn: Txn, features: list[float]) -> None:
         self.rows.append(features)
@@ -70,9 +72,14 @@ class _Builder:
         self.amount.append(txn.amount)
         self.ids.append(txn.transaction_id)
         self.users.append(txn.user_id)
-        self.cats["merchant_category"].append(txn.merchant_category)
-        self.cats["country"].append(txn.country)
-        self.cats["channel"].append(txn.channel)
+        cats = self.cats
+        cats["merchant_category"].append(txn.merchant_category)
+        cats["country"].append(txn.country)
+        cats["channel"].append(txn.channel)
+        cats["merchant_id"].append(txn.merchant_id)
+        cats["device_id"].append(txn.device_id)
+        cats["lat"].append(txn.lat)
+        cats["lon"].append(txn.lon)
 
     def flush(self) -> None:
         if self.rows:
@@ -104,6 +111,7 @@ def collect_features(
 ) -> tuple[FeatureTable, RunSummary]:
     """Point-in-time features of every valid record; rejects go to `rejects`."""
     builder, summary = _Builder(), RunSummary()
+    started = time.perf_counter()
     lookup, update = store.lookup, store.update
     for n_read, txns in accepted(batches, rejects, strict):
         for txn in txns:
@@ -116,6 +124,7 @@ def collect_features(
     table = builder.build()
     summary.written, summary.rejected = len(table), rejects.count
     summary.reject_reasons = dict(rejects.reasons)
+    summary.seconds = time.perf_counter() - started
     return table, summary
 
 

@@ -79,7 +79,7 @@ def train(
     thresholds = {"review": float(review), "block": float(block)}
     stage("profiling the training data for drift reports")
     engine = build_engine(config, thresholds)
-    profile = reference_profile(table, train_rows, scorer, engine)
+    profile = reference_profile(table, scorer, engine, config.store.label_delay)
     bundle = Bundle(
         model=scorer.to_dict(),
         thresholds=thresholds,

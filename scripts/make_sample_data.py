@@ -28,7 +28,7 @@ LIMIT_MB = 20.0
 SAMPLES: dict[str, dict] = {
     "train.parquet": dict(n_transactions=200_000, start="2026-01-01", days=60.0),
     "txns.jsonl": dict(n_transactions=10_000, start="2026-03-02", days=3.0),
-    "drift.parquet": dict(n_transactions=50_000, start="2026-03-05", days=14.0, drift=True),
+    "drift.parquet": dict(n_transactions=50_000, start="2026-03-02", days=14.0, drift=True),
 }
 
 

@@ -245,9 +245,9 @@ def test_drift_shifts_amounts_category_mix_and_night_share(population):
             drifted.amount[drifted.merchant_category == category].median()
             / plain.amount[plain.merchant_category == category].median()
         )
-        assert 1.1 < ratio < 1.4, category  # the documented +25%
+        assert 1.6 < ratio < 2.0, category  # the documented x1.8
     share = lambda f, c: (f.merchant_category == c).mean()  # noqa: E731
-    assert share(drifted, "digital_goods") > 1.5 * share(plain, "digital_goods")
+    assert share(drifted, "digital_goods") > 1.2 * share(plain, "digital_goods")
     assert (drifted.channel == "online").mean() > (plain.channel == "online").mean() + 0.1
     night = lambda f: (_local_hour(f[f.is_fraud == 0], population) < 5).mean()  # noqa: E731
     assert night(drifted) > 2 * night(plain)
@@ -277,12 +277,10 @@ def test_shipped_samples_are_consecutive_periods_of_one_world():
     assert train.schema == drifted.schema == SCHEMA
     assert (train.num_rows, len(stream), drifted.num_rows) == (200_000, 10_000, 50_000)
     train_end = pc.max(train.column("timestamp")).as_py()
-    assert (
-        train_end
-        < stream.timestamp.min()
-        <= stream.timestamp.max()
-        < pd.Timestamp(pc.min(drifted.column("timestamp")).as_py())
-    )
+    # txns.jsonl and drift.parquet are two futures of the training period
+    assert train_end < stream.timestamp.min() <= stream.timestamp.max()
+    assert train_end < pd.Timestamp(pc.min(drifted.column("timestamp")).as_py())
     ids = [train.column("transaction_id").to_pylist(), stream.transaction_id.tolist()]
-    assert len(set(ids[0]) | set(ids[1])) == 210_000
+    ids.append(drifted.column("transaction_id").to_pylist())
+    assert len(set(ids[0]) | set(ids[1]) | set(ids[2])) == 260_000
     assert set(stream.user_id) <= set(train.column("user_id").to_pylist())

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from fraudcli.cli import data_cmds, model_cmds  # noqa: F401  (register the subcommands)
+from fraudcli.cli import (  # noqa: F401  (register the subcommands)
+    data_cmds,
+    drift_cmd,
+    model_cmds,
+    replay_cmd,
+)
 from fraudcli.cli.app import app
 
 

@@ -36,9 +36,13 @@ class UserState:
             self.device.append(device)
         else:
             self._insert(pos, ts, amount, merchant, country, device)
-        for seen, value in zip(self.last_seen, (merchant, country, device), strict=True):
-            if value is not None and seen.get(value, -1.0) < ts:
-                seen[value] = ts
+        seen_m, seen_c, seen_d = self.last_seen
+        if merchant is not None and seen_m.get(merchant, -1.0) < ts:
+            seen_m[merchant] = ts
+        if country is not None and seen_c.get(country, -1.0) < ts:
+            seen_c[country] = ts
+        if device is not None and seen_d.get(device, -1.0) < ts:
+            seen_d[device] = ts
         if self.ts[0] <= self.ts[-1] - horizon:
             self._expire(self.ts[-1] - horizon)
 

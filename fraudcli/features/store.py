@@ -62,11 +62,13 @@ class InMemoryStore:
     def lookup(self, txn: Txn) -> list[float]:
         """The features of `txn` from the state left by the transactions before it."""
         features = _time_features(txn.ts, txn.amount)
-        features += _user_features(self.users.get(txn.user_id) or _EMPTY_USER, txn)
+        _user_features(self.users.get(txn.user_id) or _EMPTY_USER, txn, features)
         merchant = self.merchants.get(txn.merchant_id) if txn.merchant_id is not None else None
         if merchant is None:
-            return features + _NO_MERCHANT_HISTORY
-        return features + _merchant_features(merchant, txn.ts - self._label_delay)
+            features += _NO_MERCHANT_HISTORY
+        else:
+            _merchant_features(merchant, txn.ts - self._label_delay, features)
+        return features
 
     def update(self, txn: Txn) -> None:
         """Add `txn` to the state, after its features were looked up."""
@@ -110,7 +112,7 @@ def _time_features(t: float, amount: float) -> list[float]:
     ]
 
 
-def _user_features(user: UserState, txn: Txn) -> list[float]:
+def _user_features(user: UserState, txn: Txn, out: list[float]) -> None:
     t, ts, cum = txn.ts, user.ts, user.cum
     hi = bisect_right(ts, t)
     lo_1h = bisect_right(ts, t - 3600.0)
@@ -118,53 +120,48 @@ def _user_features(user: UserState, txn: Txn) -> list[float]:
     lo_7d = bisect_right(ts, t - 7 * DAY)
     lo_30d = bisect_right(ts, t - NEW_WINDOW)
     n24, n7, n30 = hi - lo_24h, hi - lo_7d, hi - lo_30d
-    sum30 = cum[hi] - cum[lo_30d]
-    mean24 = (cum[hi] - cum[lo_24h]) / n24 if n24 else 0.0
-    mean7 = (cum[hi] - cum[lo_7d]) / n7 if n7 else 0.0
-    mean30 = sum30 / n30 if n30 else 0.0
-    ratio = txn.amount / mean30 if mean30 > 0.0 else 1.0
+    mean30 = (cum[hi] - cum[lo_30d]) / n30 if n30 else 0.0
     gap = MAX_GAP_HOURS
     if user.prev_ts is not None:
         gap = min(max((t - user.prev_ts) / 3600.0, 0.0), MAX_GAP_HOURS)
-    distance, speed = _travel(user.loc, txn)
-    return [
+    distance = speed = 0.0
+    loc = user.loc
+    if loc is not None and txn.lat is not None:
+        distance = haversine_km(loc[0], loc[1], txn.lat, txn.lon)
+        speed = distance / max(abs(t - loc[2]) / 3600.0, 1.0 / 60.0)
+    out += (
         float(hi - lo_1h),
         float(n24),
         float(n7),
         float(n30),
-        mean24,
-        mean7,
+        (cum[hi] - cum[lo_24h]) / n24 if n24 else 0.0,
+        (cum[hi] - cum[lo_7d]) / n7 if n7 else 0.0,
         mean30,
-        ratio,
+        txn.amount / mean30 if mean30 > 0.0 else 1.0,
         gap,
         distance,
         speed,
-        *_novelty(user, txn, lo_30d, hi),
-    ]
+    )
+    _novelty(user, txn, lo_30d, hi, out)
 
 
-def _novelty(user: UserState, txn: Txn, lo: int, hi: int) -> list[float]:
+def _novelty(user: UserState, txn: Txn, lo: int, hi: int, out: list[float]) -> None:
     """is_new_{merchant,country,device}_30d: 1 if the value is not among prior txns in 30 days."""
-    values = (txn.merchant_id, txn.country, txn.device_id)
+    merchant, country, device = txn.merchant_id, txn.country, txn.device_id
     if not user.ts or txn.ts >= user.ts[-1]:  # every entry is at or before t: newest-seen suffices
         since = txn.ts - NEW_WINDOW
-        return [
-            0.0 if value is None or seen.get(value, since) > since else 1.0
-            for value, seen in zip(values, user.last_seen, strict=True)
-        ]
-    lists = (user.merchant, user.country, user.device)
-    return [
-        0.0 if value is None or value in seen[lo:hi] else 1.0
-        for value, seen in zip(values, lists, strict=True)
-    ]
-
-
-def _travel(loc: tuple[float, float, float] | None, txn: Txn) -> tuple[float, float]:
-    if loc is None or txn.lat is None:
-        return 0.0, 0.0
-    distance = haversine_km(loc[0], loc[1], txn.lat, txn.lon)
-    hours = max(abs(txn.ts - loc[2]) / 3600.0, 1.0 / 60.0)
-    return distance, distance / hours
+        seen_m, seen_c, seen_d = user.last_seen
+        out += (
+            0.0 if merchant is None or seen_m.get(merchant, since) > since else 1.0,
+            0.0 if country is None or seen_c.get(country, since) > since else 1.0,
+            0.0 if device is None or seen_d.get(device, since) > since else 1.0,
+        )
+        return
+    out += (
+        0.0 if merchant is None or merchant in user.merchant[lo:hi] else 1.0,
+        0.0 if country is None or country in user.country[lo:hi] else 1.0,
+        0.0 if device is None or device in user.device[lo:hi] else 1.0,
+    )
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -176,16 +173,21 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2.0 * _EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _merchant_features(merchant: MerchantState, end: float) -> list[float]:
+def _merchant_features(merchant: MerchantState, end: float, out: list[float]) -> None:
     ts, cum = merchant.ts, merchant.cum_fraud
     hi = bisect_right(ts, end)
-    counts, rates = [], []
-    for window in (DAY, 7 * DAY, 30 * DAY):
-        lo = bisect_right(ts, end - window)
-        n = hi - lo
-        counts.append(float(n))
-        rates.append((cum[hi] - cum[lo]) / n if n else 0.0)
-    return counts + rates
+    lo_1d = bisect_right(ts, end - DAY)
+    lo_7d = bisect_right(ts, end - 7 * DAY)
+    lo_30d = bisect_right(ts, end - 30 * DAY)
+    n1, n7, n30 = hi - lo_1d, hi - lo_7d, hi - lo_30d
+    out += (
+        float(n1),
+        float(n7),
+        float(n30),
+        (cum[hi] - cum[lo_1d]) / n1 if n1 else 0.0,
+        (cum[hi] - cum[lo_7d]) / n7 if n7 else 0.0,
+        (cum[hi] - cum[lo_30d]) / n30 if n30 else 0.0,
+    )
 
 
 _EMPTY_USER = UserState()  # never updated: stands for a user with no history

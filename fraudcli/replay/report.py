@@ -83,6 +83,7 @@ class RunFacts:
     loops: int
     interrupted: bool
     faults: dict
+    schedule_end_ns: int | None = None  # when the record after the last one would be due
 
 
 def build_report(rec: LatencyRecorder, facts: RunFacts) -> ReplayReport:
@@ -91,7 +92,7 @@ def build_report(rec: LatencyRecorder, facts: RunFacts) -> ReplayReport:
     due, lat, svc = rec.due[:n], rec.latency[:n], rec.service[:n]
     keep = due >= int(facts.warmup_s * NS)
     m_lat, m_svc = lat[keep], svc[keep]
-    seconds = _measured_seconds(due[keep], m_lat, facts.warmup_s)
+    seconds = _measured_seconds(due[keep], m_lat, facts.warmup_s, facts.schedule_end_ns)
     lag = m_lat - m_svc
     return ReplayReport(
         mode=facts.mode,
@@ -117,12 +118,16 @@ def build_report(rec: LatencyRecorder, facts: RunFacts) -> ReplayReport:
     )
 
 
-def _measured_seconds(due: np.ndarray, latency: np.ndarray, warmup_s: float) -> float:
-    """From the end of the warmup to the moment the last measured decision was ready: a run
-    that falls behind its schedule finishes late, and its achieved rate shows it."""
+def _measured_seconds(
+    due: np.ndarray, latency: np.ndarray, warmup_s: float, schedule_end_ns: int | None
+) -> float:
+    """From the end of the warmup to the end of the scheduled window (N records at N/TPS
+    take N/TPS seconds) or, if later, the moment the last decision was ready: a run that
+    falls behind its schedule finishes late, and its achieved rate shows it."""
     if len(due) == 0:
         return 0.0
-    return float((due + latency).max()) / NS - warmup_s
+    end = max(int((due + latency).max()), schedule_end_ns or 0)
+    return end / NS - warmup_s
 
 
 def per_second(due: np.ndarray, latency: np.ndarray, degraded: np.ndarray) -> tuple[Second, ...]:

@@ -22,7 +22,7 @@ class Shifts:
 
 NO_SHIFTS = Shifts()
 DRIFT_SHIFTS = Shifts(
-    amount_factor=1.25, online_boost=0.15, digital_goods_share=0.25, night_share=0.12
+    amount_factor=1.8, online_boost=0.15, digital_goods_share=0.1, night_share=0.25
 )
 
 

@@ -1,0 +1,85 @@
+"""The same stream through River (predict then learn) and through our pipeline.
+
+River's pipeline has per-user time-windowed aggregates equivalent to ours (counts over 1h, 24h,
+7d, 30d and mean amounts over 24h, 7d, 30d) + StandardScaler + LogisticRegression; ours is the
+full pipeline (26 features, model, rules, decision, state update). Both run on the same
+pre-parsed records, so JSON parsing is out of both figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import warnings
+
+from bench.common import figure, trained_model
+
+N = 50_000
+
+
+def _records():
+    from fraudcli.schema import Txn
+    from fraudcli.simulate import simulate
+
+    table = simulate(N, seed=7, start="2026-03-02", days=15)
+    ts = table.column("timestamp").cast("int64").to_pylist()
+    rows = table.to_pylist()
+    txns = []
+    for t, row in zip(ts, rows, strict=True):
+        txns.append(Txn(row["transaction_id"], t / 1000, row["user_id"], row["amount"],
+                        row["merchant_id"], row["merchant_category"], row["country"], row["lat"],
+                        row["lon"], row["device_id"], row["channel"], row["is_fraud"]))
+    return txns
+
+
+def _river_pipeline():
+    from river import compose, feature_extraction, linear_model, preprocessing, stats, utils
+
+    windows = {"1h": dt.timedelta(hours=1), "24h": dt.timedelta(days=1),
+               "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
+    aggs = [feature_extraction.Agg(on="one", by="user_id",  # a windowed count: Sum of ones
+                                   how=utils.TimeRolling(stats.Sum, period=w))
+            for w in windows.values()]
+    aggs += [feature_extraction.Agg(on="amount", by="user_id",
+                                    how=utils.TimeRolling(stats.Mean, period=w))
+             for name, w in windows.items() if name != "1h"]
+    features = compose.TransformerUnion(*aggs) + compose.Select("amount")
+    return features | preprocessing.StandardScaler() | linear_model.LogisticRegression()
+
+
+def _river_rate(txns) -> float:
+    model = _river_pipeline()
+    events = [({"user_id": t.user_id, "amount": t.amount, "one": 1.0},
+               dt.datetime.fromtimestamp(t.ts, dt.UTC).replace(tzinfo=None), t.is_fraud)
+              for t in txns]
+    started = time.perf_counter()
+    for x, moment, y in events:
+        model.predict_proba_one(x)
+        model.learn_one(x, y, t=moment)
+    return len(events) / (time.perf_counter() - started)
+
+
+def _our_rate(txns) -> float:
+    from fraudcli.config import load_config
+    from fraudcli.runtime import load_pipeline
+
+    pipeline = load_pipeline(load_config(), trained_model(), fresh_state=True).pipeline
+    started = time.perf_counter()
+    for txn in txns:
+        pipeline.decide(txn)
+    return len(txns) / (time.perf_counter() - started)
+
+
+def run() -> None:
+    txns = _records()
+    ours = _our_rate(txns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            theirs = _river_rate(txns)
+        except ImportError:
+            figure("River not installed (pip install -e '.[bench]')", "skipped")
+            return
+    figure(f"fraudcli pipeline, {len(txns):,} events (26 features + rules)", f"{ours:,.0f} ev/s")
+    figure("River pipeline (7 windowed aggregates + scaler + LR)", f"{theirs:,.0f} ev/s")
+    figure("  ratio fraudcli / River", f"{ours / theirs:.1f}x", "aim >= 10x")

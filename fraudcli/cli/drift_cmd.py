@@ -1,0 +1,83 @@
+"""`fraud drift-report`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt, app, handled
+from fraudcli.config import load_config
+from fraudcli.console import progress
+from fraudcli.errors import DriftDetected
+from fraudcli.io import count_rows
+from fraudcli.samples import DRIFT, sample_path
+
+
+@app.command("drift-report")
+@handled
+def drift_report(
+    current: Annotated[
+        Path | None, typer.Option("--current", help="Data to check [default: the drifted sample].")
+    ] = None,
+    reference: Annotated[
+        Path | None,
+        typer.Option("--reference", help="Compare with this data instead of the bundle's profile."),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Also PSI per period: hour, day or week.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write everything as JSON.")
+    ] = None,
+    fail_on_drift: Annotated[
+        bool, typer.Option("--fail-on-drift", help="Exit 6 when the dataset verdict is drift.")
+    ] = False,
+    psi_warn: Annotated[float, typer.Option(help="PSI at which a feature warns.")] = 0.10,
+    psi_drift: Annotated[float, typer.Option(help="PSI at which a feature drifts.")] = 0.25,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    map_: MapOpt = None,
+    rejects: RejectsOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """What changed since training, in the features the model sees and in its output.
+
+    The current data goes through the same pipeline as `fraud score` (continuing from the
+    bundle's state). Verdicts come from effect sizes (PSI, Jensen-Shannon distance, missing-rate
+    change); KS / chi-squared p-values, Benjamini-Hochberg adjusted, are supporting evidence.
+
+    Example: fraud drift-report --current sample_data/drift.parquet --by day --json drift.json
+    """
+    from fraudcli.drift import Thresholds
+    from fraudcli.drift_render import print_drift
+    from fraudcli.driftreport import drift_report as run
+
+    source = current or sample_path(DRIFT)
+    thresholds = Thresholds(psi_warn=psi_warn, psi_drift=psi_drift)
+    cfg = load_config(config, map_)
+    with progress("comparing", count_rows(source)) as advance:
+        result = run(
+            source,
+            config=cfg,
+            model_dir=model,
+            reference=reference,
+            by=by,
+            thresholds=thresholds,
+            rejects_path=rejects,
+            strict=strict,
+            on_batch=advance,
+        )
+    print_drift(result)
+    if json_out is not None:
+        json_out.write_text(json.dumps(_finite(result.to_dict()), indent=2) + "\n")
+    if fail_on_drift and result.verdict.level == "drift":
+        raise DriftDetected("the dataset verdict is drift (--fail-on-drift)")
+
+
+def _finite(value):
+    from fraudcli.render import _finite as finite
+
+    return finite(value)

@@ -1,0 +1,211 @@
+"""`fraud drift-report`: the current data through the same pipeline, against the reference.
+
+The current file is read in batches; each batch goes through the pipeline (features, model,
+decision, state update, continuing from the bundle's state) and into streaming accumulators,
+so memory stays bounded whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fraudcli.config import Config
+from fraudcli.drift import CategoricalAccumulator, NumericAccumulator, Profile, Thresholds, judge
+from fraudcli.drift.compare import CategoricalDrift, NumericDrift
+from fraudcli.drift.profile import bin_index
+from fraudcli.drift.stats import psi_rows
+from fraudcli.drift.verdict import DatasetVerdict
+from fraudcli.errors import BundleError, InputError
+from fraudcli.features.store import InMemoryStore
+from fraudcli.io import RejectSink, read_batches
+from fraudcli.pipeline import accepted
+from fraudcli.profile import MODEL_CATEGORICAL, MODEL_NUMERIC, decide_rows, profile_columns
+from fraudcli.runtime import load_pipeline
+from fraudcli.score import RunSummary
+from fraudcli.table import collect_features
+
+PERIODS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    verdict: DatasetVerdict  # over the model's inputs: features and raw fields
+    numeric: dict[str, NumericDrift]
+    categorical: dict[str, CategoricalDrift]
+    model_output: dict[str, NumericDrift | CategoricalDrift]
+    by_period: dict[str, dict[str, float]] = field(default_factory=dict)  # feature -> period -> psi
+    period: str | None = None
+    summary: RunSummary = field(default_factory=RunSummary)
+    reference: str = "model bundle"
+
+    def to_dict(self) -> dict:
+        return {
+            "reference": self.reference,
+            "verdict": self.verdict.to_dict(),
+            "numeric": {k: v.to_dict() for k, v in self.numeric.items()},
+            "categorical": {k: v.to_dict() for k, v in self.categorical.items()},
+            "model_output": {k: v.to_dict() for k, v in self.model_output.items()},
+            "by_period": {"period": self.period, "psi": self.by_period},
+            "run": self.summary.to_dict(),
+        }
+
+
+class _Current:
+    """Streaming accumulators for every profiled column, plus PSI counts per period."""
+
+    def __init__(self, profile: Profile, decisions: Profile | None, period: float | None) -> None:
+        self.numeric = {n: NumericAccumulator(p) for n, p in profile.numeric.items()}
+        self.categorical = {n: CategoricalAccumulator(p) for n, p in profile.categorical.items()}
+        if decisions is not None:
+            self.categorical |= {
+                n: CategoricalAccumulator(p) for n, p in decisions.categorical.items()
+            }
+        self.period = period
+        self.period_counts: dict[str, dict[int, np.ndarray]] = {n: {} for n in profile.numeric}
+
+    def add(self, numeric: dict[str, np.ndarray], categorical: dict, ts: np.ndarray) -> None:
+        for name, acc in self.numeric.items():
+            acc.add(numeric[name])
+            if self.period is not None:
+                self._add_periods(name, numeric[name], ts)
+        for name, acc in self.categorical.items():
+            if name in categorical:
+                acc.add(categorical[name])
+
+    def _add_periods(self, name: str, values: np.ndarray, ts: np.ndarray) -> None:
+        ref = self.numeric[name].ref
+        finite = np.isfinite(values)
+        bins = bin_index(ref.edges, values[finite])
+        periods = (ts[finite] // self.period).astype(np.int64)
+        counts = self.period_counts[name]
+        for period in np.unique(periods).tolist():
+            here = np.bincount(bins[periods == period], minlength=len(ref.counts))
+            counts[period] = counts.get(period, 0) + here
+
+    def psi_by_period(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for name, counts in self.period_counts.items():
+            if not counts:
+                continue
+            keys = sorted(counts)
+            psis = psi_rows(self.numeric[name].ref.counts, np.stack([counts[k] for k in keys]))
+            out[name] = {_label(k, self.period): float(p) for k, p in zip(keys, psis, strict=True)}
+        return out
+
+
+def _label(period: int, length: float) -> str:
+    from fraudcli.schema import format_timestamp
+
+    text = format_timestamp(period * length)
+    return text[:10] if length >= 86400 else text[:13] + "h"
+
+
+def drift_report(
+    current: Path,
+    *,
+    config: Config,
+    model_dir: Path | None = None,
+    reference: Path | None = None,
+    by: str | None = None,
+    thresholds: Thresholds | None = None,
+    rejects_path: Path | None = None,
+    strict: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> DriftResult:
+    """Compare `current` with the bundle's profile (or with `reference` data)."""
+    if by is not None and by not in PERIODS:
+        raise InputError(f"--by must be one of {', '.join(PERIODS)}")
+    loaded = load_pipeline(config, model_dir)
+    pipeline = loaded.pipeline
+    if reference is not None:
+        profile_dict, pipeline.store = _reference_from_data(reference, config, loaded)
+    else:
+        profile_dict = loaded.bundle.profile
+    profile, decisions = _parse_profile(profile_dict)
+    acc = _Current(profile, decisions, PERIODS.get(by) if by else None)
+    sink = RejectSink(rejects_path)
+    summary, started = RunSummary(), time.perf_counter()
+    try:
+        for n_read, txns in accepted(read_batches(current, config.columns), sink, strict):
+            _add_batch(acc, pipeline, txns)
+            summary.read += n_read
+            summary.written += len(txns)
+            if on_batch is not None:
+                on_batch(n_read)
+    finally:
+        sink.close()
+    summary.rejected, summary.reject_reasons = sink.count, dict(sink.reasons)
+    summary.seconds = time.perf_counter() - started
+    if summary.written == 0:
+        raise InputError(f"no valid records in {current} to compare")
+    return _result(acc, thresholds, summary, by, "data" if reference else "model bundle")
+
+
+def _parse_profile(data: dict) -> tuple[Profile, Profile | None]:
+    try:
+        profile = Profile.from_dict(data)
+        decisions = data.get("decisions")
+        extra = (
+            Profile.from_dict({**data, "numeric": {}, "categorical": decisions})
+            if decisions
+            else None
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise BundleError(
+            f"the bundle's reference profile is unreadable ({exc}): retrain"
+        ) from None
+    return profile, extra
+
+
+def _add_batch(acc: _Current, pipeline, txns: list) -> None:
+    from fraudcli.table import _Builder
+
+    builder, probability, decisions = _Builder(), [], []
+    for txn in txns:
+        features, decision = pipeline.decide(txn)
+        builder.add(txn, features)
+        probability.append(decision.fraud_probability)
+        decisions.append(decision.decision)
+    table = builder.build()
+    rows = np.ones(len(table), dtype=bool)
+    numeric, categorical = profile_columns(table, rows, np.asarray(probability, float), decisions)
+    acc.add(numeric, categorical, table.ts)
+
+
+def _reference_from_data(reference: Path, config: Config, loaded):
+    """A profile of `reference` (through a fresh store), and the store it leaves behind."""
+    from fraudcli.drift import build_profile
+    from fraudcli.profile import steady_rows
+
+    store = InMemoryStore(loaded.pipeline.store.config)
+    table, _ = collect_features(read_batches(reference, config.columns), store, RejectSink(None))
+    if not len(table):
+        raise InputError(f"no valid records in {reference}")
+    rows = steady_rows(table.ts, store.config.label_delay)
+    probability = loaded.pipeline.scorer.proba(table.X)
+    sample = np.flatnonzero(rows)
+    decisions = decide_rows(table, sample, probability, loaded.pipeline.engine)
+    numeric, categorical = profile_columns(table, rows, probability, decisions)
+    decision_column = {"decision": categorical.pop("decision")}
+    profile = build_profile(numeric, categorical).to_dict()
+    profile["decisions"] = build_profile({}, decision_column).to_dict()["categorical"]
+    return profile, store
+
+
+def _result(acc: _Current, thresholds, summary, by, reference) -> DriftResult:
+    numeric = {n: a.result() for n, a in acc.numeric.items()}
+    categorical = {n: a.result() for n, a in acc.categorical.items()}
+    model_names = {MODEL_NUMERIC, *MODEL_CATEGORICAL}
+    inputs_num = {n: d for n, d in numeric.items() if n not in model_names}
+    inputs_cat = {n: d for n, d in categorical.items() if n not in model_names}
+    model_output = {n: d for n, d in {**numeric, **categorical}.items() if n in model_names}
+    verdict = judge(inputs_num, inputs_cat, thresholds)
+    by_period = acc.psi_by_period() if by else {}
+    return DriftResult(
+        verdict, inputs_num, inputs_cat, model_output, by_period, by, summary, reference
+    )

@@ -1,0 +1,136 @@
+"""Columns of a txn table and their per-key groups, for the batch feature path.
+
+A key's rows (a user's, a merchant's) sit together in `Groups`, in input order inside a group.
+Timestamps become exact integer ranks, so "rows of group g with ts <= b" is one `searchsorted`
+on int64 keys `g * base + rank` for every row at once, with no float rounding in the keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+
+import numpy as np
+import pandas as pd
+
+from fraudcli.schema import Txn
+
+
+@dataclass(frozen=True)
+class Codes:
+    """Integer codes of a column: -1 for None, others in order of first appearance."""
+
+    codes: np.ndarray
+    uniques: np.ndarray
+
+    @classmethod
+    def of(cls, values: Sequence) -> Codes:
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+        return cls(codes.astype(np.int64, copy=False), uniques)
+
+
+@dataclass(frozen=True)
+class TxnColumns:
+    """A txn table as arrays: `label` is is_fraud with None as 0 (as the store counts it);
+    `lat`/`lon` are NaN where unknown."""
+
+    ts: np.ndarray
+    amount: np.ndarray
+    label: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    user: Codes
+    merchant: Codes
+    country: Codes
+    device: Codes
+
+    def usable(self) -> bool:
+        """The batch path's preconditions on the data (see `fraudcli.features.batch`)."""
+        sorted_in_time = not np.isnan(self.ts).any() and bool((np.diff(self.ts) >= 0.0).all())
+        every_user = not (self.user.codes < 0).any()
+        whole_locations = not (~np.isnan(self.lat) & np.isnan(self.lon)).any()
+        return sorted_in_time and every_user and whole_locations
+
+
+def columns_from_txns(txns: Sequence[Txn]) -> TxnColumns:
+    """The columns of `txns` (one pass per field, no per-row Python arithmetic)."""
+
+    def floats(name: str) -> np.ndarray:
+        return np.array(list(map(attrgetter(name), txns)), dtype=np.float64)
+
+    def codes(name: str) -> Codes:
+        return Codes.of(list(map(attrgetter(name), txns)))
+
+    labels = [t.is_fraud or 0 for t in txns]
+    return TxnColumns(
+        ts=floats("ts"),
+        amount=floats("amount"),
+        label=np.array(labels, dtype=np.int64),
+        lat=floats("lat"),  # None becomes NaN
+        lon=floats("lon"),
+        user=codes("user_id"),
+        merchant=codes("merchant_id"),
+        country=codes("country"),
+        device=codes("device_id"),
+    )
+
+
+class Ranks:
+    """Timestamps as exact ranks among the distinct timestamps of the table."""
+
+    def __init__(self, ts: np.ndarray) -> None:
+        self.values = np.unique(ts)
+        self.base = len(self.values) + 1  # a rank "after every value" still fits in a group
+
+    def at_most(self, bound: np.ndarray) -> np.ndarray:
+        """How many distinct timestamps are <= each bound (fast when bounds are sorted)."""
+        return np.searchsorted(self.values, bound, side="right")
+
+
+def stable_order(codes: np.ndarray) -> np.ndarray:
+    """Indices sorting `codes` (non-negative), input order kept among equals."""
+    if len(codes) and codes.max() < 2**16:
+        codes = codes.astype(np.uint16)  # NumPy radix-sorts 16-bit keys: linear time
+    return np.argsort(codes, kind="stable")
+
+
+class Groups:
+    """The rows with a key (code >= 0), grouped by key in input order; `pos` is a row's place
+    in that order, `start` its group's first place, `end` its group's last place."""
+
+    def __init__(self, codes: np.ndarray, ts: np.ndarray, ranks: Ranks) -> None:
+        rows = np.flatnonzero(codes >= 0)
+        self.order = rows[stable_order(codes[rows])]
+        self.group = codes[self.order]
+        self.ts = ts[self.order]
+        self.pos = np.arange(len(self.order))
+        self.start = np.searchsorted(self.group, self.group, side="left")
+        self.end = np.searchsorted(self.group, self.group, side="right") - 1
+        self._ranks = ranks
+        self._offset = self.group * ranks.base
+        # rank - 1: the index of the row's own timestamp among the distinct ones
+        self._keys = self._key(ranks.at_most(ts)) - 1
+
+    def _key(self, rank: np.ndarray) -> np.ndarray:
+        """`rank` (input order) as int64 keys `group * base + rank` in group order."""
+        return self._offset + rank[self.order]
+
+    def count_at_most(self, bound: np.ndarray) -> np.ndarray:
+        """For each row of the group order, the place after the last row of its group with
+        ts <= its bound (the group's start when there is none). `bound` is in input order:
+        with sorted timestamps it is sorted, and so are the keys searched for."""
+        return np.searchsorted(self._keys, self._key(self._ranks.at_most(bound)), side="left")
+
+    def latest_where(self, mask: np.ndarray, strictly_before: bool) -> np.ndarray:
+        """For each row, the place of the latest row of its group with `mask` (at or strictly
+        before it); -1 when there is none."""
+        marked = np.where(mask, self.pos, -1)
+        latest = np.maximum.accumulate(marked) if len(marked) else marked
+        if strictly_before and len(latest):
+            latest = np.concatenate(([-1], latest[:-1]))
+        return np.where(latest >= self.start, latest, -1)
+
+    def scatter(self, block: np.ndarray, into: np.ndarray) -> None:
+        """Write the rows of `block` (group order) to their input rows of `into`."""
+        into[self.order] = block

@@ -1,0 +1,173 @@
+"""The batch feature path against the one-record store (the definition), on random streams."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fraudcli.features.batch import batch_features
+from fraudcli.features.spec import DAY, FEATURE_NAMES
+from fraudcli.features.store import InMemoryStore, StoreConfig
+from fraudcli.io import read_batches
+from fraudcli.schema import Txn
+from fraudcli.simulate import simulate
+
+T0 = 1767225600.0  # 2026-01-01T00:00:00Z
+
+
+def txn(i, ts, user="u", amount=10.0, merchant="m", country="US", device="d", label=0, loc=None):
+    lat, lon = loc if loc else (None, None)
+    return Txn(f"t{i}", ts, user, amount, merchant, None, country, lat, lon, device, None, label)
+
+
+def one_record(stream, config):
+    store = InMemoryStore(config)
+    rows = []
+    for t in stream:
+        rows.append(store.lookup(t))
+        store.update(t)
+    return np.asarray(rows, dtype=np.float64).reshape(len(stream), len(FEATURE_NAMES)), store
+
+
+def assert_features_equal(got, want):
+    assert got.shape == want.shape and got.dtype == np.float64
+    for j, name in enumerate(FEATURE_NAMES):
+        np.testing.assert_allclose(got[:, j], want[:, j], rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+DELAY = 2 * DAY
+gaps = st.sampled_from(
+    [0.0, 0.0, 1.0, 59.0, 3599.0, 3600.0, 3601.0, DAY, DELAY, DELAY + DAY, 7 * DAY, 30 * DAY]
+    + [DELAY + 7 * DAY, DELAY + 30 * DAY, 12 * DAY]
+)
+record = st.tuples(
+    gaps,
+    st.sampled_from(["u1", "u2", "u3"]),
+    st.integers(0, 50_000).map(lambda cents: cents / 100),  # money: whole cents
+    st.sampled_from(["m1", "m2", None]),
+    st.sampled_from(["US", "FR", None]),
+    st.sampled_from(["d1", "d2", None]),
+    st.sampled_from([0, 1, None]),
+    st.sampled_from([None, (48.85, 2.35), (40.71, -74.0), (40.72, -74.0)]),
+    st.floats(-3 * DAY, 0),  # for follow-up records: behind the clock, up to `lateness`
+)
+
+
+def build(records, clock=T0, late=False, first=0):
+    stream = []
+    for i, (gap, user, amount, merchant, country, device, label, loc, behind) in enumerate(records):
+        clock += gap
+        ts = clock + (behind if late else 0.0)
+        stream.append(txn(first + i, ts, user, amount, merchant, country, device, label, loc))
+    return stream
+
+
+def assert_lookups_agree(batch_store, reference, follow_ups):
+    """The batch store answers, and keeps answering after updates, like the reference store."""
+    for t in follow_ups:
+        got, want = batch_store.lookup(t), reference.lookup(t)
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+        batch_store.update(t)
+        reference.update(t)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(record, max_size=60),
+    st.lists(record, min_size=1, max_size=8),
+    st.booleans(),
+    st.sampled_from([0.0, DELAY, -DAY]),
+)
+def test_batch_equals_one_record_path_on_random_streams(records, more, late, delay):
+    """Ties, gaps of exactly a window or the label delay, interleaved users, missing fields."""
+    config = StoreConfig(label_delay=delay, lateness=3 * DAY)
+    stream = build(records)
+    result = batch_features(stream, config)
+    assert result is not None
+    want, reference = one_record(stream, config)
+    assert_features_equal(result.X, want)
+    clock = stream[-1].ts if stream else T0
+    follow_ups = build(more, clock, late=late, first=len(stream))  # late: within `lateness`
+    assert_lookups_agree(result.store, reference, follow_ups)
+
+
+def test_unsorted_stream_is_left_to_the_one_record_path():
+    stream = [txn(0, T0 + 10), txn(1, T0), txn(2, T0 + 20)]
+    assert batch_features(stream, StoreConfig()) is None
+    assert batch_features(sorted(stream, key=lambda t: t.ts), StoreConfig()) is not None
+
+
+def test_other_preconditions_return_none():
+    stream = [txn(0, T0), txn(1, T0 + 5)]
+    assert batch_features(stream, StoreConfig(lateness=-1.0)) is None
+    assert batch_features(stream, StoreConfig(label_delay=float("inf"))) is None
+    half_located = Txn("t9", T0 + 9, "u", 1.0, lat=10.0, lon=None)
+    assert batch_features([*stream, half_located], StoreConfig()) is None
+
+
+def test_empty_input_gives_an_empty_table_and_store():
+    result = batch_features([], StoreConfig())
+    assert result is not None and result.X.shape == (0, len(FEATURE_NAMES))
+    assert result.store.users == {} and result.store.merchants == {}
+
+
+def test_impossible_travel_and_novelty_by_hand():
+    paris, new_york = (48.85, 2.35), (40.71, -74.0)
+    stream = [
+        txn(0, T0, loc=paris, device="d1"),
+        txn(1, T0 + 1800, loc=None, device="d1"),  # unlocated: travel is from txn 0
+        txn(2, T0 + 3600, loc=new_york, device="d2"),
+        txn(3, T0 + 3600 + 31 * DAY, loc=new_york, device="d2"),  # device last seen > 30d ago
+    ]
+    X = batch_features(stream, StoreConfig()).X
+    col = {name: X[:, j] for j, name in enumerate(FEATURE_NAMES)}
+    assert col["distance_from_prev_km"][2] == pytest.approx(5837, rel=0.01)
+    assert col["speed_from_prev_kmh"][2] == pytest.approx(5837, rel=0.01)  # one hour apart
+    assert col["distance_from_prev_km"][1] == 0.0
+    assert col["is_new_device_30d"].tolist() == [1.0, 0.0, 1.0, 1.0]
+    assert col["hours_since_user_prev"].tolist() == [720.0, 0.5, 0.5, 720.0]
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> list[Txn]:
+    path = tmp_path_factory.mktemp("sim") / "sim.parquet"
+    pq.write_table(simulate(20_000, seed=1), path)
+    return [item[2] for batch in read_batches(path) for item in batch]
+
+
+def test_simulated_table_equals_one_record_path(simulated):
+    config = StoreConfig()
+    assert all(isinstance(t, Txn) for t in simulated)
+    result = batch_features(simulated, config)
+    want, reference = one_record(simulated, config)
+    assert_features_equal(result.X, want)
+    store = result.store
+    assert list(store.users) == list(reference.users)  # same key order: same snapshots
+    assert list(store.merchants) == list(reference.merchants)
+    for user_id, state in store.users.items():
+        ref = reference.users[user_id]
+        assert state.ts == [t for t in ref.ts if t > ref.ts[-1] - config.user_horizon]
+        assert (state.prev_ts, state.loc) == (ref.prev_ts, ref.loc)
+        assert ref.device[-len(state.ts) :] == state.device
+    for merchant_id, state in store.merchants.items():
+        ref_ts = reference.merchants[merchant_id].ts
+        assert state.ts == [t for t in ref_ts if t > ref_ts[-1] - config.merchant_horizon]
+
+
+def test_built_store_is_what_restoring_its_snapshot_gives(simulated):
+    """The direct construction matches `InMemoryStore.restore` (the snapshot format)."""
+    config = StoreConfig()
+    store = batch_features(simulated[:5000], config).store
+    restored = InMemoryStore.restore(store.snapshot(), config)
+    assert list(restored.users) == list(store.users)
+    for user_id, state in store.users.items():
+        other = restored.users[user_id]
+        for name in ("ts", "merchant", "country", "device", "last_seen", "prev_ts", "loc"):
+            assert getattr(other, name) == getattr(state, name), name
+        assert other.cum == pytest.approx(state.cum, rel=1e-12, abs=1e-9)
+    for merchant_id, state in store.merchants.items():
+        other = restored.merchants[merchant_id]
+        assert (other.ts, other.cum_fraud) == (state.ts, state.cum_fraud)
