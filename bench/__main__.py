@@ -1,7 +1,7 @@
 """`make bench`: run every benchmark and print its figures.
 
-    python -m bench                 # everything (a few minutes)
-    python -m bench simulate score  # a selection
+python -m bench                 # everything (a few minutes)
+python -m bench simulate score  # a selection
 """
 
 from __future__ import annotations

@@ -42,9 +42,15 @@ def run() -> None:
     merchant_entries = sum(len(m.ts) for m in store.merchants.values())
     merchant_bytes = total - users_only
     figure("state after 200,000 txns over 60 days", f"{total / 2**20:.1f} MiB")
-    figure(f"  per user ({users:,} users, {user_entries / users:.0f} entries each)",
-           f"{users_only / users:,.0f} B")
-    figure(f"  per merchant ({merchants:,}, {merchant_entries / merchants:.0f} entries each)",
-           f"{merchant_bytes / merchants:,.0f} B")
-    figure("  per entry (user / merchant)",
-           f"{users_only / user_entries:.0f} / {merchant_bytes / merchant_entries:.0f} B")
+    figure(
+        f"  per user ({users:,} users, {user_entries / users:.0f} entries each)",
+        f"{users_only / users:,.0f} B",
+    )
+    figure(
+        f"  per merchant ({merchants:,}, {merchant_entries / merchants:.0f} entries each)",
+        f"{merchant_bytes / merchants:,.0f} B",
+    )
+    figure(
+        "  per entry (user / merchant)",
+        f"{users_only / user_entries:.0f} / {merchant_bytes / merchant_entries:.0f} B",
+    )

@@ -26,32 +26,63 @@ def _records():
     rows = table.to_pylist()
     txns = []
     for t, row in zip(ts, rows, strict=True):
-        txns.append(Txn(row["transaction_id"], t / 1000, row["user_id"], row["amount"],
-                        row["merchant_id"], row["merchant_category"], row["country"], row["lat"],
-                        row["lon"], row["device_id"], row["channel"], row["is_fraud"]))
+        txns.append(
+            Txn(
+                row["transaction_id"],
+                t / 1000,
+                row["user_id"],
+                row["amount"],
+                row["merchant_id"],
+                row["merchant_category"],
+                row["country"],
+                row["lat"],
+                row["lon"],
+                row["device_id"],
+                row["channel"],
+                row["is_fraud"],
+            )
+        )
     return txns
 
 
 def _river_pipeline():
     from river import compose, feature_extraction, linear_model, preprocessing, stats, utils
 
-    windows = {"1h": dt.timedelta(hours=1), "24h": dt.timedelta(days=1),
-               "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
-    aggs = [feature_extraction.Agg(on="one", by="user_id",  # a windowed count: Sum of ones
-                                   how=utils.TimeRolling(stats.Sum, period=w))
-            for w in windows.values()]
-    aggs += [feature_extraction.Agg(on="amount", by="user_id",
-                                    how=utils.TimeRolling(stats.Mean, period=w))
-             for name, w in windows.items() if name != "1h"]
+    windows = {
+        "1h": dt.timedelta(hours=1),
+        "24h": dt.timedelta(days=1),
+        "7d": dt.timedelta(days=7),
+        "30d": dt.timedelta(days=30),
+    }
+    aggs = [
+        feature_extraction.Agg(
+            on="one",
+            by="user_id",  # a windowed count: Sum of ones
+            how=utils.TimeRolling(stats.Sum, period=w),
+        )
+        for w in windows.values()
+    ]
+    aggs += [
+        feature_extraction.Agg(
+            on="amount", by="user_id", how=utils.TimeRolling(stats.Mean, period=w)
+        )
+        for name, w in windows.items()
+        if name != "1h"
+    ]
     features = compose.TransformerUnion(*aggs) + compose.Select("amount")
     return features | preprocessing.StandardScaler() | linear_model.LogisticRegression()
 
 
 def _river_rate(txns) -> float:
     model = _river_pipeline()
-    events = [({"user_id": t.user_id, "amount": t.amount, "one": 1.0},
-               dt.datetime.fromtimestamp(t.ts, dt.UTC).replace(tzinfo=None), t.is_fraud)
-              for t in txns]
+    events = [
+        (
+            {"user_id": t.user_id, "amount": t.amount, "one": 1.0},
+            dt.datetime.fromtimestamp(t.ts, dt.UTC).replace(tzinfo=None),
+            t.is_fraud,
+        )
+        for t in txns
+    ]
     started = time.perf_counter()
     for x, moment, y in events:
         model.predict_proba_one(x)

@@ -1,4 +1,4 @@
-"""`fraud score` throughput: JSONL -> JSONL against bare parse + re-serialise, Parquet -> Parquet."""
+"""`fraud score` throughput: JSONL -> JSONL against bare parse + dump; Parquet -> Parquet."""
 
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ def _score(source: Path, output: Path) -> tuple[float, int]:
 
 
 def run() -> None:
-    model = trained_model()
     jsonl = big_jsonl()
     out = CACHE / "scored.jsonl"
     floor = _parse_and_serialise(jsonl, out)
@@ -39,6 +38,7 @@ def run() -> None:
     figure("  bare json.loads + json.dumps of the same lines", f"{n / floor:,.0f} lines/s")
     figure("  ratio score / bare parse+serialise", f"{seconds / floor:.2f}x", "target <= 3x")
     seconds, n = _score(big_table(), CACHE / "scored.parquet")
-    figure(f"score Parquet -> Parquet, {n:,} txns", f"{n / seconds:,.0f} txn/s", "target >= 300,000/s")
+    figure(
+        f"score Parquet -> Parquet, {n:,} txns", f"{n / seconds:,.0f} txn/s", "target >= 300,000/s"
+    )
     os.remove(out)
-    _ = model

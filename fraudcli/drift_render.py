@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from rich import box
 from rich.table import Table
 
 from fraudcli.console import err
@@ -38,14 +39,14 @@ def format_features(result) -> Table:
     for name, justify in (
         ("feature", "left"),
         ("level", "left"),
-        ("PSI / JS", "right"),
-        ("KS / χ² p (BH)", "right"),
-        ("W / spread", "right"),
-        ("missing Δ", "right"),
+        ("PSI/JS", "right"),
+        ("p (BH)", "right"),
+        ("W/σ", "right"),
+        ("Δmissing", "right"),
         ("reference", "left"),
         ("current", "left"),
     ):
-        table.add_column(name, justify=justify, no_wrap=name in ("reference", "current"))
+        table.add_column(name, justify=justify, no_wrap=name in ("feature", "reference", "current"))
     details = {**result.numeric, **result.categorical}
     order = sorted(
         result.verdict.features,
@@ -116,11 +117,13 @@ def format_model_output(result) -> Table:
 
 def format_by_period(result, top: int = 12) -> Table:
     """PSI per feature per period, for the features that moved most, to see when it began."""
-    table = Table(title=f"PSI by {result.period} (features that moved most)", title_justify="left")
-    table.add_column("feature", no_wrap=True)
     periods = sorted({p for series in result.by_period.values() for p in series})
-    for period in periods:
-        table.add_column(period[5:] if len(period) >= 10 else period, justify="right")
+    title = f"PSI by {result.period}, {periods[0]} … {periods[-1]} (features that moved most)"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("feature", no_wrap=True)
+    for period in periods:  # the day of the month, or the hour: enough to read a trend
+        header = period[8:10] if result.period == "day" else period[-3:]
+        table.add_column(header, justify="right", min_width=3, no_wrap=True)
     ranked = sorted(result.by_period.items(), key=lambda kv: -max(kv[1].values(), default=0))
     t = result.verdict.thresholds
     for name, series in ranked[:top]:
@@ -134,7 +137,8 @@ def format_by_period(result, top: int = 12) -> Table:
                     "drift" if value >= t.psi_drift else "warn" if value >= t.psi_warn else "stable"
                 )
             )
-            cells.append(f"[{LEVEL_STYLE[level]}]{_fmt(value, 2)}[/]")
+            text = "–" if math.isnan(value) else f"{value:.2f}".removeprefix("0")
+            cells.append(f"[{LEVEL_STYLE[level]}]{text}[/]")
         table.add_row(name, *cells)
     return table
 

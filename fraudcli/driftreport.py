@@ -30,6 +30,12 @@ from fraudcli.score import RunSummary
 from fraudcli.table import collect_features
 
 PERIODS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
+# Calendar features are constant within a period, so their PSI per period means nothing.
+CALENDAR = {
+    "hour": {"is_weekend", "hour_sin", "hour_cos", "is_night"},
+    "day": {"is_weekend"},
+    "week": set(),
+}
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,15 @@ class _Current:
                 n: CategoricalAccumulator(p) for n, p in decisions.categorical.items()
             }
         self.period = period
-        self.period_counts: dict[str, dict[int, np.ndarray]] = {n: {} for n in profile.numeric}
+        skip = CALENDAR[_name_of(period)] if period else set()
+        self.period_counts: dict[str, dict[int, np.ndarray]] = {
+            n: {} for n in profile.numeric if n not in skip
+        }
 
     def add(self, numeric: dict[str, np.ndarray], categorical: dict, ts: np.ndarray) -> None:
         for name, acc in self.numeric.items():
             acc.add(numeric[name])
-            if self.period is not None:
+            if self.period is not None and name in self.period_counts:
                 self._add_periods(name, numeric[name], ts)
         for name, acc in self.categorical.items():
             if name in categorical:
@@ -96,6 +105,10 @@ class _Current:
             psis = psi_rows(self.numeric[name].ref.counts, np.stack([counts[k] for k in keys]))
             out[name] = {_label(k, self.period): float(p) for k, p in zip(keys, psis, strict=True)}
         return out
+
+
+def _name_of(length: float) -> str:
+    return next(name for name, seconds in PERIODS.items() if seconds == length)
 
 
 def _label(period: int, length: float) -> str:

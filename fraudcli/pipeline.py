@@ -55,7 +55,6 @@ class Pipeline:
         self.store.update(txn)
         return features, decision
 
-
     def decide_degraded(self, txn: Txn) -> Decision:
         """The fallback when features cannot be had in time: rules on the record's own fields
         (marked degraded). The state is still updated, so later features count this txn."""

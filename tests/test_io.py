@@ -214,8 +214,10 @@ def test_parquet_column_checks_agree_with_one_record_checks(tmp_path):
     table = pa.table(
         {
             "transaction_id": pick(["a", "b", "", None, "c"]),
-            "timestamp": pa.array(pick([1767261600000, 1767261600500, None, 100, 5000000000000]),
-                                  pa.timestamp("ms", "UTC")),
+            "timestamp": pa.array(
+                pick([1767261600000, 1767261600500, None, 100, 5000000000000]),
+                pa.timestamp("ms", "UTC"),
+            ),
             "user_id": pick(["u", "v", None, ""]),
             "amount": pick([1.5, 0.0, -1.0, float("nan"), float("inf"), 2e7, None, 3.0]),
             "country": pick(["US", "us", "USA", None, "", "FR"]),

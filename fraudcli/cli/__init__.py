@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fraudcli.cli import (  # noqa: F401  (register the subcommands)
+# Imported in the order `fraud --help` lists the commands.
+from fraudcli.cli import (  # noqa: F401, E402, I001
     data_cmds,
     drift_cmd,
-    model_cmds,
+    model_cmds,  # noqa: F401, I001  (registers the subcommands)
     replay_cmd,
 )
 from fraudcli.cli.app import app
