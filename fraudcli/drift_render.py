@@ -144,10 +144,18 @@ def format_by_period(result, top: int = 12) -> Table:
 
 
 def print_drift(result) -> None:
+    from fraudcli.render import print_summary
+
     v = result.verdict
+    print_summary(result.summary)
     err.print(format_features(result))
     for line in format_unseen(result):
         err.print(line)
+    if result.not_judged:
+        err.print(
+            f"not judged: {', '.join(result.not_judged)} (the current data spans "
+            f"{result.span_seconds / 86400:.1f} days: too short for calendar features)"
+        )
     err.print(format_model_output(result))
     if result.by_period:
         err.print(format_by_period(result))

@@ -30,6 +30,14 @@ from fraudcli.score import RunSummary
 from fraudcli.table import collect_features
 
 PERIODS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
+# A feature of the calendar needs this much current data before its distribution can be
+# compared: three weekdays have no weekend, which is no drift.
+MIN_SPAN = {
+    "is_weekend": 7 * 86400.0,
+    "hour_sin": 86400.0,
+    "hour_cos": 86400.0,
+    "is_night": 86400.0,
+}
 # Calendar features are constant within a period, so their PSI per period means nothing.
 CALENDAR = {
     "hour": {"is_weekend", "hour_sin", "hour_cos", "is_night"},
@@ -48,6 +56,8 @@ class DriftResult:
     period: str | None = None
     summary: RunSummary = field(default_factory=RunSummary)
     reference: str = "model bundle"
+    not_judged: tuple[str, ...] = ()  # calendar features the current data is too short for
+    span_seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return {
@@ -57,6 +67,8 @@ class DriftResult:
             "categorical": {k: v.to_dict() for k, v in self.categorical.items()},
             "model_output": {k: v.to_dict() for k, v in self.model_output.items()},
             "by_period": {"period": self.period, "psi": self.by_period},
+            "not_judged": list(self.not_judged),
+            "current_span_days": round(self.span_seconds / 86400.0, 3),
             "run": self.summary.to_dict(),
         }
 
@@ -72,12 +84,15 @@ class _Current:
                 n: CategoricalAccumulator(p) for n, p in decisions.categorical.items()
             }
         self.period = period
+        self.first, self.last = np.inf, -np.inf
         skip = CALENDAR[_name_of(period)] if period else set()
         self.period_counts: dict[str, dict[int, np.ndarray]] = {
             n: {} for n in profile.numeric if n not in skip
         }
 
     def add(self, numeric: dict[str, np.ndarray], categorical: dict, ts: np.ndarray) -> None:
+        if len(ts):
+            self.first, self.last = min(self.first, ts.min()), max(self.last, ts.max())
         for name, acc in self.numeric.items():
             acc.add(numeric[name])
             if self.period is not None and name in self.period_counts:
@@ -217,8 +232,20 @@ def _result(acc: _Current, thresholds, summary, by, reference) -> DriftResult:
     inputs_num = {n: d for n, d in numeric.items() if n not in model_names}
     inputs_cat = {n: d for n, d in categorical.items() if n not in model_names}
     model_output = {n: d for n, d in {**numeric, **categorical}.items() if n in model_names}
-    verdict = judge(inputs_num, inputs_cat, thresholds)
+    span = acc.last - acc.first
+    not_judged = tuple(n for n, needed in MIN_SPAN.items() if n in inputs_num and span < needed)
+    judged = {n: d for n, d in inputs_num.items() if n not in not_judged}
+    verdict = judge(judged, inputs_cat, thresholds)
     by_period = acc.psi_by_period() if by else {}
     return DriftResult(
-        verdict, inputs_num, inputs_cat, model_output, by_period, by, summary, reference
+        verdict,
+        inputs_num,
+        inputs_cat,
+        model_output,
+        by_period,
+        by,
+        summary,
+        reference,
+        not_judged,
+        float(span),
     )

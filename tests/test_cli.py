@@ -195,3 +195,24 @@ def test_every_command_appears_in_the_readme():
     for command in app.registered_commands:
         name = command.name or command.callback.__name__.replace("_", "-")
         assert f"fraud {name}" in readme, name
+
+
+def test_score_streams_a_record_before_the_input_ends(world, model_dir):
+    """A line piped in is decided while stdin is still open (no waiting for EOF)."""
+    import select
+    import subprocess
+    import sys
+
+    line = (world / "later.jsonl").read_text().splitlines()[0]
+    command = [sys.executable, "-m", "fraudcli", "score", "--model", str(model_dir)]
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    ) as proc:
+        proc.stdin.write((line + "\n").encode())
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "no decision within 30 s while stdin stayed open"
+        decision = json.loads(proc.stdout.readline())
+        assert decision["transaction_id"] == json.loads(line)["transaction_id"]
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
