@@ -29,7 +29,8 @@ def timed():
 
 
 def big_table():
-    """1M simulated transactions (the same world as the sample data), cached as Parquet."""
+    """1M simulated transactions of the sample's world, after its training period (so scoring
+    continues the bundle's state in time order), cached as Parquet."""
     import pyarrow.parquet as pq
 
     from fraudcli.simulate import simulate
@@ -37,7 +38,7 @@ def big_table():
     path = CACHE / "big.parquet"
     if not path.exists():
         CACHE.mkdir(exist_ok=True)
-        pq.write_table(simulate(N_BIG, seed=SEED, days=300.0), path)
+        pq.write_table(simulate(N_BIG, seed=SEED, start="2026-03-02", days=300.0), path)
     return path
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# make demo: train on the shipped sample, score the later sample, evaluate, replay, drift.
+# make demo: train on the shipped sample, score the later sample, evaluate, replay, check drift.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fraud() { .venv/bin/fraud "$@"; }
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*" >&2; }
+if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain" >&2; }
 
 step fraud train
 fraud train
@@ -13,3 +14,7 @@ step "head -n 3 decisions.jsonl"
 head -n 3 decisions.jsonl >&2
 step fraud evaluate
 fraud evaluate
+step "fraud replay --tps 10000 --duration 5"
+fraud replay --tps 10000 --duration 5
+step fraud drift-report
+fraud drift-report
