@@ -7,7 +7,6 @@ so memory stays bounded whatever the file's size.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +22,9 @@ from fraudcli.drift.verdict import DatasetVerdict
 from fraudcli.errors import BundleError, InputError
 from fraudcli.features.store import InMemoryStore
 from fraudcli.io import RejectSink, read_batches
-from fraudcli.pipeline import accepted
 from fraudcli.profile import MODEL_CATEGORICAL, MODEL_NUMERIC, decide_rows, profile_columns
 from fraudcli.runtime import load_pipeline
-from fraudcli.score import RunSummary
+from fraudcli.score import RunSummary, tallied
 from fraudcli.table import collect_features
 
 PERIODS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
@@ -157,18 +155,13 @@ def drift_report(
     profile, decisions = _parse_profile(profile_dict)
     acc = _Current(profile, decisions, PERIODS.get(by) if by else None)
     sink = RejectSink(rejects_path)
-    summary, started = RunSummary(), time.perf_counter()
+    summary = RunSummary()
     try:
-        for n_read, txns in accepted(read_batches(current, config.columns), sink, strict):
+        batches = read_batches(current, config.columns)
+        for txns in tallied(batches, sink, summary, strict=strict, on_batch=on_batch):
             _add_batch(acc, pipeline, txns)
-            summary.read += n_read
-            summary.written += len(txns)
-            if on_batch is not None:
-                on_batch(n_read)
     finally:
         sink.close()
-    summary.rejected, summary.reject_reasons = sink.count, dict(sink.reasons)
-    summary.seconds = time.perf_counter() - started
     if summary.written == 0:
         raise InputError(f"no valid records in {current} to compare")
     return _result(acc, thresholds, summary, by, "data" if reference else "model bundle")

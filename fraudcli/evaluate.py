@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +12,8 @@ from fraudcli.config import Config
 from fraudcli.errors import InputError
 from fraudcli.io import RejectSink, read_batches
 from fraudcli.model.metrics import Metrics, evaluate
-from fraudcli.pipeline import accepted
 from fraudcli.runtime import load_pipeline
-from fraudcli.score import RunSummary
+from fraudcli.score import RunSummary, tallied
 
 
 @dataclass(frozen=True)
@@ -49,10 +47,10 @@ def evaluate_file(
     decide = loaded.pipeline.decide
     probability, label, amount, ts = [], [], [], []
     summary, unlabelled = RunSummary(), 0
-    started = time.perf_counter()
     sink = RejectSink(rejects_path)
     try:
-        for n_read, txns in accepted(read_batches(data, config.columns), sink, strict):
+        batches = read_batches(data, config.columns)
+        for txns in tallied(batches, sink, summary, strict=strict, on_batch=on_batch):
             for txn in txns:
                 _, decision = decide(txn)
                 summary.decisions[decision.decision] += 1
@@ -63,14 +61,8 @@ def evaluate_file(
                 label.append(txn.is_fraud)
                 amount.append(txn.amount)
                 ts.append(txn.ts)
-            summary.read += n_read
-            summary.written += len(txns)
-            if on_batch is not None:
-                on_batch(n_read)
     finally:
         sink.close()
-    summary.rejected, summary.reject_reasons = sink.count, dict(sink.reasons)
-    summary.seconds = time.perf_counter() - started
     if not label:
         raise InputError("no labelled records (`is_fraud`) to evaluate against")
     thresholds = loaded.pipeline.engine.thresholds

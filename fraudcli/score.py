@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,23 +53,36 @@ def score_stream(
 ) -> RunSummary:
     """Decide every record of `batches` and `write` the outputs batch by batch."""
     summary = RunSummary()
-    started = time.perf_counter()
     decide = pipeline.decide
-    for n_read, txns in accepted(batches, rejects, strict):
+    for txns in tallied(batches, rejects, summary, strict=strict, on_batch=on_batch):
         out = []
         for txn in txns:
             features, decision = decide(txn)
             out.append(output_record(txn, decision, features if with_features else None))
             summary.decisions[decision.decision] += 1
         write(out)
+    return summary
+
+
+def tallied(
+    batches: Iterable[list[Item]],
+    rejects: RejectSink,
+    summary: RunSummary,
+    *,
+    strict: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> Iterator[list[Txn]]:
+    """The valid transactions of each batch, counted into `summary` as they are consumed:
+    read, written (= valid), rejected with reasons, and the time taken."""
+    started = time.perf_counter()
+    for n_read, txns in accepted(batches, rejects, strict):
+        yield txns
         summary.read += n_read
-        summary.written += len(out)
+        summary.written += len(txns)
         if on_batch is not None:
             on_batch(n_read)
-    summary.rejected = rejects.count
-    summary.reject_reasons = dict(rejects.reasons)
+    summary.rejected, summary.reject_reasons = rejects.count, dict(rejects.reasons)
     summary.seconds = time.perf_counter() - started
-    return summary
 
 
 def output_record(txn: Txn, decision, features: list[float] | None) -> dict:
