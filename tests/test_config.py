@@ -53,3 +53,19 @@ def test_invalid_config_is_a_clear_error(tmp_path, text, message):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_the_readme_rules_example_loads(tmp_path):
+    """Docs that run: the fraud.toml example in the README is valid and its rules compile."""
+    import re
+    from pathlib import Path
+
+    from fraudcli.runtime import build_engine
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    (example,) = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    path = tmp_path / "fraud.toml"
+    path.write_text(example)
+    engine = build_engine(load_config(path), {"review": 0.5, "block": 0.9})
+    assert engine.thresholds.review == 0.6  # the user's [thresholds] win over the bundle's
+    assert {rule.name for rule in engine.rules} >= {"card_testing_burst", "big_night_online"}
