@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 REQUIRED = ("transaction_id", "timestamp", "user_id", "amount")
@@ -53,6 +53,7 @@ class Txn:
     channel: str | None = None
     is_fraud: int | None = None
     extras: dict | None = None
+    ts_text: str | None = field(default=None, compare=False)  # the input's canonical ISO form
 
     def fields(self) -> dict:
         """The record's schema fields as a dict (timestamp as epoch seconds)."""
@@ -87,9 +88,9 @@ class ColumnMap:
 
     def apply(self, obj: dict) -> dict:
         """Rename the data's columns to schema fields (a no-op without a mapping)."""
-        for field, source in self.mapping:
+        for name, source in self.mapping:
             if source in obj:
-                obj[field] = obj.pop(source)
+                obj[name] = obj.pop(source)
         return obj
 
     def source_name(self, field: str) -> str:
@@ -270,6 +271,7 @@ def _validate_fast(obj: dict) -> Txn | None:
         channel,
         label,
         extras,
+        stamp,
     )
 
 

@@ -91,7 +91,7 @@ def output_record(txn: Txn, decision, features: list[float] | None) -> dict:
     row = {
         "transaction_id": txn.transaction_id,
         "user_id": txn.user_id,
-        "timestamp": format_timestamp(txn.ts),
+        "timestamp": txn.ts_text or format_timestamp(txn.ts),
         "amount": txn.amount,
         "fraud_probability": None if probability is None else round(probability, 6),
         "decision": decision.decision,
