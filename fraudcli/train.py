@@ -3,6 +3,7 @@ thresholds chosen on the later slice, and a verified bundle."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from fraudcli.bundle import DEFAULT_MODEL_DIR, Bundle, save_bundle, sha256_file
+from fraudcli.columnar_table import clean_parquet_table
 from fraudcli.config import Config
 from fraudcli.errors import InputError
 from fraudcli.features.store import InMemoryStore
@@ -53,52 +55,68 @@ def train(
     """Fit a model on labelled `batches` and return the bundle (not yet saved)."""
     store = InMemoryStore(config.store)
     table, summary = collect_features(_labelled(batches), store, rejects, on_batch, strict=strict)
+    return train_table(
+        table, summary, store, config, C=C, fingerprint=fingerprint, on_stage=on_stage
+    )
+
+
+def train_table(
+    table: FeatureTable,
+    summary: RunSummary,
+    store: InMemoryStore,
+    config: Config,
+    *,
+    C: float = 1.0,
+    fingerprint: dict | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Split by time, fit, choose thresholds, profile: the bundle of a feature table and the
+    store state it left."""
     _check_enough(table)
     stage = on_stage or (lambda _name: None)
-    stage("splitting by time")
+    stage("fitting the model")
     train_rows, valid_rows = time_split(
         table.ts, config.policy.validation_fraction, config.store.label_delay
     )
-    stage("fitting the model")
-    scaler = StandardScaler().fit(table.X[train_rows])
-    model = LogisticRegression(C=C).fit(scaler.transform(table.X[train_rows]), table.y[train_rows])
-    scorer = LinearScorer.from_model(scaler, model)
+    scorer, converged = _fit(table.X[train_rows], table.y[train_rows], C)
     stage("choosing thresholds on the validation slice")
-    valid_score = scorer.proba(table.X[valid_rows])
-    day = (table.ts[valid_rows] // 86400).astype(np.int64)
-    review, block = choose_thresholds(
-        table.y[valid_rows],
-        valid_score,
-        day,
-        review_budget_per_day=config.policy.review_budget_per_day,
-        block_precision=config.policy.block_precision,
-    )
-    metrics = evaluate(
-        table.y[valid_rows], valid_score, table.amount[valid_rows], day, review, block
-    )
-    thresholds = {"review": float(review), "block": float(block)}
+    metrics = _validate(table, valid_rows, scorer, config)
+    thresholds = {"review": metrics.review_threshold, "block": metrics.block_threshold}
     stage("profiling the training data for drift reports")
     engine = build_engine(config, thresholds)
-    profile = reference_profile(table, scorer, engine, config.store.label_delay)
     bundle = Bundle(
         model=scorer.to_dict(),
         thresholds=thresholds,
         store={"label_delay": config.store.label_delay, "lateness": config.store.lateness},
         state=store.snapshot(),
-        profile=profile,
+        profile=reference_profile(table, scorer, engine, config.store.label_delay),
         metrics=metrics.to_dict(),
         fingerprint=(fingerprint or {}) | table.fingerprint(),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    return TrainResult(
-        bundle,
-        metrics,
-        summary,
-        int(train_rows.sum()),
-        int(valid_rows.sum()),
-        thresholds,
-        bool(model.converged_),
+    n_train, n_valid = int(train_rows.sum()), int(valid_rows.sum())
+    return TrainResult(bundle, metrics, summary, n_train, n_valid, thresholds, converged)
+
+
+def _fit(X: np.ndarray, y: np.ndarray, C: float) -> tuple[LinearScorer, bool]:
+    scaler = StandardScaler().fit(X)
+    model = LogisticRegression(C=C).fit(scaler.transform(X), y)
+    return LinearScorer.from_model(scaler, model), bool(model.converged_)
+
+
+def _validate(table: FeatureTable, rows: np.ndarray, scorer: LinearScorer, config: Config):
+    """Thresholds chosen by the policy on the validation rows, and the metrics there."""
+    y, score = table.y[rows], scorer.proba(table.X[rows])
+    day = (table.ts[rows] // 86400).astype(np.int64)
+    policy = config.policy
+    review, block = choose_thresholds(
+        y,
+        score,
+        day,
+        review_budget_per_day=policy.review_budget_per_day,
+        block_precision=policy.block_precision,
     )
+    return evaluate(y, score, table.amount[rows], day, float(review), float(block))
 
 
 def _labelled(batches: Iterable[list[Item]]) -> Iterable[list[Item]]:
@@ -146,22 +164,24 @@ def train_file(
     on_batch: Callable[[int], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Train on `data` and save the verified bundle to `model_dir` (default ./fraud-model)."""
-    sink = RejectSink(rejects_path)
-    try:
-        batches = read_batches(data, config.columns)
-        fingerprint = {"source": Path(data).name, "sha256": sha256_file(Path(data))}
-        result = train(
-            batches,
-            config,
-            sink,
-            C=C,
-            fingerprint=fingerprint,
-            strict=strict,
-            on_batch=on_batch,
-            on_stage=on_stage,
-        )
-    finally:
-        sink.close()
+    """Train on `data` and save the verified bundle to `model_dir` (default ./fraud-model).
+
+    A clean Parquet file goes from Arrow columns straight to the batch features; any other
+    input (or a file with a bad row) goes record by record, with a reject for each bad row.
+    """
+    fingerprint = {"source": Path(data).name, "sha256": sha256_file(Path(data))}
+    options = dict(C=C, fingerprint=fingerprint, on_stage=on_stage)
+    started, store = time.perf_counter(), InMemoryStore(config.store)
+    table = clean_parquet_table(data, config.columns, store, need_labels=True, on_batch=on_batch)
+    if table is not None:
+        summary = RunSummary(len(table), len(table), 0, seconds=time.perf_counter() - started)
+        result = train_table(table, summary, store, config, **options)
+    else:
+        sink = RejectSink(rejects_path)
+        try:
+            batches = read_batches(data, config.columns)
+            result = train(batches, config, sink, strict=strict, on_batch=on_batch, **options)
+        finally:
+            sink.close()
     save_bundle(result.bundle, model_dir or DEFAULT_MODEL_DIR)
     return result
