@@ -7,9 +7,10 @@ from pathlib import Path
 
 from fraudcli.config import load_config
 from fraudcli.features.store import InMemoryStore
-from fraudcli.io import RejectSink, read_batches, write_table
+from fraudcli.io import RejectSink, read_batches
 from fraudcli.score import RunSummary
 from fraudcli.table import collect_features, to_arrow
+from fraudcli.writers import write_table
 
 
 def features_file(

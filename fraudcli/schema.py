@@ -93,9 +93,6 @@ class ColumnMap:
                 obj[name] = obj.pop(source)
         return obj
 
-    def source_name(self, field: str) -> str:
-        return dict(self.mapping).get(field, field)
-
 
 def _identifier(obj: dict, field: str) -> str:
     value = obj.get(field)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from fraudcli.config import Config
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.io import Item, RejectSink, open_writer, read_batches
+from fraudcli.io import Item, RejectSink, read_batches
 from fraudcli.pipeline import Pipeline, accepted
 from fraudcli.schema import Txn, format_timestamp
+from fraudcli.writers import open_writer
 
 
 @dataclass

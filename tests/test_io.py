@@ -16,11 +16,10 @@ from fraudcli.io import (
     RejectSink,
     count_rows,
     detect_format,
-    open_writer,
     read_batches,
-    write_table,
 )
 from fraudcli.schema import ColumnMap, Txn
+from fraudcli.writers import open_writer, write_table
 
 GOOD = {"transaction_id": "t1", "timestamp": "2026-01-01T10:00:00Z", "user_id": "u1", "amount": 5}
 

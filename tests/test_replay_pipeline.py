@@ -66,7 +66,7 @@ def test_cli_on_a_trained_bundle(tmp_path):
     import fraudcli.cli.replay_cmd  # noqa: F401
     from fraudcli.cli.app import app
     from fraudcli.config import load_config as config
-    from fraudcli.io import write_table
+    from fraudcli.writers import write_table
 
     table = simulate(6000, seed=5, days=60.0)
     train_path, later = tmp_path / "train.parquet", tmp_path / "later.jsonl"

@@ -31,8 +31,8 @@ def simulate(
 
     Example: fraud simulate -n 200000 --seed 7 -o train.parquet
     """
-    from fraudcli.io import write_table
     from fraudcli.simulate import simulate as run
+    from fraudcli.writers import write_table
 
     with status(f"simulating {n:,} transactions"):
         table = run(n, seed=seed, start=start, days=days, drift=drift)
