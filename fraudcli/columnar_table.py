@@ -51,19 +51,23 @@ def clean_parquet_table(
 
 
 def _clean_columns(path, columns, need_labels, on_batch) -> dict[str, pa.ChunkedArray] | None:
-    parquet = pq.ParquetFile(path)
+    """The schema columns of the whole file, or None at the first sign of anything unclean
+    (a broken file included: the record path then says what is wrong, row by row)."""
     chunks: dict[str, list[pa.Array]] = {}
-    for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-        data = renamed(batch, columns)
-        if not clean_mask(data, batch.num_rows).all():
-            return None
-        if need_labels and ("is_fraud" not in data or data["is_fraud"].null_count):
-            return None
-        for name in FIELDS:
-            if name in data:
-                chunks.setdefault(name, []).append(data[name])
-        if on_batch is not None:
-            on_batch(batch.num_rows)
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+            data = renamed(batch, columns)
+            if not clean_mask(data, batch.num_rows).all():
+                return None
+            if need_labels and ("is_fraud" not in data or data["is_fraud"].null_count):
+                return None
+            for name in FIELDS:
+                if name in data:
+                    chunks.setdefault(name, []).append(data[name])
+            if on_batch is not None:
+                on_batch(batch.num_rows)
+    except (OSError, pa.ArrowException):
+        return None
     if not chunks:
         return None
     out = {name: pa.chunked_array(arrays) for name, arrays in chunks.items()}

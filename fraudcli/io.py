@@ -72,6 +72,16 @@ def read_batches(
         yield from _parquet_batches(Path(path), columns, batch_rows)
 
 
+def ensure_readable(path: str | Path) -> Path:
+    """`path` as a Path, or InputError saying plainly why it cannot be read."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"cannot read {path}: no such file")
+    if not path.is_file():
+        raise InputError(f"cannot read {path}: not a file")
+    return path
+
+
 def _open(path: str | Path) -> BinaryIO:
     try:
         return open(path, "rb")  # noqa: SIM115 - closed by the caller's with-block
@@ -228,9 +238,12 @@ def _parquet_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterato
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read {path} as Parquet: {exc}") from None
     first = 1
-    for batch in parquet.iter_batches(batch_size=batch_rows):
-        yield _batch_items(batch, columns, first)
-        first += batch.num_rows
+    try:
+        for batch in parquet.iter_batches(batch_size=batch_rows):
+            yield _batch_items(batch, columns, first)
+            first += batch.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read {path} after row {first - 1}: {exc}") from None
 
 
 def _batch_items(batch: pa.RecordBatch, columns: ColumnMap, first: int) -> list[Item]:

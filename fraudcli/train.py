@@ -16,7 +16,7 @@ from fraudcli.columnar_table import clean_parquet_table
 from fraudcli.config import Config
 from fraudcli.errors import InputError
 from fraudcli.features.store import InMemoryStore
-from fraudcli.io import Item, Reject, RejectSink, read_batches
+from fraudcli.io import Item, Reject, RejectSink, ensure_readable, read_batches
 from fraudcli.model.logreg import LinearScorer, LogisticRegression
 from fraudcli.model.metrics import Metrics, choose_thresholds, evaluate
 from fraudcli.model.scaler import StandardScaler
@@ -169,11 +169,14 @@ def train_file(
     A clean Parquet file goes from Arrow columns straight to the batch features; any other
     input (or a file with a bad row) goes record by record, with a reject for each bad row.
     """
-    fingerprint = {"source": Path(data).name, "sha256": sha256_file(Path(data))}
+    data = ensure_readable(data)
+    fingerprint = {"source": data.name, "sha256": sha256_file(data)}
     options = dict(C=C, fingerprint=fingerprint, on_stage=on_stage)
     started, store = time.perf_counter(), InMemoryStore(config.store)
-    table = clean_parquet_table(data, config.columns, store, need_labels=True, on_batch=on_batch)
+    table = clean_parquet_table(data, config.columns, store, need_labels=True)
     if table is not None:
+        if on_batch is not None:
+            on_batch(len(table))
         summary = RunSummary(len(table), len(table), 0, seconds=time.perf_counter() - started)
         result = train_table(table, summary, store, config, **options)
     else:
