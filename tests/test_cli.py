@@ -216,3 +216,16 @@ def test_score_streams_a_record_before_the_input_ends(world, model_dir):
         assert decision["transaction_id"] == json.loads(line)["transaction_id"]
         proc.stdin.close()
         assert proc.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("command", ["train", "score", "evaluate", "features"])
+def test_missing_or_broken_input_is_exit_3_without_traceback(command, tmp_path, model_dir):
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet at all")
+    for path in (tmp_path / "missing.parquet", broken):
+        extra = ["--model", str(model_dir)] if command in ("score", "evaluate") else []
+        if command == "train":
+            extra = ["--model", str(tmp_path / "m")]
+        result = run(command, path, *extra)
+        assert result.exit_code == 3, (command, path, result.output)
+        assert "error: cannot read" in result.stderr and "Traceback" not in result.output
