@@ -297,10 +297,15 @@ class RejectSink:
 
 
 def count_rows(path: str | Path | None) -> int | None:
-    """Rows in a Parquet file (from its footer); None where it cannot be known cheaply."""
-    if path is None or detect_format(path) != "parquet":
+    """Records in a file, for progress bars: the Parquet footer, or the lines of a text file
+    (about 0.1 s per 100 MB); None for stdin or what cannot be read."""
+    if path is None or str(path) == "-":
         return None
     try:
-        return pq.ParquetFile(path).metadata.num_rows
-    except (OSError, pa.ArrowException):
+        if detect_format(path) == "parquet":
+            return pq.ParquetFile(path).metadata.num_rows
+        with open(path, "rb") as stream:
+            lines = sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))
+    except (OSError, pa.ArrowException, UsageError):
         return None
+    return max(lines - 1, 0) if detect_format(path) == "csv" else lines
