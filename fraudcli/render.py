@@ -7,6 +7,7 @@ No arithmetic on the numbers happens here beyond formatting.
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 from rich.console import Console
@@ -20,16 +21,17 @@ DECISION_STYLE = {"ALLOW": "green", "REVIEW": "yellow", "BLOCK": "bold red"}
 
 def print_json(data: dict) -> None:
     """Machine output on stdout: indented, NaN-free JSON."""
-    sys.stdout.write(json.dumps(_finite(data), indent=2) + "\n")
+    sys.stdout.write(json.dumps(finite(data), indent=2) + "\n")
 
 
-def _finite(value):
-    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+def finite(value):
+    """`value` with NaN and infinities replaced by None, recursively (JSON has neither)."""
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [finite(v) for v in value]
     return value
 
 

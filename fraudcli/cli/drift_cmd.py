@@ -13,6 +13,7 @@ from fraudcli.config import load_config
 from fraudcli.console import progress
 from fraudcli.errors import DriftDetected
 from fraudcli.io import count_rows
+from fraudcli.render import finite
 from fraudcli.samples import DRIFT, sample_path
 
 
@@ -72,12 +73,6 @@ def drift_report(
         )
     print_drift(result)
     if json_out is not None:
-        json_out.write_text(json.dumps(_finite(result.to_dict()), indent=2) + "\n")
+        json_out.write_text(json.dumps(finite(result.to_dict()), indent=2) + "\n")
     if fail_on_drift and result.verdict.level == "drift":
         raise DriftDetected("the dataset verdict is drift (--fail-on-drift)")
-
-
-def _finite(value):
-    from fraudcli.render import _finite as finite
-
-    return finite(value)
