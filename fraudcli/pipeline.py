@@ -1,7 +1,8 @@
 """The one path every command drives: lookup -> predict -> decide -> update.
 
-Training, scoring, replay and drift reports all go through `Pipeline.decide` (or, for features
-alone, `Pipeline.features`), so the model is trained on exactly what it sees in production.
+Scoring, evaluation, replay and drift reports go through `Pipeline.decide`; training and
+`fraud features` go through the same `FeatureStore.lookup` / `update` (or their vectorised twin,
+proved equal), so the model is trained on exactly what it sees in production.
 """
 
 from __future__ import annotations
@@ -33,12 +34,6 @@ class Pipeline:
     scorer: LinearScorer
     engine: DecisionEngine
 
-    def features(self, txn: Txn) -> list[float]:
-        """Point-in-time features of `txn`, then add it to the state."""
-        features = self.store.lookup(txn)
-        self.store.update(txn)
-        return features
-
     def decide(self, txn: Txn) -> tuple[list[float], Decision]:
         """Features, probability and decision for `txn`; the state is updated after."""
         try:
@@ -62,24 +57,8 @@ class Pipeline:
         return decision
 
 
-def record_values(txn: Txn) -> dict:
-    """The record's own fields, as rules see them (labels are never visible to rules)."""
-    return {
-        "transaction_id": txn.transaction_id,
-        "user_id": txn.user_id,
-        "amount": txn.amount,
-        "merchant_id": txn.merchant_id,
-        "merchant_category": txn.merchant_category,
-        "country": txn.country,
-        "lat": txn.lat,
-        "lon": txn.lon,
-        "device_id": txn.device_id,
-        "channel": txn.channel,
-    }
-
-
 def _record_list(txn: Txn) -> list:
-    """The values of RECORD_FIELDS, in order: one list is cheaper than a second dict."""
+    """The values of RECORD_FIELDS, in order (a list: cheaper than a dict per record)."""
     return [
         txn.transaction_id,
         txn.user_id,
@@ -94,7 +73,25 @@ def _record_list(txn: Txn) -> list:
     ]
 
 
-RECORD_FIELDS = tuple(record_values(Txn("", 0.0, "", 0.0)))
+RECORD_FIELDS = (
+    "transaction_id",
+    "user_id",
+    "amount",
+    "merchant_id",
+    "merchant_category",
+    "country",
+    "lat",
+    "lon",
+    "device_id",
+    "channel",
+)
+
+
+def record_values(txn: Txn) -> dict:
+    """The record's own fields, as rules see them (labels are never visible to rules)."""
+    return dict(zip(RECORD_FIELDS, _record_list(txn), strict=True))
+
+
 # `amount` is both a feature and a field; the field comes last and is the same number.
 VALUE_NAMES = FEATURE_NAMES + RECORD_FIELDS
 
