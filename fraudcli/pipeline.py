@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.io import Item, Reject, RejectSink
-from fraudcli.schema import Txn
+from fraudcli.schema import FIELDS, Txn
 
 if TYPE_CHECKING:
     from fraudcli.decision.engine import Decision, DecisionEngine
@@ -73,18 +73,8 @@ def _record_list(txn: Txn) -> list:
     ]
 
 
-RECORD_FIELDS = (
-    "transaction_id",
-    "user_id",
-    "amount",
-    "merchant_id",
-    "merchant_category",
-    "country",
-    "lat",
-    "lon",
-    "device_id",
-    "channel",
-)
+# The schema fields rules may read: all but the timestamp and the label, in schema order.
+RECORD_FIELDS = tuple(f for f in FIELDS if f not in ("timestamp", "is_fraud"))
 
 
 def record_values(txn: Txn) -> dict:
