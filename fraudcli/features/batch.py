@@ -100,24 +100,30 @@ def _time_features(t: np.ndarray, amount: np.ndarray) -> np.ndarray:
     )
 
 
-def _user_features(columns: TxnColumns, users: Groups) -> np.ndarray:
-    """Counts, means, ratio, gap, travel (11 columns), rows in the users' group order."""
-    t, pos = users.ts, users.pos
+def _user_features(
+    columns: TxnColumns, users: Groups, places: np.ndarray | None = None, first: int = 0
+) -> np.ndarray:
+    """Counts, means, ratio, gap, travel (11 columns) of the rows at `places` of the users'
+    group order (all rows when None; all of them input rows >= `first`), in that order."""
+    places = users.pos if places is None else places
+    t = users.ts[places]
     amount = columns.amount[users.order]
     # extended precision: a window sum is a difference of two prefix sums of the whole history
     prefix = np.concatenate(([0.0], np.cumsum(amount, dtype=np.longdouble)))
-    lows = {w: users.count_at_most(columns.ts - w) for w in USER_COUNT_WINDOWS.values()}
-    out = np.empty((len(t), 11), dtype=np.float64)
+    ts = columns.ts[first:]
+    lows = {w: users.count_at_most(places, ts - w, first) for w in USER_COUNT_WINDOWS.values()}
+    out = np.empty((len(places), 11), dtype=np.float64)
     for j, w in enumerate(USER_COUNT_WINDOWS.values()):
-        out[:, j] = pos - lows[w]
+        out[:, j] = places - lows[w]
     for j, w in enumerate(USER_MEAN_WINDOWS.values()):
-        total = (prefix[pos] - prefix[lows[w]]).astype(np.float64)
-        out[:, 4 + j] = _ratio(total, pos - lows[w], 0.0)
-    out[:, 7] = _ratio(amount, out[:, 6], 1.0, strict_positive=True)
-    previous = np.maximum(pos - 1, 0)
-    gap = np.clip((t - t[previous]) / 3600.0, 0.0, MAX_GAP_HOURS)
-    out[:, 8] = np.where(pos > users.start, gap, MAX_GAP_HOURS)
-    out[:, 9:11] = _travel(columns.lat[users.order], columns.lon[users.order], users)
+        total = (prefix[places] - prefix[lows[w]]).astype(np.float64)
+        out[:, 4 + j] = _ratio(total, places - lows[w], 0.0)
+    out[:, 7] = _ratio(amount[places], out[:, 6], 1.0, strict_positive=True)
+    previous = np.maximum(places - 1, 0)
+    gap = np.clip((t - users.ts[previous]) / 3600.0, 0.0, MAX_GAP_HOURS)
+    out[:, 8] = np.where(places > users.start[places], gap, MAX_GAP_HOURS)
+    lat, lon = columns.lat[users.order], columns.lon[users.order]
+    out[:, 9:11] = _travel(lat, lon, users)[places]
     return out
 
 
@@ -161,15 +167,22 @@ def _is_new(user: Codes, values: Codes, ts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _merchant_features(columns: TxnColumns, merchants: Groups, delay: float) -> np.ndarray:
-    """Counts and fraud rates in (t-d-w, t-d] (6 columns), rows in the merchants' order."""
-    pos = merchants.pos
+def _merchant_features(
+    columns: TxnColumns,
+    merchants: Groups,
+    delay: float,
+    places: np.ndarray | None = None,
+    first: int = 0,
+) -> np.ndarray:
+    """Counts and fraud rates in (t-d-w, t-d] (6 columns) of the rows at `places` of the
+    merchants' group order (all rows when None; all of them input rows >= `first`)."""
+    places = merchants.pos if places is None else places
     frauds = np.concatenate(([0], np.cumsum(columns.label[merchants.order], dtype=np.int64)))
-    end = columns.ts - delay
-    hi = np.minimum(pos, merchants.count_at_most(end))  # prior rows only, whatever the delay
-    out = np.empty((len(pos), 6), dtype=np.float64)
+    end = columns.ts[first:] - delay
+    hi = np.minimum(places, merchants.count_at_most(places, end, first))  # prior rows only
+    out = np.empty((len(places), 6), dtype=np.float64)
     for j, w in enumerate(MERCHANT_WINDOWS.values()):
-        lo = np.minimum(hi, merchants.count_at_most(end - w))
+        lo = np.minimum(hi, merchants.count_at_most(places, end - w, first))
         out[:, j] = hi - lo
         out[:, 3 + j] = _ratio((frauds[hi] - frauds[lo]).astype(np.float64), hi - lo, 0.0)
     return out

@@ -80,7 +80,7 @@ class Ranks:
     """Timestamps as exact ranks among the distinct timestamps of the table."""
 
     def __init__(self, ts: np.ndarray) -> None:
-        self.values = np.unique(ts)
+        self.values, self.own = np.unique(ts, return_inverse=True)  # own: index of each ts
         self.base = len(self.values) + 1  # a rank "after every value" still fits in a group
 
     def at_most(self, bound: np.ndarray) -> np.ndarray:
@@ -109,18 +109,23 @@ class Groups:
         self.end = np.searchsorted(self.group, self.group, side="right") - 1
         self._ranks = ranks
         self._offset = self.group * ranks.base
-        # rank - 1: the index of the row's own timestamp among the distinct ones
-        self._keys = self._key(ranks.at_most(ts)) - 1
+        # the index of the row's own timestamp among the distinct ones (its rank - 1)
+        self._keys = self._key(ranks.own)
 
     def _key(self, rank: np.ndarray) -> np.ndarray:
         """`rank` (input order) as int64 keys `group * base + rank` in group order."""
         return self._offset + rank[self.order]
 
-    def count_at_most(self, bound: np.ndarray) -> np.ndarray:
-        """For each row of the group order, the place after the last row of its group with
-        ts <= its bound (the group's start when there is none). `bound` is in input order:
-        with sorted timestamps it is sorted, and so are the keys searched for."""
-        return np.searchsorted(self._keys, self._key(self._ranks.at_most(bound)), side="left")
+    def count_at_most(self, places: np.ndarray, bound: np.ndarray, first: int = 0) -> np.ndarray:
+        """For the rows at `places` of the group order, the place after the last row of each
+        one's group with ts <= its bound (the group's start when there is none).
+
+        `bound[i]` is the bound of input row `first + i` (every row at `places` is one of
+        those). Bounds go in input order and keys come out in group order because each search
+        is then over sorted values, which keeps `searchsorted` in cache: about 5x faster than
+        searching in a scattered order."""
+        rank = self._ranks.at_most(bound)[self.order[places] - first]
+        return np.searchsorted(self._keys, self._offset[places] + rank, side="left")
 
     def latest_where(self, mask: np.ndarray, strictly_before: bool) -> np.ndarray:
         """For each row, the place of the latest row of its group with `mask` (at or strictly

@@ -1,0 +1,359 @@
+"""Batch features that continue from a stored state: `fraud score` on files, chunk by chunk.
+
+`ColumnState` is the feature store's state as arrays (the user entries, each user's previous and
+previous located txn, the merchant entries) with string keys coded once through `Vocab`s that
+grow as new keys arrive. `ColumnState.step(chunk)` gives the chunk's features exactly as
+`InMemoryStore.lookup` then `update` would, record by record, from the same state (proved on
+random streams by `tests/test_continued_features.py`), and moves the state past the chunk.
+
+How: the stored entries go first and the chunk's rows after them, so each key's group is
+[its stored entries, its new rows] and the batch kernels of `fraudcli.features.batch` see exactly
+the prior txns each lookup would see. Two things are not in the entries and come from the
+per-user arrays: the previous txn in input order (the gap) and the previous located txn (the
+travel), for each user's first new row and first located new row.
+
+A chunk is taken only when it can be exact (`step` returns None otherwise, and the caller goes
+on record by record from `to_store()`): timestamps non-decreasing and not before anything stored,
+every row with a user, lat and lon together. A step costs time linear in the stored entries plus
+the chunk, so chunks should be large (tens of thousands of rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fraudcli.features.batch import (
+    _is_new,
+    _merchant_features,
+    _time_features,
+    _user_features,
+    haversine_km,
+)
+from fraudcli.features.batch_groups import Codes, Groups, Ranks
+from fraudcli.features.spec import FEATURE_NAMES, MAX_GAP_HOURS
+from fraudcli.features.store import InMemoryStore, StoreConfig
+
+__all__ = ["Chunk", "ColumnState", "Vocab"]
+
+
+class Vocab:
+    """Strings -> stable integer codes (order of first appearance); None -> -1."""
+
+    def __init__(self) -> None:
+        self.values = np.empty(0, dtype=object)
+        self._index = pd.Index(self.values)
+
+    def codes(self, array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """The codes of a string column, adding the strings not seen before."""
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
+        words = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+        known = self._index.get_indexer(words)
+        if (known < 0).any():
+            # new words in order of first appearance in the column, as the one-record dicts
+            indices = pc.fill_null(encoded.indices, -1).to_numpy()
+            firsts = pd.unique(indices[indices >= 0])
+            fresh = firsts[known[firsts] < 0]
+            self.values = np.concatenate([self.values, words[fresh]])
+            self._index = pd.Index(self.values)
+            known = self._index.get_indexer(words)
+        mapping = np.append(known, -1)  # null indices become -1 through the extra slot
+        indices = pc.fill_null(encoded.indices, len(known)).to_numpy()
+        return mapping[indices].astype(np.int64, copy=False)
+
+    def words(self, codes: np.ndarray) -> list:
+        with_none = np.append(self.values, None)
+        return with_none[codes].tolist()
+
+
+@dataclass
+class Chunk:
+    """New rows as arrays, keys already coded by the state's vocabularies."""
+
+    ts: np.ndarray
+    amount: np.ndarray
+    label: np.ndarray  # is_fraud with None as 0
+    lat: np.ndarray  # NaN where unknown
+    lon: np.ndarray
+    user: np.ndarray
+    merchant: np.ndarray
+    country: np.ndarray
+    device: np.ndarray
+
+
+def _floats(n: int = 0) -> np.ndarray:
+    return np.full(n, np.nan)
+
+
+def _ints(n: int = 0) -> np.ndarray:
+    return np.zeros(n, dtype=np.int64)
+
+
+@dataclass
+class _Columns:
+    """What the batch kernels read (the fields of `TxnColumns` they use)."""
+
+    ts: np.ndarray
+    amount: np.ndarray
+    label: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    user: Codes
+    merchant: Codes
+    country: Codes
+    device: Codes
+
+
+@dataclass
+class ColumnState:
+    """The store's state as arrays. User entries and merchant entries are in group order
+    (grouped by key, each key's entries in time order); `prev_ts`, `loc_*` are per user code."""
+
+    config: StoreConfig
+    users: Vocab = field(default_factory=Vocab)
+    merchants: Vocab = field(default_factory=Vocab)
+    countries: Vocab = field(default_factory=Vocab)
+    devices: Vocab = field(default_factory=Vocab)
+    u_user: np.ndarray = field(default_factory=_ints)
+    u_ts: np.ndarray = field(default_factory=_floats)
+    u_amount: np.ndarray = field(default_factory=_floats)
+    u_merchant: np.ndarray = field(default_factory=_ints)
+    u_country: np.ndarray = field(default_factory=_ints)
+    u_device: np.ndarray = field(default_factory=_ints)
+    prev_ts: np.ndarray = field(default_factory=_floats)
+    loc_lat: np.ndarray = field(default_factory=_floats)
+    loc_lon: np.ndarray = field(default_factory=_floats)
+    loc_ts: np.ndarray = field(default_factory=_floats)
+    m_merchant: np.ndarray = field(default_factory=_ints)
+    m_ts: np.ndarray = field(default_factory=_floats)
+    m_label: np.ndarray = field(default_factory=_ints)
+    newest: float = -np.inf
+
+    def chunk(self, data: dict[str, pa.Array]) -> Chunk:
+        """Code a chunk's columns (schema field names; `ts` as epoch seconds)."""
+        n = len(data["ts"])
+
+        def floats(name: str) -> np.ndarray:
+            array = data.get(name)
+            if array is None:
+                return _floats(n)
+            return pc.fill_null(array.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+
+        def codes(name: str, vocab: Vocab) -> np.ndarray:
+            array = data.get(name)
+            return np.full(n, -1, dtype=np.int64) if array is None else vocab.codes(array)
+
+        label = data.get("is_fraud")
+        labels = _ints(n) if label is None else pc.fill_null(label, 0).to_numpy()
+        return Chunk(
+            ts=floats("ts"),
+            amount=floats("amount"),
+            label=np.asarray(labels, dtype=np.int64),
+            lat=floats("lat"),
+            lon=floats("lon"),
+            user=codes("user_id", self.users),
+            merchant=codes("merchant_id", self.merchants),
+            country=codes("country", self.countries),
+            device=codes("device_id", self.devices),
+        )
+
+    def step(self, chunk: Chunk) -> np.ndarray | None:
+        """The chunk's features (n x 26, input order), then the state moves past the chunk;
+        None (state untouched) when the chunk cannot be done exactly this way."""
+        if not self._usable(chunk):
+            return None
+        n = len(chunk.ts)
+        X = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float64)
+        if n == 0:
+            return X
+        self._grow(len(self.users.values))
+        X[:, :6] = _time_features(chunk.ts, chunk.amount)
+        users = self._user_side(chunk, X)
+        merchants = self._merchant_side(chunk, X)
+        self._advance(chunk, users, merchants)
+        return X
+
+    def _usable(self, chunk: Chunk) -> bool:
+        ts = chunk.ts
+        config_ok = self.config.lateness >= 0.0 and np.isfinite(self.config.label_delay)
+        in_order = not np.isnan(ts).any() and bool((np.diff(ts) >= 0.0).all())
+        after_state = len(ts) == 0 or ts[0] >= self.newest
+        every_user = not (chunk.user < 0).any()
+        whole = not (~np.isnan(chunk.lat) & np.isnan(chunk.lon)).any()
+        return config_ok and in_order and after_state and every_user and whole
+
+    def _grow(self, n_users: int) -> None:
+        extra = n_users - len(self.prev_ts)
+        if extra > 0:
+            for name in ("prev_ts", "loc_lat", "loc_lon", "loc_ts"):
+                setattr(self, name, np.concatenate([getattr(self, name), _floats(extra)]))
+
+    def _user_side(self, chunk: Chunk, X: np.ndarray) -> tuple[Groups, _Columns]:
+        h = len(self.u_ts)
+        columns = _Columns(
+            ts=np.concatenate([self.u_ts, chunk.ts]),
+            amount=np.concatenate([self.u_amount, chunk.amount]),
+            label=_ints(h + len(chunk.ts)),
+            lat=np.concatenate([_floats(h), chunk.lat]),
+            lon=np.concatenate([_floats(h), chunk.lon]),
+            user=_joined(self.u_user, chunk.user, self.users),
+            merchant=_joined(self.u_merchant, chunk.merchant, self.merchants),
+            country=_joined(self.u_country, chunk.country, self.countries),
+            device=_joined(self.u_device, chunk.device, self.devices),
+        )
+        groups = Groups(columns.user.codes, columns.ts, Ranks(columns.ts))
+        places = np.flatnonzero(groups.order >= h)  # the chunk's rows, in group order
+        X[groups.order[places] - h, 6:17] = _user_features(columns, groups, places, h)
+        for j, values in enumerate((columns.merchant, columns.country, columns.device)):
+            X[:, 17 + j] = _is_new(columns.user, values, columns.ts)[h:]
+        self._from_before(chunk, groups, h, X)
+        return groups, columns
+
+    def _from_before(self, chunk: Chunk, groups: Groups, h: int, X: np.ndarray) -> None:
+        """Gap and travel of the rows whose previous (located) txn is not in the chunk."""
+        new = groups.order >= h  # places of the chunk's rows in group order
+        first_new = new & ((groups.pos == groups.start) | ~np.roll(new, 1))
+        rows = groups.order[first_new] - h
+        prev = self.prev_ts[chunk.user[rows]]
+        gap = np.clip((chunk.ts[rows] - prev) / 3600.0, 0.0, MAX_GAP_HOURS)
+        X[rows, 14] = np.where(np.isnan(prev), MAX_GAP_HOURS, gap)
+        located = ~np.isnan(chunk.lat)
+        lat_in_group = np.concatenate([np.zeros(h, bool), located])[groups.order]
+        earlier = groups.latest_where(lat_in_group, strictly_before=True)
+        rows = groups.order[new & lat_in_group & (earlier < 0)] - h
+        user = chunk.user[rows]
+        known = ~np.isnan(self.loc_lat[user])
+        rows, user = rows[known], user[known]
+        lat, lon = self.loc_lat[user], self.loc_lon[user]
+        distance = haversine_km(lat, lon, chunk.lat[rows], chunk.lon[rows])
+        hours = np.maximum(np.abs(chunk.ts[rows] - self.loc_ts[user]) / 3600.0, 1.0 / 60.0)
+        X[rows, 15] = distance
+        X[rows, 16] = distance / hours
+
+    def _merchant_side(self, chunk: Chunk, X: np.ndarray) -> tuple[Groups, _Columns]:
+        h = len(self.m_ts)
+        ts = np.concatenate([self.m_ts, chunk.ts])
+        codes = np.concatenate([self.m_merchant, chunk.merchant])
+        columns = _Columns(
+            ts=ts,
+            amount=ts,
+            label=np.concatenate([self.m_label, chunk.label]),
+            lat=ts,
+            lon=ts,
+            user=Codes(codes, self.merchants.values),
+            merchant=Codes(codes, self.merchants.values),
+            country=Codes(codes, self.merchants.values),
+            device=Codes(codes, self.merchants.values),
+        )
+        groups = Groups(codes, ts, Ranks(ts))
+        places = np.flatnonzero(groups.order >= h)  # rows without a merchant keep zeros
+        features = _merchant_features(columns, groups, self.config.label_delay, places, h)
+        X[groups.order[places] - h, 20:] = features
+        return groups, columns
+
+    def _advance(self, chunk: Chunk, users, merchants) -> None:
+        """Keep the entries a later lookup can see; record each user's previous txns."""
+        groups, columns = users
+        rows = groups.order[_kept(groups, self.config.user_horizon)]
+        self.u_user = columns.user.codes[rows]
+        self.u_ts, self.u_amount = columns.ts[rows], columns.amount[rows]
+        self.u_merchant = columns.merchant.codes[rows]
+        self.u_country, self.u_device = columns.country.codes[rows], columns.device.codes[rows]
+        last = _last_of_each(chunk.user)
+        self.prev_ts[chunk.user[last]] = chunk.ts[last]
+        located = np.flatnonzero(~np.isnan(chunk.lat))
+        last = located[_last_of_each(chunk.user[located])]
+        user = chunk.user[last]
+        self.loc_lat[user], self.loc_lon[user] = chunk.lat[last], chunk.lon[last]
+        self.loc_ts[user] = chunk.ts[last]
+        groups, columns = merchants
+        rows = groups.order[_kept(groups, self.config.merchant_horizon)]
+        self.m_merchant, self.m_ts = columns.merchant.codes[rows], columns.ts[rows]
+        self.m_label = columns.label[rows]
+        self.newest = max(self.newest, float(chunk.ts[-1]))
+
+    # --- to and from the snapshot tables of `fraudcli.features.snapshot` ----------------------
+
+    @classmethod
+    def from_snapshot(cls, tables: dict[str, pa.Table], config: StoreConfig) -> ColumnState:
+        state = cls(config)
+        entries = tables["user_entries"]
+        state.u_user = state.users.codes(entries["user_id"])
+        state.u_ts = entries["ts"].to_numpy()
+        state.u_amount = entries["amount"].to_numpy()
+        state.u_merchant = state.merchants.codes(entries["merchant_id"])
+        state.u_country = state.countries.codes(entries["country"])
+        state.u_device = state.devices.codes(entries["device_id"])
+        last = tables["user_last"]
+        user = state.users.codes(last["user_id"])
+        state._grow(len(state.users.values))
+        for name in ("prev_ts", "loc_lat", "loc_lon", "loc_ts"):
+            getattr(state, name)[user] = _nan_filled(last[name])
+        merchants = tables["merchant_entries"]
+        state.m_merchant = state.merchants.codes(merchants["merchant_id"])
+        state.m_ts = merchants["ts"].to_numpy()
+        state.m_label = pc.fill_null(merchants["is_fraud"], 0).to_numpy().astype(np.int64)
+        stamps = [state.u_ts, state.m_ts, state.prev_ts[~np.isnan(state.prev_ts)]]
+        state.newest = max((float(s.max()) for s in stamps if len(s)), default=-np.inf)
+        return state
+
+    def to_store(self) -> InMemoryStore:
+        """The same state as a one-record store (to go on record by record)."""
+        return InMemoryStore.restore(self.snapshot(), self.config)
+
+    def snapshot(self) -> dict[str, pa.Table]:
+        known = np.flatnonzero(~np.isnan(self.prev_ts))
+        located = ~np.isnan(self.loc_lat[known])
+        return {
+            "user_entries": pa.table(
+                {
+                    "user_id": pa.array(self.users.words(self.u_user), pa.string()),
+                    "ts": pa.array(self.u_ts, pa.float64()),
+                    "amount": pa.array(self.u_amount, pa.float64()),
+                    "merchant_id": pa.array(self.merchants.words(self.u_merchant), pa.string()),
+                    "country": pa.array(self.countries.words(self.u_country), pa.string()),
+                    "device_id": pa.array(self.devices.words(self.u_device), pa.string()),
+                }
+            ),
+            "user_last": pa.table(
+                {
+                    "user_id": pa.array(self.users.words(known), pa.string()),
+                    "prev_ts": pa.array(self.prev_ts[known], pa.float64()),
+                    "loc_lat": pa.array(self.loc_lat[known], pa.float64(), mask=~located),
+                    "loc_lon": pa.array(self.loc_lon[known], pa.float64(), mask=~located),
+                    "loc_ts": pa.array(self.loc_ts[known], pa.float64(), mask=~located),
+                }
+            ),
+            "merchant_entries": pa.table(
+                {
+                    "merchant_id": pa.array(self.merchants.words(self.m_merchant), pa.string()),
+                    "ts": pa.array(self.m_ts, pa.float64()),
+                    "is_fraud": pa.array(self.m_label.astype(np.int8), pa.int8()),
+                }
+            ),
+        }
+
+
+def _joined(stored: np.ndarray, new: np.ndarray, vocab: Vocab) -> Codes:
+    return Codes(np.concatenate([stored, new]), vocab.values)
+
+
+def _kept(groups: Groups, horizon: float) -> np.ndarray:
+    """Group-order mask of the entries within `horizon` of their group's newest."""
+    return groups.ts > groups.ts[groups.end] - horizon
+
+
+def _last_of_each(keys: np.ndarray) -> np.ndarray:
+    """Indices of the last occurrence of each distinct key."""
+    _, first_from_end = np.unique(keys[::-1], return_index=True)
+    return len(keys) - 1 - first_from_end
+
+
+def _nan_filled(column: pa.ChunkedArray) -> np.ndarray:
+    return pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy()

@@ -1,0 +1,99 @@
+"""Features continued from a stored state, chunk by chunk, against the one-record store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fraudcli.features.continued import ColumnState
+from fraudcli.features.store import InMemoryStore, StoreConfig
+from tests.test_batch_features import (
+    DAY,
+    DELAY,
+    T0,
+    assert_features_equal,
+    build,
+    one_record,
+    record,
+    txn,
+)
+
+
+def chunk_data(txns) -> dict[str, pa.Array]:
+    def column(name, kind):
+        return pa.array([getattr(t, name) for t in txns], kind)
+
+    return {
+        "ts": column("ts", pa.float64()),
+        "amount": column("amount", pa.float64()),
+        "is_fraud": column("is_fraud", pa.int8()),
+        "lat": column("lat", pa.float64()),
+        "lon": column("lon", pa.float64()),
+        "user_id": column("user_id", pa.string()),
+        "merchant_id": column("merchant_id", pa.string()),
+        "country": column("country", pa.string()),
+        "device_id": column("device_id", pa.string()),
+    }
+
+
+def continued(state: ColumnState, chunks) -> np.ndarray:
+    parts = []
+    for txns in chunks:
+        X = state.step(state.chunk(chunk_data(txns)))
+        assert X is not None
+        parts.append(X)
+    return np.concatenate(parts) if parts else np.zeros((0, 26))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(record, max_size=40),
+    st.lists(record, max_size=40),
+    st.lists(st.integers(0, 40), max_size=3),
+    st.booleans(),
+    st.sampled_from([0.0, DELAY, -DAY]),
+)
+def test_chunks_from_a_snapshot_equal_the_one_record_path(before, after, cuts, late, delay):
+    """A state left by any stream (late records included), then sorted chunks cut anywhere."""
+    config = StoreConfig(label_delay=delay, lateness=3 * DAY)
+    prefix = build(before, late=late)
+    clock = max((t.ts for t in prefix), default=T0)
+    rest = build(after, clock, first=len(prefix))
+    _, reference = one_record(prefix, config)
+    state = ColumnState.from_snapshot(reference.snapshot(), config)
+    bounds = [0, *sorted(min(c, len(rest)) for c in cuts), len(rest)]
+    got = continued(state, [rest[a:b] for a, b in zip(bounds, bounds[1:], strict=False)])
+    want, _ = one_record(prefix + rest, config)
+    assert_features_equal(got, want[len(prefix) :])
+    # and the state after the chunks answers later lookups like the one-record store
+    store, (_, full) = state.to_store(), one_record(prefix + rest, config)
+    follow = build(after[:5], (rest[-1].ts if rest else clock), first=len(prefix) + len(rest))
+    for t in follow:
+        assert store.lookup(t) == pytest.approx(full.lookup(t), rel=1e-9, abs=1e-9)
+        store.update(t)
+        full.update(t)
+
+
+def test_a_chunk_it_cannot_do_exactly_is_refused_and_the_state_kept():
+    state = ColumnState(StoreConfig())
+    assert state.step(state.chunk(chunk_data([txn(0, T0 + 100), txn(1, T0 + 200)]))) is not None
+    before = state.snapshot()
+    for bad in ([txn(2, T0 + 50)], [txn(3, T0 + 300), txn(4, T0 + 250)]):
+        assert state.step(state.chunk(chunk_data(bad))) is None
+    assert state.snapshot()["user_entries"].equals(before["user_entries"])
+
+
+def test_fresh_state_equals_the_batch_of_a_fresh_store():
+    stream = build([(60.0, "u1", 5.0, "m1", "US", "d1", 1, None, 0.0)] * 5)
+    state = ColumnState(StoreConfig())
+    want, _ = one_record(stream, StoreConfig())
+    assert_features_equal(continued(state, [stream[:2], stream[2:]]), want)
+    assert list(state.to_store().users) == ["u1"]
+
+
+def test_empty_snapshot_round_trip():
+    state = ColumnState.from_snapshot(InMemoryStore().snapshot(), StoreConfig())
+    assert state.newest == -np.inf and len(state.u_ts) == 0
