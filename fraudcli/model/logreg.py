@@ -17,8 +17,6 @@ from operator import mul
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit
 
 from fraudcli.errors import BundleError
 from fraudcli.model.scaler import StandardScaler
@@ -135,6 +133,8 @@ class LogisticRegression:
         total = float(weight.sum())
         if not total > 0:
             raise ValueError("the rows' weights sum to zero: nothing to fit")
+        from scipy.optimize import minimize  # only training needs it: 0.5 s of imports
+
         result = minimize(
             _scaled_objective,
             np.zeros(X.shape[1] + 1),
@@ -207,6 +207,15 @@ def _check_xy(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if y.min() == y.max():
         raise ValueError("y holds a single class: need both frauds and legitimate rows")
     return X, y
+
+
+def expit(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-z) over an array, from exp(-|z|): no overflow for any z."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))
+    p = 1.0 / (1.0 + e)
+    np.multiply(p, e, out=p, where=z < 0.0)
+    return p
 
 
 def sigmoid(z: float) -> float:
