@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from fraudcli.errors import StrictRejectError
@@ -40,14 +41,37 @@ class Pipeline:
             features = self.store.lookup(txn)
         except StoreTimeout:
             return [], self.decide_degraded(txn)
-        probability = self.scorer.proba_one(features)
-        values = dict(zip(VALUE_NAMES, features + _record_list(txn), strict=True))
-        decision = self.engine.decide(probability, values, None)
-        if decision.decision != ALLOW:  # explain what is flagged; ALLOW needs no story
-            contributions = zip(FEATURE_NAMES, self.scorer.contributions(features), strict=True)
-            decision = self.engine.decide(probability, values, list(contributions))
+        decision = judge(self.scorer, self.engine, features, _record_list(txn))
         self.store.update(txn)
         return features, decision
+
+    def observe(self, txn: Txn) -> list[float]:
+        """`txn`'s features, then the state updated with it: `decide` without the judging, for
+        callers that judge many records at once (`judge_many`). StoreTimeout as `lookup`."""
+        features = self.store.lookup(txn)
+        self.store.update(txn)
+        return features
+
+    def judge_many(self, txns: list[Txn], features: list[list[float]]) -> list[Decision]:
+        """`judge` of each (txn, features) pair, the same decisions, computed over the batch:
+        rows that are plainly ALLOW skip the one-record code (see `fraudcli.batch_judge`)."""
+        import numpy as np
+
+        from fraudcli.decision.engine import Decision
+
+        X = np.array(features, dtype=np.float64).reshape(len(features), len(FEATURE_NAMES))
+        p, rows = self._batch.plain_rows(X, _FieldsOf(txns))
+        decisions = [Decision(ALLOW, v) for v in p.tolist()]
+        scorer, engine = self.scorer, self.engine
+        for i in rows.tolist():
+            decisions[i] = judge(scorer, engine, features[i], _record_list(txns[i]))
+        return decisions
+
+    @cached_property
+    def _batch(self):
+        from fraudcli.batch_judge import BatchJudge
+
+        return BatchJudge(self.scorer, self.engine)
 
     def decide_degraded(self, txn: Txn) -> Decision:
         """The fallback when features cannot be had in time: rules on the record's own fields
@@ -55,6 +79,18 @@ class Pipeline:
         decision = self.engine.decide_rules_only(record_values(txn))
         self.store.update(txn)
         return decision
+
+
+def judge(scorer: LinearScorer, engine: DecisionEngine, features: list[float], record: list):
+    """The decision from a record's features and fields (RECORD_FIELDS order): model score,
+    thresholds, rules, reasons. What `Pipeline.decide` does between lookup and update."""
+    probability = scorer.proba_one(features)
+    values = dict(zip(VALUE_NAMES, features + record, strict=True))
+    decision = engine.decide(probability, values, None)
+    if decision.decision != ALLOW:  # explain what is flagged; ALLOW needs no story
+        contributions = zip(FEATURE_NAMES, scorer.contributions(features), strict=True)
+        decision = engine.decide(probability, values, list(contributions))
+    return decision
 
 
 def _record_list(txn: Txn) -> list:
@@ -71,6 +107,21 @@ def _record_list(txn: Txn) -> list:
         txn.device_id,
         txn.channel,
     ]
+
+
+class _FieldsOf:
+    """Record fields of a list of txns as columns, in `VectorFlags`' conventions."""
+
+    def __init__(self, txns: list[Txn]) -> None:
+        self.txns = txns
+
+    def __call__(self, name: str):
+        import numpy as np
+
+        values = [getattr(txn, name) for txn in self.txns]
+        if name in ("amount", "lat", "lon"):
+            return np.array(values, dtype=np.float64)  # None becomes NaN
+        return np.array(values, dtype=object)
 
 
 # The schema fields rules may read: all but the timestamp and the label, in schema order.

@@ -80,3 +80,17 @@ def test_cli_on_a_trained_bundle(tmp_path):
     report = json.loads(out.read_text())
     assert report["decided"] + report["rejected"] == report["read"] == 1000
     assert report["achieved_tps"] == pytest.approx(2000.0, rel=0.01)
+
+
+def test_judging_a_batch_at_once_equals_deciding_one_by_one():
+    """What replay does from JUDGE_MIN records a batch: same decisions, reasons, scores."""
+    txns = transactions(3000)
+    one, together = real_pipeline(), real_pipeline()
+    want = [one.decide(t)[1] for t in txns]
+    features = [together.observe(t) for t in txns]
+    got = together.judge_many(txns, features)
+    assert [(d.decision, d.reasons) for d in got] == [(d.decision, d.reasons) for d in want]
+    assert [d.fraud_probability for d in got] == pytest.approx(
+        [d.fraud_probability for d in want], rel=1e-12, abs=1e-15
+    )
+    assert {d.decision for d in want} == {"ALLOW", "REVIEW", "BLOCK"}  # all three are checked
