@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fraudcli.errors import InputError
@@ -20,14 +21,24 @@ class JsonlWriter:
     def __init__(self, path: str | Path | None) -> None:
         self._own = path is not None and str(path) != "-"
         self._out = open(path, "w", encoding="utf-8") if self._own else sys.stdout  # noqa: SIM115
-        self._dumps = json.JSONEncoder(
-            separators=(",", ":"), ensure_ascii=False, default=_json_default
-        ).encode
+        self._dumps = DUMPS
 
     def write(self, rows: list[dict]) -> None:
         dumps = self._dumps
         self._out.write("".join([dumps(row) + "\n" for row in rows]))
         self._out.flush()
+
+    def write_arrow(self, table: pa.Table, rows: dict[int, dict]) -> None:
+        """Write a table of output rows; `rows` holds the whole row for some of them."""
+        if len(rows) == table.num_rows:
+            self.write([rows[i] for i in range(table.num_rows)])
+            return
+        from fraudcli.jsonl_encode import jsonl_chunks  # imports this module: not at the top
+
+        self._out.flush()
+        for piece in jsonl_chunks(table, {i: self._dumps(row) for i, row in rows.items()}):
+            self._out.buffer.write(piece)
+        self._out.buffer.flush()
 
     def close(self) -> None:
         if self._own:
@@ -52,6 +63,23 @@ class TableWriter:
             self._schema = table.schema
             self._writer = self._open(table.schema)
         self._writer.write_table(table)
+
+    def write_arrow(self, table: pa.Table, rows: dict[int, dict]) -> None:
+        """Write a table of output rows; keys that only some `rows` have become columns."""
+        if table.num_rows == 0:
+            return
+        extra = {k: None for row in rows.values() for k in row if k not in table.column_names}
+        for key in extra:
+            values = [rows[i].get(key) if i in rows else None for i in range(table.num_rows)]
+            table = table.append_column(key, _column(values, key))
+        if self._fmt == "csv" and "reasons" in table.column_names:
+            index = table.column_names.index("reasons")
+            joined = pc.binary_join(table["reasons"], "; ")
+            table = table.set_column(index, "reasons", joined)
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = self._open(table.schema)
+        self._writer.write_table(_conform(table, self._schema))
 
     def _open(self, schema: pa.Schema):
         if self._fmt == "parquet":
@@ -78,16 +106,41 @@ def _table(rows: list[dict], schema: pa.Schema | None, csv_lists: bool) -> pa.Ta
         raise InputError(f"output rows do not fit one table schema: {exc}") from None
 
 
+def _column(values: list, key: str) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise InputError(f"output column {key!r} does not fit one type: {exc}") from None
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with the first batch's columns: missing ones null, others left out (the first
+    batch fixes a Parquet or CSV file's columns)."""
+    columns = [
+        table[f.name] if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    try:
+        return pa.Table.from_arrays(columns, schema=schema)
+    except (pa.ArrowException, TypeError, ValueError):
+        cast = [c.cast(f.type) for c, f in zip(columns, schema, strict=True)]
+        return pa.Table.from_arrays(cast, schema=schema)
+
+
 def open_writer(path: str | Path | None) -> JsonlWriter | TableWriter:
     """A writer chosen by the extension of `path`; None or '-' is JSONL on stdout."""
     fmt = detect_format(path)
     return JsonlWriter(path) if fmt == "jsonl" else TableWriter(path, fmt)
 
 
-def _json_default(value: object) -> object:
+def json_default(value: object) -> object:
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     return str(value)
+
+
+# One output line's JSON: compact, UTF-8 as is, datetimes as ISO text, anything else as str().
+DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=json_default).encode
 
 
 def write_table(table: pa.Table, path: str | Path | None) -> None:
