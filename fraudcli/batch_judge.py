@@ -1,45 +1,112 @@
 """Decisions for a batch of feature rows, equal to `pipeline.judge` row by row.
 
-The model scores the whole matrix at once. A row is *plainly ALLOW* when no block list or rule
-can fire (`VectorFlags`, exact), its score is below the review threshold by a margin, and
-rounding its score to 6 places is not a near-tie; it gets ALLOW with no reasons, as `judge`
-would give it. Every other row goes through `judge` itself, so its decision, reasons and
-probability are the record path's to the bit. On the shipped model that is 1-2% of rows.
+The model scores the whole matrix at once. Then each row is one of three kinds:
+- *plain*: no block list or rule fires (`VectorFlags`, exact) and the score is below the review
+  threshold: ALLOW with no reasons, as `judge` gives it;
+- *score only*: no block list or rule fires and the score is at or above a threshold: REVIEW or
+  BLOCK with the threshold's reason and the top model contributions, computed here with the same
+  floating-point operations as `LinearScorer.contributions` and `model_reasons`;
+- *exact*: everything else (a rule or block list fires, a score within 1e-9 of a threshold, a
+  score whose rounding to 6 places is a near-tie, or a row the caller asks for): `judge` itself.
+The vectorised score agrees with `proba_one` to ~1e-15, far inside those margins, so every row's
+decision, reasons and rounded probability are the record path's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from fraudcli.decision.engine import DecisionEngine
+from fraudcli.decision.engine import (
+    CONTRIBUTION_FLOOR,
+    DECISIONS,
+    TOP_CONTRIBUTIONS,
+    DecisionEngine,
+)
 from fraudcli.decision.vector import VectorFlags
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.model.logreg import LinearScorer
 
-MARGIN = 1e-9  # the vectorised score agrees with `proba_one` to ~1e-15; this is far wider
+MARGIN = 1e-9
 FEATURE_INDEX = {name: j for j, name in enumerate(FEATURE_NAMES)}
+_REVIEW, _BLOCK = DECISIONS.index("REVIEW"), DECISIONS.index("BLOCK")
+
+
+@dataclass
+class Judged:
+    """`p`: the scores (`proba_one`'s own on `exact` rows); `severity`: index in DECISIONS;
+    `reasons`: row -> reasons, for rows that have any; `exact`: the rows `judge` decided."""
+
+    p: np.ndarray
+    severity: np.ndarray
+    reasons: dict[int, tuple[str, ...]]
+    exact: np.ndarray
+
+    def rounded(self) -> np.ndarray:
+        """The scores to 6 places, as `output_record` rounds them."""
+        out = np.round(self.p, 6)  # = round(p, 6) but at near-ties, which are exact rows
+        out[self.exact] = [round(v, 6) for v in self.p[self.exact].tolist()]
+        return out
 
 
 class BatchJudge:
     def __init__(self, scorer: LinearScorer, engine: DecisionEngine) -> None:
         self.scorer, self.engine = scorer, engine
         self.flags = VectorFlags(engine)
+        self._weights = np.asarray(scorer.weights)
+        self._offsets = np.asarray(scorer.offsets)
 
-    def plain_rows(
-        self, X: np.ndarray, field: Callable[[str], np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, indices of the rows that need `judge`). `field(name)` gives a record
-        field's column in `VectorFlags`' conventions."""
+    def decide(
+        self,
+        X: np.ndarray,
+        field: Callable[[str], np.ndarray],
+        judge_rows: Callable[[np.ndarray], list],
+        also_exact: np.ndarray | None = None,
+    ) -> Judged:
+        """`field(name)`: a record field's column (`VectorFlags` conventions);
+        `judge_rows(rows)`: `judge`'s Decision for each of those rows; `also_exact`: rows the
+        caller wants decided by `judge` whatever they are."""
         p = self.scorer.proba(X)
 
         def column(name: str) -> np.ndarray:
             j = FEATURE_INDEX.get(name)
             return X[:, j] if j is not None else field(name)
 
-        needs = self.flags.mask(column, len(X))
-        needs |= p >= self.engine.thresholds.review - MARGIN
+        exact = self.flags.mask(column, len(X))
+        review, block = self.engine.thresholds.review, self.engine.thresholds.block
+        exact |= (np.abs(p - review) < MARGIN) | (np.abs(p - block) < MARGIN)
         scaled = p * 1e6
-        needs |= np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6  # rounding may be a tie
-        return p, np.flatnonzero(needs)
+        exact |= np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+        if also_exact is not None:
+            exact[also_exact] = True
+        severity = np.where(p >= block, _BLOCK, np.where(p >= review, _REVIEW, 0)).astype(np.int8)
+        severity[exact] = 0
+        reasons = self._score_reasons(X, severity)
+        rows = np.flatnonzero(exact)
+        for i, decision in zip(rows.tolist(), judge_rows(rows), strict=True):
+            p[i] = decision.fraud_probability
+            severity[i] = DECISIONS.index(decision.decision)
+            if decision.reasons:
+                reasons[i] = decision.reasons
+        return Judged(p, severity, reasons, rows)
+
+    def _score_reasons(self, X: np.ndarray, severity: np.ndarray) -> dict[int, tuple[str, ...]]:
+        """The reasons of the score-only rows: the threshold crossed, then `model_reasons`."""
+        rows = np.flatnonzero(severity)
+        contributions = X[rows] * self._weights - self._offsets  # w * v - o, as the scorer
+        order = np.argsort(-contributions, axis=1, kind="stable")[:, :TOP_CONTRIBUTIONS]
+        top = np.take_along_axis(contributions, order, axis=1)
+        out = {}
+        for i, level, names, values in zip(
+            rows.tolist(), severity[rows].tolist(), order.tolist(), top.tolist(), strict=True
+        ):
+            why = ["score>=block" if level == _BLOCK else "score>=review"]
+            why += [
+                f"model:{FEATURE_NAMES[j]}={v:+.2f}"
+                for j, v in zip(names, values, strict=True)
+                if v > CONTRIBUTION_FLOOR
+            ]
+            out[i] = tuple(why)
+        return out

@@ -7,9 +7,10 @@ proved equal), so the model is trained on exactly what it sees in production.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from fraudcli.errors import StrictRejectError
@@ -57,15 +58,19 @@ class Pipeline:
         rows that are plainly ALLOW skip the one-record code (see `fraudcli.batch_judge`)."""
         import numpy as np
 
-        from fraudcli.decision.engine import Decision
+        from fraudcli.decision.engine import DECISIONS, Decision
 
         X = np.array(features, dtype=np.float64).reshape(len(features), len(FEATURE_NAMES))
-        p, rows = self._batch.plain_rows(X, _FieldsOf(txns))
-        decisions = [Decision(ALLOW, v) for v in p.tolist()]
         scorer, engine = self.scorer, self.engine
-        for i in rows.tolist():
-            decisions[i] = judge(scorer, engine, features[i], _record_list(txns[i]))
-        return decisions
+
+        def one_by_one(rows):
+            return [judge(scorer, engine, features[i], _record_list(txns[i])) for i in rows]
+
+        judged = self._batch.decide(X, _FieldsOf(txns), one_by_one)
+        levels, scores, reasons = judged.severity.tolist(), judged.p.tolist(), judged.reasons
+        return [
+            Decision(DECISIONS[levels[i]], scores[i], reasons.get(i, ())) for i in range(len(X))
+        ]
 
     @cached_property
     def _batch(self):
@@ -85,12 +90,25 @@ def judge(scorer: LinearScorer, engine: DecisionEngine, features: list[float], r
     """The decision from a record's features and fields (RECORD_FIELDS order): model score,
     thresholds, rules, reasons. What `Pipeline.decide` does between lookup and update."""
     probability = scorer.proba_one(features)
-    values = dict(zip(VALUE_NAMES, features + record, strict=True))
+    values = _picker(engine.names)(features + record)
     decision = engine.decide(probability, values, None)
     if decision.decision != ALLOW:  # explain what is flagged; ALLOW needs no story
         contributions = zip(FEATURE_NAMES, scorer.contributions(features), strict=True)
         decision = engine.decide(probability, values, list(contributions))
     return decision
+
+
+@lru_cache(maxsize=16)
+def _picker(names: frozenset[str]) -> Callable[[list], dict]:
+    """values (VALUE_NAMES order) -> {name: value} for `names` only: a dict of all 36 costs
+    more than the rules that read it. A name listed twice (`amount`) takes its last value."""
+    last = {name: i for i, name in enumerate(VALUE_NAMES) if name in names}
+    wanted, index = tuple(last), tuple(last.values())
+    if len(index) == 1:
+        (i,), (name,) = index, wanted
+        return lambda row: {name: row[i]}
+    get = itemgetter(*index) if index else (lambda row: ())
+    return lambda row: dict(zip(wanted, get(row), strict=True))
 
 
 def _record_list(txn: Txn) -> list:

@@ -94,3 +94,30 @@ def test_judging_a_batch_at_once_equals_deciding_one_by_one():
         [d.fraud_probability for d in want], rel=1e-12, abs=1e-15
     )
     assert {d.decision for d in want} == {"ALLOW", "REVIEW", "BLOCK"}  # all three are checked
+
+
+def test_judge_gives_the_rules_every_value_they_read(tmp_path):
+    """`judge` builds `values` with only the names the engine reads; the same decisions as
+    with every value, for rules over features, fields and block lists."""
+    from fraudcli.decision.engine import ALLOW
+    from fraudcli.pipeline import VALUE_NAMES, _record_list, judge
+
+    config = tmp_path / "fraud.toml"
+    config.write_text(
+        '[blocklists]\ndevices = ["d7"]\n[[rules]]\nname = "r"\n'
+        "when = \"amount > 120 and channel == 'web' or lat > 40 and user_txn_count_1h >= 1\"\n"
+        'action = "REVIEW"\n'
+    )
+    pipeline = real_pipeline()
+    engine = build_engine(load_config(config))
+    assert {"amount", "channel", "lat", "user_txn_count_1h", "device_id"} <= engine.names
+    fired = 0
+    for txn in transactions(500):
+        features = pipeline.observe(txn)
+        got = judge(pipeline.scorer, engine, features, _record_list(txn))
+        every = dict(zip(VALUE_NAMES, features + _record_list(txn), strict=True))
+        p = pipeline.scorer.proba_one(features)
+        want = engine.decide(p, every, None)
+        assert (got.decision, got.reasons[: len(want.reasons)]) == (want.decision, want.reasons)
+        fired += want.decision != ALLOW
+    assert fired > 50

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from fraudcli.decision.rules import Rule, load_rules
 from fraudcli.errors import ConfigError
@@ -38,12 +39,13 @@ BLOCKLIST_FIELDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """What happens to one transaction, and why.
 
     `fraud_probability` is None when no model score was available (the rules-only fallback,
     `degraded=True`): None rather than NaN so it is a JSON null and cannot pass for a score.
+    A NamedTuple: immutable, and four times cheaper to make than a frozen dataclass (one is
+    made per record).
     """
 
     decision: str
@@ -131,6 +133,10 @@ class DecisionEngine:
         # flattened once so the per-record loop touches only locals and tuples
         self._rules = tuple((r.predicate, f"rule:{r.name}", SEVERITY[r.action]) for r in self.rules)
         self._lists = self.blocklists.checks()
+        # every name `decide` may look up in `values`: the rules' names and block-listed fields
+        self.names = frozenset(field for field, _, _ in self._lists).union(
+            *(rule.names for rule in self.rules)
+        )
         self._review, self._block = thresholds.review, thresholds.block
 
     @classmethod
