@@ -79,7 +79,7 @@ def assert_lookups_agree(batch_store, reference, follow_ups):
     st.lists(record, max_size=60),
     st.lists(record, min_size=1, max_size=8),
     st.booleans(),
-    st.sampled_from([0.0, DELAY, -DAY]),
+    st.sampled_from([0.0, DELAY, -DAY, DAY + 0.25]),
 )
 def test_batch_equals_one_record_path_on_random_streams(records, more, late, delay):
     """Ties, gaps of exactly a window or the label delay, interleaved users, missing fields."""

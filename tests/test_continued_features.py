@@ -54,7 +54,7 @@ def continued(state: ColumnState, chunks) -> np.ndarray:
     st.lists(record, max_size=40),
     st.lists(st.integers(0, 40), max_size=3),
     st.booleans(),
-    st.sampled_from([0.0, DELAY, -DAY]),
+    st.sampled_from([0.0, DELAY, -DAY, DAY + 0.25]),
 )
 def test_chunks_from_a_snapshot_equal_the_one_record_path(before, after, cuts, late, delay):
     """A state left by any stream (late records included), then sorted chunks cut anywhere."""

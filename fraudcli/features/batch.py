@@ -24,7 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fraudcli.features.batch_groups import Codes, Groups, Ranks, TxnColumns, columns_from_txns
+from fraudcli.features.batch_groups import (
+    Codes,
+    Groups,
+    Ranks,
+    TxnColumns,
+    columns_from_txns,
+    stable_order,
+)
 from fraudcli.features.batch_state import build_store
 from fraudcli.features.spec import (
     DAY,
@@ -156,14 +163,15 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 def _is_new(user: Codes, values: Codes, ts: np.ndarray) -> np.ndarray:
     """1 where the value is not among the user's prior txns in (t-30d, t]; 0 for None."""
     has = values.codes >= 0
-    key = np.where(has, user.codes * (len(values.uniques) + 1) + values.codes, -1)
-    order = np.argsort(key, kind="stable")
-    k, t = key[order], ts[order]
-    seen = np.zeros(len(k), dtype=bool)
+    value = np.where(has, values.codes, len(values.uniques))  # None: a group of its own
+    by_value = stable_order(value)
+    order = by_value[stable_order(user.codes[by_value])]  # by user, then value, then input
+    u, v, t = user.codes[order], value[order], ts[order]
+    seen = np.zeros(len(order), dtype=bool)
     # the previous row with the same (user, value) is the newest one: timestamps never decrease
-    seen[1:] = (k[1:] == k[:-1]) & (t[:-1] > t[1:] - NEW_WINDOW)
-    out = np.empty(len(k), dtype=np.float64)
-    out[order] = (~seen & (k >= 0)).astype(np.float64)
+    seen[1:] = (u[1:] == u[:-1]) & (v[1:] == v[:-1]) & (t[:-1] > t[1:] - NEW_WINDOW)
+    out = np.empty(len(order), dtype=np.float64)
+    out[order] = (~seen & has[order]).astype(np.float64)
     return out
 
 

@@ -77,14 +77,30 @@ def columns_from_txns(txns: Sequence[Txn]) -> TxnColumns:
 
 
 class Ranks:
-    """Timestamps as exact ranks among the distinct timestamps of the table."""
+    """Timestamps as exact integer ranks: `own` is each timestamp's, `at_most(b)` the rank just
+    past the timestamps <= b, all below `base`. "ts <= b" is then "own < at_most(b)".
+
+    Whole-second timestamps (the usual case) are their own ranks, in seconds from the first:
+    no sort and no search. Any other table ranks among its distinct timestamps."""
 
     def __init__(self, ts: np.ndarray) -> None:
-        self.values, self.own = np.unique(ts, return_inverse=True)  # own: index of each ts
-        self.base = len(self.values) + 1  # a rank "after every value" still fits in a group
+        low = float(ts.min()) if len(ts) else 0.0
+        span = float(ts.max()) - low if len(ts) else 0.0
+        fits = span * (len(ts) + 2) < 2**62  # group * base + rank stays an int64
+        self.whole = fits and bool((np.floor(ts) == ts).all())
+        if self.whole:
+            self.low = low
+            self.own = (ts - low).astype(np.int64)
+            self.base = int(span) + 2
+        else:
+            self.values, self.own = np.unique(ts, return_inverse=True)
+            self.base = len(self.values) + 1  # a rank "after every value" still fits
 
     def at_most(self, bound: np.ndarray) -> np.ndarray:
-        """How many distinct timestamps are <= each bound (fast when bounds are sorted)."""
+        """The rank just past the timestamps <= each bound (fast when bounds are sorted)."""
+        if self.whole:  # ts <= b  <=>  ts <= floor(b), for whole ts
+            rank = np.floor(bound) - self.low + 1.0
+            return np.clip(rank, 0.0, self.base - 1.0).astype(np.int64)
         return np.searchsorted(self.values, bound, side="right")
 
 

@@ -20,6 +20,7 @@ the chunk, so chunks should be large (tens of thousands of rows).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,8 @@ from fraudcli.features.spec import FEATURE_NAMES, MAX_GAP_HOURS
 from fraudcli.features.store import InMemoryStore, StoreConfig
 
 __all__ = ["Chunk", "ColumnState", "Vocab"]
+
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="features")
 
 
 class Vocab:
@@ -173,10 +176,12 @@ class ColumnState:
         if n == 0:
             return X
         self._grow(len(self.users.values))
+        # the merchant side and the user side share nothing but the chunk and write other
+        # columns of X; NumPy lets go of the GIL in its loops, so on two cores they overlap
+        merchants = _POOL.submit(self._merchant_side, chunk, X)
         X[:, :6] = _time_features(chunk.ts, chunk.amount)
         users = self._user_side(chunk, X)
-        merchants = self._merchant_side(chunk, X)
-        self._advance(chunk, users, merchants)
+        self._advance(chunk, users, merchants.result())
         return X
 
     def _usable(self, chunk: Chunk) -> bool:
@@ -207,13 +212,18 @@ class ColumnState:
             country=_joined(self.u_country, chunk.country, self.countries),
             device=_joined(self.u_device, chunk.device, self.devices),
         )
+        novelty = _POOL.submit(self._novelty, columns, h, X)
         groups = Groups(columns.user.codes, columns.ts, Ranks(columns.ts))
         places = np.flatnonzero(groups.order >= h)  # the chunk's rows, in group order
         X[groups.order[places] - h, 6:17] = _user_features(columns, groups, places, h)
-        for j, values in enumerate((columns.merchant, columns.country, columns.device)):
-            X[:, 17 + j] = _is_new(columns.user, values, columns.ts)[h:]
+        novelty.result()
         self._from_before(chunk, groups, h, X)
         return groups, columns
+
+    @staticmethod
+    def _novelty(columns: _Columns, h: int, X: np.ndarray) -> None:
+        for j, values in enumerate((columns.merchant, columns.country, columns.device)):
+            X[:, 17 + j] = _is_new(columns.user, values, columns.ts)[h:]
 
     def _from_before(self, chunk: Chunk, groups: Groups, h: int, X: np.ndarray) -> None:
         """Gap and travel of the rows whose previous (located) txn is not in the chunk."""
