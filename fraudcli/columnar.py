@@ -7,11 +7,17 @@ handle or says exactly what is wrong. Both paths accept the same rows (see the t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fraudcli.blocks import ValidBlock
 from fraudcli.schema import FIELDS, MAX_AMOUNT, MAX_TS, MIN_TS, STRING_FIELDS, ColumnMap, Txn
+
+_STRINGS = ("transaction_id", "user_id", "merchant_id", "merchant_category", "country")
+_STRINGS += ("device_id", "channel")
 
 _UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 _FIELD_SET = frozenset(FIELDS)
@@ -162,3 +168,98 @@ def clean_txns(data: dict[str, pa.Array], rows: np.ndarray) -> list[Txn]:
             strict=True,
         )
     ]
+
+
+def format_timestamps(ts: np.ndarray) -> pa.Array:
+    """`schema.format_timestamp` over an array: the same text, row for row.
+
+    Arrow formats whole seconds as "YYYY-MM-DD HH:MM:SS" (fixed width for the years
+    `validate` accepts); the bytes are then rewritten in place to "YYYY-MM-DDTHH:MM:SSZ".
+    Rows with milliseconds (rare) are formatted one by one."""
+    from fraudcli.schema import format_timestamp
+
+    millis = np.rint(ts * 1000.0).astype(np.int64)  # round half to even, as `round`
+    seconds = np.floor_divide(millis, 1000)
+    text = pa.array(seconds, pa.timestamp("s")).cast(pa.string())
+    n = len(text)
+    raw = np.frombuffer(text.buffers()[2], dtype=np.uint8)[: 19 * n] if n else np.empty(0)
+    if text.buffers()[1] is None or len(raw) != 19 * n or (n and text.offset):
+        return pa.array([format_timestamp(t) for t in ts.tolist()], pa.string())
+    out = np.empty((n, 20), dtype=np.uint8)
+    out[:, :19] = raw.reshape(n, 19)
+    out[:, 10], out[:, 19] = ord("T"), ord("Z")
+    offsets = pa.py_buffer(np.arange(0, 20 * n + 1, 20, dtype=np.int32))
+    stamps = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(out))
+    fraction = np.flatnonzero(millis != seconds * 1000)
+    if len(fraction):
+        texts = stamps.to_numpy(zero_copy_only=False).astype(object)
+        texts[fraction] = [format_timestamp(t) for t in ts[fraction].tolist()]
+        stamps = pa.array(texts, pa.string())
+    return stamps
+
+
+# --- Parquet blocks for the column path of `fraud score` -------------------------------------
+
+
+def parquet_blocks(path, columns: ColumnMap, batch_rows: int) -> Iterator[ValidBlock]:
+    """The valid rows of each Parquet batch as columns (see `ValidBlock`), rejects aside.
+
+    A clean batch goes column to column, its columns outside the schema carried along as
+    `passthrough`; a batch with any row the kernels do not pass goes row by row through the
+    record path's checks (`io._batch_items`), and its valid rows back into columns."""
+    from fraudcli.io import _batch_items, parquet_record_batches
+
+    first = 1
+    for batch in parquet_record_batches(path, batch_rows):
+        data = renamed(batch, columns)
+        n = batch.num_rows
+        if clean_mask(data, n).all():
+            passthrough = {k: v for k, v in data.items() if k not in _FIELD_SET}
+            lines = np.arange(first, first + n)
+            block = ValidBlock(n, lines, _clean_columns(data, n), {}, [], passthrough)
+        else:
+            block = block_of_items(_batch_items(batch, columns, first))
+        yield block
+        first += n
+
+
+def _clean_columns(data: dict[str, pa.Array], n: int) -> dict[str, pa.Array]:
+    """The schema fields of clean rows in `ValidBlock.data` form."""
+    out = {name: _as(data.get(name), pa.string(), n) for name in _STRINGS}
+    out |= {name: _as(data.get(name), pa.float64(), n) for name in ("amount", "lat", "lon")}
+    out["is_fraud"] = _as(data.get("is_fraud"), pa.int8(), n)
+    out["ts"] = pa.array(timestamps(data["timestamp"]), pa.float64())
+    out["ts_text"] = pa.nulls(n, pa.string())
+    return out
+
+
+def _as(array: pa.Array | None, kind: pa.DataType, n: int) -> pa.Array:
+    if array is None:
+        return pa.nulls(n, kind)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    return array if array.type == kind else array.cast(kind)
+
+
+def block_of_items(items) -> ValidBlock:
+    """A `ValidBlock` from record-path items `(line, raw, Txn or Reject)`."""
+    txns = [(line, item) for line, _, item in items if isinstance(item, Txn)]
+    rejects = [item for _, _, item in items if not isinstance(item, Txn)]
+    lines = np.array([line for line, _ in txns], dtype=np.int64)
+    valid = [txn for _, txn in txns]
+    extras = {i: txn.extras for i, txn in enumerate(valid) if txn.extras is not None}
+    return ValidBlock(len(items), lines, txn_columns(valid), extras, rejects)
+
+
+def txn_columns(txns: list[Txn]) -> dict[str, pa.Array]:
+    """`ValidBlock.data` of a list of `Txn`s."""
+
+    def column(name: str, kind: pa.DataType) -> pa.Array:
+        return pa.array([getattr(t, name) for t in txns], kind)
+
+    out = {name: column(name, pa.string()) for name in _STRINGS}
+    out |= {name: column(name, pa.float64()) for name in ("amount", "lat", "lon")}
+    out["is_fraud"] = column("is_fraud", pa.int8())
+    out["ts"] = column("ts", pa.float64())
+    out["ts_text"] = column("ts_text", pa.string())
+    return out

@@ -233,17 +233,25 @@ def _csv_items(reader, header: list[str], text: _TextLines, columns: ColumnMap):
 
 
 def _parquet_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[list[Item]]:
+    first = 1
+    for batch in parquet_record_batches(path, batch_rows):
+        yield _batch_items(batch, columns, first)
+        first += batch.num_rows
+
+
+def parquet_record_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """The file's record batches; InputError (with the row reached) if it cannot be read."""
     try:
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read {path} as Parquet: {exc}") from None
-    first = 1
+    done = 0
     try:
         for batch in parquet.iter_batches(batch_size=batch_rows):
-            yield _batch_items(batch, columns, first)
-            first += batch.num_rows
+            yield batch
+            done += batch.num_rows
     except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"cannot read {path} after row {first - 1}: {exc}") from None
+        raise InputError(f"cannot read {path} after row {done}: {exc}") from None
 
 
 def _batch_items(batch: pa.RecordBatch, columns: ColumnMap, first: int) -> list[Item]:

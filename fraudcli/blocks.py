@@ -1,0 +1,32 @@
+"""A block of valid records as Arrow columns: what the readers of the column path yield."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from fraudcli.io import Reject
+
+
+@dataclass
+class ValidBlock:
+    """`n_read` records read: the valid ones as columns, the others as `rejects` (in order).
+
+    `data` holds the valid records' fields, all of one length: transaction_id, user_id,
+    merchant_id, merchant_category, country, device_id, channel (string); amount, lat, lon
+    (float64); ts (float64 epoch seconds, `Txn.ts`); ts_text (string, `Txn.ts_text`); is_fraud
+    (int8). Null is None. `lines` are their line (row) numbers; `extras` their `Txn.extras`
+    where a record has its own; `passthrough` input columns outside the schema (Parquet), one
+    value per valid record.
+    """
+
+    n_read: int
+    lines: np.ndarray
+    data: dict[str, pa.Array]
+    extras: dict[int, dict]
+    rejects: list[Reject]
+    passthrough: dict[str, pa.Array] = field(default_factory=dict)

@@ -1,0 +1,198 @@
+"""`fraud score`'s column path gives the record path's output, row for row, and its rejects."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from fraudcli import score
+from fraudcli.config import load_config
+from fraudcli.features.spec import FEATURE_NAMES
+from fraudcli.io import RejectSink, read_batches
+from fraudcli.runtime import load_pipeline
+from fraudcli.score import column_blocks, score_file, score_stream
+from fraudcli.score_columns import ColumnScorer
+
+# Rules and block lists that fire often, so the rows decided one by one are many and varied.
+BUSY_RULES = """
+[thresholds]
+review = 0.02
+block = 0.5
+
+[blocklists]
+countries = ["FR"]
+devices = ["dev-00042"]
+
+[[rules]]
+name = "big"
+when = "amount > 300 and not (channel == 'pos')"
+action = "REVIEW"
+
+[[rules]]
+name = "far"
+when = "lat > 45 or lon < -100 or merchant_category in ['digital_goods', 'travel']"
+action = "BLOCK"
+"""
+
+
+def record_path(source, model_dir, config, tmp_path, **options):
+    """The definition: every record through `Pipeline.decide`."""
+    pipeline = load_pipeline(config, model_dir, fresh_state=options.get("fresh", False)).pipeline
+    rows: list[dict] = []
+    sink = RejectSink(tmp_path / "want-rejects.jsonl")
+    summary = score_stream(
+        read_batches(source, config.columns),
+        pipeline,
+        rows.extend,
+        sink,
+        with_features=options.get("features", False),
+    )
+    sink.close()
+    return rows, summary, _rejects(tmp_path / "want-rejects.jsonl")
+
+
+def column_path(source, model_dir, config, tmp_path, suffix=".jsonl", **options):
+    out = tmp_path / f"got{suffix}"
+    summary = score_file(
+        source,
+        out,
+        config=config,
+        model_dir=model_dir,
+        rejects_path=tmp_path / "got-rejects.jsonl",
+        fresh_state=options.get("fresh", False),
+        with_features=options.get("features", False),
+    )
+    if suffix == ".jsonl":
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+    else:
+        rows = pq.read_table(out).to_pylist()
+    return rows, summary, _rejects(tmp_path / "got-rejects.jsonl")
+
+
+def _rejects(path) -> list[tuple[int, str]]:
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [(r["line"], r["reason"]) for r in map(json.loads, lines)]
+
+
+def assert_same(got, want):
+    (got_rows, got_summary, got_rejects), (want_rows, want_summary, want_rejects) = got, want
+    assert len(got_rows) == len(want_rows)
+    for g, w in zip(got_rows, want_rows, strict=True):
+        assert list(g) == list(w)  # same keys in the same order
+        names = [k for k in FEATURE_NAMES if k in g and k != "amount"]
+        assert [g[k] for k in names] == pytest.approx([w[k] for k in names], rel=1e-9, abs=1e-9)
+        # everything else exactly (window sums may differ in their last bits)
+        assert {k: v for k, v in g.items() if k not in names} == {
+            k: v for k, v in w.items() if k not in names
+        }
+    assert got_rejects == want_rejects
+    assert got_summary.to_dict() | {"seconds": 0} == want_summary.to_dict() | {"seconds": 0}
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch):
+    """Many blocks, so the state is carried from block to block."""
+    monkeypatch.setattr(score, "BLOCK_ROWS", 700)
+
+
+@pytest.fixture
+def columns_only(monkeypatch):
+    """Fail if the column path gives up on a block (so the test checks the column path)."""
+
+    def refuse(*args):
+        raise AssertionError("a block went record by record")
+
+    monkeypatch.setattr(ColumnScorer, "_record_by_record", refuse)
+
+
+@pytest.fixture(scope="module")
+def messy(world, tmp_path_factory):
+    """The later sample with every kind of bad line, a duplicate, extras and a rule-firing mix."""
+    lines = (world / "later.jsonl").read_text().splitlines()
+    now = json.loads(lines[49])["timestamp"]  # the inserted records keep time in order
+
+    def at(i: int, **fields) -> str:
+        return json.dumps(json.loads(lines[i]) | {"timestamp": now} | fields)
+
+    first = json.loads(lines[0])
+    bad = [
+        "{not json",
+        "",
+        "[1, 2]",
+        json.dumps({**first, "amount": "12"}),  # a duplicate id as well as a bad amount
+        at(7, transaction_id="dup-src"),
+        at(8, transaction_id="dup-src"),
+        at(5, transaction_id="extra-1", note="vip", score=3),
+        at(9, transaction_id="int-lat", lat=10, lon=20),
+    ]
+    mixed = lines[:50] + bad + lines[50:]
+    path = tmp_path_factory.mktemp("messy") / "messy.jsonl"
+    path.write_text("\n".join(mixed) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def busy_config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("config") / "fraud.toml"
+    path.write_text(BUSY_RULES)
+    return load_config(path)
+
+
+@pytest.mark.parametrize("features", [False, True])
+def test_jsonl_file_equals_the_record_path(messy, model_dir, tmp_path, features, columns_only):
+    config = load_config()
+    want = record_path(messy, model_dir, config, tmp_path, features=features)
+    got = column_path(messy, model_dir, config, tmp_path, features=features)
+    assert want[1].rejected == 5 and want[1].written > 2900
+    assert_same(got, want)
+
+
+def test_busy_rules_and_a_fresh_state(messy, model_dir, busy_config, tmp_path, columns_only):
+    want = record_path(messy, model_dir, busy_config, tmp_path, fresh=True)
+    got = column_path(messy, model_dir, busy_config, tmp_path, fresh=True)
+    decided = want[1].decisions
+    assert decided["REVIEW"] > 300 and decided["BLOCK"] > 300  # the rules do fire
+    assert_same(got, want)
+
+
+def test_parquet_with_bad_rows_and_extra_columns(
+    world, model_dir, busy_config, tmp_path, columns_only
+):
+    table = pq.read_table(world / "train.parquet").slice(30_000, 4_000)
+    amount = table["amount"].to_pylist()
+    amount[100], amount[2000] = -5.0, None
+    table = table.set_column(table.column_names.index("amount"), "amount", pa.array(amount))
+    source = tmp_path / "in.parquet"
+    pq.write_table(table, source, row_group_size=1000)
+    want = record_path(source, model_dir, busy_config, tmp_path, fresh=True)
+    for suffix in (".jsonl", ".parquet"):
+        got = column_path(source, model_dir, busy_config, tmp_path, suffix=suffix, fresh=True)
+        assert_same(got, want)
+    assert "fraud_pattern" in want[0][0]  # the input's own column is carried through
+
+
+def test_out_of_order_input_goes_on_record_by_record(world, model_dir, tmp_path):
+    lines = (world / "later.jsonl").read_text().splitlines()
+    lines[1500], lines[10] = lines[10], lines[1500]  # a late record, then an early one
+    source = tmp_path / "shuffled.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    config = load_config()
+    assert_same(
+        column_path(source, model_dir, config, tmp_path),
+        record_path(source, model_dir, config, tmp_path),
+    )
+
+
+def test_stdin_from_a_file_takes_the_column_path_and_a_pipe_does_not(messy, monkeypatch):
+    with open(messy, "rb") as stream:
+        monkeypatch.setattr(sys, "stdin", stream)
+        assert column_blocks(None, load_config().columns) is not None
+    monkeypatch.setattr(sys, "stdin", sys.__stdin__)
+    read, write = __import__("os").pipe()
+    with open(read, "rb") as pipe, open(write, "wb"):
+        monkeypatch.setattr(sys, "stdin", pipe)
+        assert column_blocks(None, load_config().columns) is None
