@@ -157,7 +157,8 @@ def score_file(
         sink.close()
 
 
-BLOCK_ROWS = 1 << 19  # records per block on the column path
+BLOCK_ROWS = 1 << 19  # JSONL records per block on the column path
+PARQUET_ROWS = 1 << 20  # Parquet rows per block: each block re-reads the stored state, so big
 
 
 def column_blocks(data: Path | None, columns) -> Iterator | None:
@@ -175,7 +176,7 @@ def column_blocks(data: Path | None, columns) -> Iterator | None:
         return jsonl_blocks(getattr(sys.stdin, "buffer", sys.stdin), columns)
     fmt = detect_format(data)
     if fmt == "parquet":
-        return parquet_blocks(ensure_readable(data), columns, BLOCK_ROWS)
+        return parquet_blocks(ensure_readable(data), columns, PARQUET_ROWS)
     if fmt == "jsonl":
         return _jsonl_file_blocks(ensure_readable(data), columns)
     return None

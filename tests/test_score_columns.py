@@ -97,6 +97,7 @@ def assert_same(got, want):
 def small_blocks(monkeypatch):
     """Many blocks, so the state is carried from block to block."""
     monkeypatch.setattr(score, "BLOCK_ROWS", 700)
+    monkeypatch.setattr(score, "PARQUET_ROWS", 700)
 
 
 @pytest.fixture
