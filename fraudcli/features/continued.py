@@ -35,7 +35,7 @@ from fraudcli.features.batch import (
     _user_features,
     haversine_km,
 )
-from fraudcli.features.batch_groups import Codes, Groups, Ranks
+from fraudcli.features.batch_groups import Codes, Groups, Ranks, TxnColumns
 from fraudcli.features.spec import FEATURE_NAMES, MAX_GAP_HOURS
 from fraudcli.features.store import InMemoryStore, StoreConfig
 
@@ -96,21 +96,6 @@ def _floats(n: int = 0) -> np.ndarray:
 
 def _ints(n: int = 0) -> np.ndarray:
     return np.zeros(n, dtype=np.int64)
-
-
-@dataclass
-class _Columns:
-    """What the batch kernels read (the fields of `TxnColumns` they use)."""
-
-    ts: np.ndarray
-    amount: np.ndarray
-    label: np.ndarray
-    lat: np.ndarray
-    lon: np.ndarray
-    user: Codes
-    merchant: Codes
-    country: Codes
-    device: Codes
 
 
 @dataclass
@@ -199,9 +184,9 @@ class ColumnState:
             for name in ("prev_ts", "loc_lat", "loc_lon", "loc_ts"):
                 setattr(self, name, np.concatenate([getattr(self, name), _floats(extra)]))
 
-    def _user_side(self, chunk: Chunk, X: np.ndarray) -> tuple[Groups, _Columns]:
+    def _user_side(self, chunk: Chunk, X: np.ndarray) -> tuple[Groups, TxnColumns]:
         h = len(self.u_ts)
-        columns = _Columns(
+        columns = TxnColumns(
             ts=np.concatenate([self.u_ts, chunk.ts]),
             amount=np.concatenate([self.u_amount, chunk.amount]),
             label=_ints(h + len(chunk.ts)),
@@ -221,7 +206,7 @@ class ColumnState:
         return groups, columns
 
     @staticmethod
-    def _novelty(columns: _Columns, h: int, X: np.ndarray) -> None:
+    def _novelty(columns: TxnColumns, h: int, X: np.ndarray) -> None:
         for j, values in enumerate((columns.merchant, columns.country, columns.device)):
             X[:, 17 + j] = _is_new(columns.user, values, columns.ts)[h:]
 
@@ -246,11 +231,11 @@ class ColumnState:
         X[rows, 15] = distance
         X[rows, 16] = distance / hours
 
-    def _merchant_side(self, chunk: Chunk, X: np.ndarray) -> tuple[Groups, _Columns]:
+    def _merchant_side(self, chunk: Chunk, X: np.ndarray) -> tuple[Groups, TxnColumns]:
         h = len(self.m_ts)
         ts = np.concatenate([self.m_ts, chunk.ts])
         codes = np.concatenate([self.m_merchant, chunk.merchant])
-        columns = _Columns(
+        columns = TxnColumns(
             ts=ts,
             amount=ts,
             label=np.concatenate([self.m_label, chunk.label]),
