@@ -144,9 +144,23 @@ def parse_jsonl_line(raw: bytes | None, line_no: int, columns: ColumnMap) -> Ite
         obj = json.loads(text)
     except ValueError as exc:
         return line_no, text, Reject(line_no, f"malformed JSON: {exc.msg} (col {exc.colno})", text)
+    except RecursionError:
+        return line_no, text, Reject(line_no, "malformed JSON: nested too deeply", text)
     if not isinstance(obj, dict):
         return line_no, text, Reject(line_no, f"not a JSON object but {_kind(obj)}", text)
+    if "\\u" in text and not _encodable(obj):
+        return line_no, text, Reject(line_no, "malformed JSON: a lone surrogate escape", text)
     return line_no, text, _validated(columns.apply(obj), line_no, text, lenient=False)
+
+
+def _encodable(obj: dict) -> bool:
+    """False if a \\uD800-\\uDFFF escape left half a surrogate pair, which no UTF-8 output
+    can hold."""
+    try:
+        dumps_raw(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _kind(obj: object) -> str:

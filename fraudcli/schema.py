@@ -302,9 +302,10 @@ def _validate_slow(obj: dict, lenient: bool) -> Txn:
     lon = _coordinate(obj, "lon", 180.0, lenient)
     if (lat is None) != (lon is None):
         lat = lon = None  # half a location is no location
+    stamp = obj.get("timestamp")
     return Txn(
         transaction_id=_identifier(obj, "transaction_id"),
-        ts=parse_timestamp(obj.get("timestamp"), lenient),
+        ts=parse_timestamp(stamp, lenient),
         user_id=_identifier(obj, "user_id"),
         amount=parse_amount(obj.get("amount"), lenient),
         merchant_id=_optional_string(obj, "merchant_id"),
@@ -316,6 +317,8 @@ def _validate_slow(obj: dict, lenient: bool) -> Txn:
         channel=_optional_string(obj, "channel"),
         is_fraud=_label(obj),
         extras=extras,
+        # the text as written when it is already what format_timestamp would write
+        ts_text=stamp if type(stamp) is str and _iso_z_seconds(stamp) is not None else None,
     )
 
 
