@@ -188,11 +188,16 @@ def _jsonl_file_blocks(path: Path, columns) -> Iterator:
 
 
 def jsonl_blocks(stream, columns) -> Iterator:
-    """JSONL as blocks of about BLOCK_ROWS records, each line parsed and validated exactly as
-    the record path does (`io.parse_jsonl_line`); the rest of the column path is vectorised."""
+    """JSONL as blocks of records: Arrow's JSON reader with the record path's parse for every
+    line Arrow might read differently (`fraudcli.jsonl_columns`). Renamed columns (a mapping in
+    fraud.toml) are parsed line by line as the record path does, then gathered into blocks."""
     from fraudcli.columnar import block_of_items
     from fraudcli.io import _jsonl_batches
+    from fraudcli.jsonl_columns import jsonl_blocks as arrow_blocks
 
+    if not columns.mapping:
+        yield from arrow_blocks(stream, columns)
+        return
     items: list = []
     for batch in _jsonl_batches(stream, columns):
         items += batch

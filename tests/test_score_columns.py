@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fraudcli import score
+from fraudcli import jsonl_columns, score
 from fraudcli.config import load_config
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.io import RejectSink, read_batches
@@ -97,6 +97,7 @@ def assert_same(got, want):
 def small_blocks(monkeypatch):
     """Many blocks, so the state is carried from block to block."""
     monkeypatch.setattr(score, "BLOCK_ROWS", 700)
+    monkeypatch.setattr(jsonl_columns, "READ_BYTES", 150_000)
     monkeypatch.setattr(score, "PARQUET_ROWS", 700)
 
 

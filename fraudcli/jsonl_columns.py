@@ -1,0 +1,319 @@
+"""JSONL straight into validated columns with Arrow's JSON reader: the fast twin of
+`io._jsonl_batches`, giving line for line the same records and rejects.
+
+Arrow parses a block of lines in C++ on both cores; the rest is column kernels. A line is left
+to the record path's own `io.parse_jsonl_line` whenever Arrow might read it differently from
+`json.loads`, so exactness never rests on Arrow's corner cases:
+
+- before parsing: a line that does not start with '{' or holds a second '{' (blank lines, other
+  JSON values, nesting, two objects), a backslash (escapes) or a '[' (arrays), bytes that are
+  not valid UTF-8, or over MAX_LINE_BYTES;
+- while parsing: a line Arrow refuses (malformed, a key outside the schema, a value of another
+  JSON type, a key twice). Arrow names the row in most refusals; the others are found by halving;
+- after parsing: a row the kernels below do not accept in `_validate_fast`'s clean form, or where
+  Arrow's float may hide how the number was written (an amount of 0, whole-number coordinates).
+
+What is left is fields Arrow and `json.loads` read alike: plain strings, and numbers that are
+floats for `validate` whichever way they were written. `is_fraud` is read as a float: 1 and 1.0
+both validate to 1 (and `true` is refused by Arrow, so it goes to the record path).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from fraudcli.blocks import ValidBlock
+from fraudcli.columnar import txn_columns
+from fraudcli.io import MAX_LINE_BYTES, Reject, parse_jsonl_line
+from fraudcli.schema import MAX_AMOUNT, MAX_TS, MIN_TS, ColumnMap, Txn
+
+_TEXT = ("transaction_id", "user_id", "merchant_id", "merchant_category", "country")
+_TEXT += ("device_id", "channel")
+_NUMBERS = ("amount", "lat", "lon", "is_fraud")
+_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in (*_TEXT, "timestamp")]
+    + [(name, pa.float64()) for name in _NUMBERS]
+)
+_PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="infer")
+_ROW = re.compile(r" in row (\d+)\.?$")
+READ_BYTES = 1 << 27  # about 500k simulated lines: one block of the column path
+_FIELD_SET = frozenset(_SCHEMA.names)
+Parsed = tuple[pa.Table | None, np.ndarray, set[str]]
+_MIN_HALF = 64  # a refused run this short goes line by line rather than be halved again
+_POOL = ThreadPoolExecutor(1, thread_name_prefix="jsonl")  # parses the next block
+
+
+def jsonl_blocks(
+    stream: BinaryIO, columns: ColumnMap, read_bytes: int | None = None
+) -> Iterator[ValidBlock]:
+    """The valid records of a JSONL byte stream, a block per `read_bytes` of input; the next
+    block is read and parsed while the caller works on this one."""
+    if columns.mapping:  # renamed keys: the record path applies the mapping line by line
+        raise ValueError("jsonl_blocks reads the schema's own keys; map columns line by line")
+    first, pending = 1, None
+    for body, continued in _bodies(stream, read_bytes or READ_BYTES):
+        job = _POOL.submit(_block, body, continued, first, columns)
+        first += body.count(b"\n") + (not body.endswith(b"\n"))
+        if pending is not None:
+            yield pending.result()
+        pending = job
+    if pending is not None:
+        yield pending.result()
+
+
+def _bodies(stream: BinaryIO, read_bytes: int) -> Iterator[tuple[bytes, bool]]:
+    """Complete lines as `io._line_chunks` cuts them. The flag marks a body whose first line
+    ends a line already known to be longer than MAX_LINE_BYTES."""
+    read = getattr(stream, "read1", stream.read)
+    tail, oversized = b"", False
+    while data := read(read_bytes):
+        data = tail + data if tail else data
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield data[:cut], oversized
+            oversized = False
+        tail = data[cut:]
+        if len(tail) > MAX_LINE_BYTES:
+            tail, oversized = b"", True
+    if tail or oversized:
+        yield tail, oversized
+
+
+def _block(body: bytes, continued: bool, first: int, columns: ColumnMap) -> ValidBlock:
+    """One body's lines, numbered from `first`: clean rows as columns, the others line by line."""
+    arr = np.frombuffer(body, np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    if not body.endswith(b"\n"):
+        ends = np.append(ends, len(body))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    oversized = ends - starts > MAX_LINE_BYTES
+    oversized[0] |= continued
+    plain = _plain(body, arr, starts, ends, oversized)
+    sizes = np.minimum(ends + 1, len(body)) - starts  # each line with its newline
+    text = pa.py_buffer(body if plain.all() else arr[np.repeat(plain, sizes)].tobytes())
+    offsets = np.concatenate(([0], np.cumsum(sizes[plain])))  # the plain lines' in `text`
+    table, held, extras = _parsed(text, offsets)
+    clean = np.zeros(len(starts), dtype=bool)
+    data: dict[str, pa.Array] = {}
+    if table is not None:
+        get = {name: table.column(name).combine_chunks() for name in table.column_names}
+        ts = _epoch_seconds(get["timestamp"])
+        ok = _clean(get, ts)
+        parsed = np.flatnonzero(plain)[held]
+        if extras:  # a line naming a key outside the schema goes line by line
+            ok &= ~_naming(body, ends, extras)[parsed]
+        data = _columns(get, ts, ok)
+        clean[parsed[ok]] = True
+    other = np.flatnonzero(~clean)
+    items = [
+        parse_jsonl_line(None if oversized[i] else body[starts[i] : ends[i]], first + i, columns)
+        for i in other.tolist()
+    ]
+    return _merged(len(starts), np.flatnonzero(clean) + first, data, items)
+
+
+def _plain(body: bytes, arr: np.ndarray, starts, ends, oversized) -> np.ndarray:
+    """Lines Arrow may read: '{' first and nowhere else, no backslash or '[', valid UTF-8."""
+    if not len(arr):
+        return np.zeros(len(starts), dtype=bool)
+    plain = ~oversized & (arr[np.minimum(starts, len(arr) - 1)] == 123) & (ends > starts)
+    suspects = []
+    if body.count(b"{") != np.count_nonzero(plain):
+        braces = np.flatnonzero(arr == 123)
+        suspects.append(braces[~np.isin(braces, starts)])
+    for byte in b"\\[":  # escapes; arrays (deep nesting would overflow Arrow's parser)
+        if body.find(byte) >= 0:
+            suspects.append(np.flatnonzero(arr == byte))
+    if not body.isascii() and not _is_utf8(body):
+        lines = np.unique(np.searchsorted(ends, np.flatnonzero(arr >= 128)))
+        bad = [i for i in lines.tolist() if not _is_utf8(body[starts[i] : ends[i]])]
+        plain[np.array(bad, dtype=np.int64)] = False
+    for positions in suspects:
+        plain[np.searchsorted(ends, positions)] = False
+    return plain
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parsed(text: pa.Buffer, offsets: np.ndarray) -> Parsed:
+    """Arrow's table of the lines of `text` (bounds `offsets`), which lines it holds (every
+    one when Arrow reads them all at once, else all but the lines it refuses), and the keys
+    outside the schema it met."""
+    n = len(offsets) - 1
+    if not n:
+        return None, np.zeros(0, dtype=np.int64), set()
+    try:
+        table = _read(text, threads=True)
+        if table.num_rows == n:
+            return table.select(_SCHEMA.names), np.arange(n), _extra_keys(table)
+    except pa.ArrowInvalid:
+        pass
+    return _read_around_refusals(text, offsets)
+
+
+def _extra_keys(table: pa.Table) -> set[str]:
+    return set(table.column_names) - _FIELD_SET
+
+
+def _naming(body: bytes, ends: np.ndarray, keys: set[str]) -> np.ndarray:
+    """Lines (bounds `ends`) holding any of `keys` as a JSON string."""
+    quoted = "|".join(re.escape(f'"{key}"') for key in sorted(keys))  # no escapes here
+    at = [found.start() for found in re.finditer(quoted.encode(), body)]
+    named = np.zeros(len(ends), dtype=bool)
+    named[np.searchsorted(ends, np.array(at, dtype=np.int64))] = True
+    return named
+
+
+def _read(data: pa.Buffer, threads: bool) -> pa.Table:
+    size = (1 << 24) if threads else len(data) + 1  # one block: refusals name the exact row
+    options = pj.ReadOptions(use_threads=threads, block_size=size)
+    return pj.read_json(pa.BufferReader(data), read_options=options, parse_options=_PARSE)
+
+
+def _read_around_refusals(data: pa.Buffer, offsets: np.ndarray) -> Parsed:
+    """Runs of lines parsed one block each; a refused line is cut out where Arrow names its
+    row, else the run is halved, down to runs of _MIN_HALF that go line by line."""
+    pending, tables, held, extras = [(0, len(offsets) - 1)], [], [], set()
+    while pending:
+        a, b = pending.pop()
+        if a >= b:
+            continue
+        piece = data.slice(int(offsets[a]), int(offsets[b] - offsets[a]))
+        try:
+            table = _read(piece, threads=False)
+        except pa.ArrowInvalid as exc:
+            found = _ROW.search(str(exc))
+            row = int(found[1]) if found else b - a
+            if row < b - a:
+                pending += [(a + row + 1, b), (a, a + row)]
+            elif b - a > _MIN_HALF:
+                pending += [((a + b) // 2, b), (a, (a + b) // 2)]
+            continue
+        if table.num_rows == b - a:
+            tables.append(table.select(_SCHEMA.names))
+            held.append(np.arange(a, b))
+            extras |= _extra_keys(table)
+    if not tables:
+        return None, np.zeros(0, dtype=np.int64), extras
+    return pa.concat_tables(tables), np.concatenate(held), extras
+
+
+def _columns(get: dict[str, pa.Array], ts: np.ndarray, ok: np.ndarray) -> dict[str, pa.Array]:
+    """`ValidBlock.data` of the parsed rows where `ok`."""
+    keep = pa.array(ok)
+    out = {name: get[name].filter(keep) for name in (*_TEXT, "amount", "lat", "lon")}
+    out["is_fraud"] = get["is_fraud"].filter(keep).cast(pa.int8())  # 0.0 and 1.0 only
+    out["ts"] = pa.array(ts[ok], pa.float64())
+    out["ts_text"] = get["timestamp"].filter(keep)
+    return out
+
+
+def _clean(get: dict[str, pa.Array], ts: np.ndarray) -> np.ndarray:
+    """True where `_validate_fast` accepts the row and takes the values Arrow read; `ts` is
+    the rows' `_epoch_seconds`."""
+    ok = _filled(pc.binary_length(get["transaction_id"]), 0) > 0
+    ok &= _filled(pc.binary_length(get["user_id"]), 0) > 0
+    for name in ("merchant_id", "merchant_category", "device_id", "channel"):
+        ok &= _filled(pc.binary_length(get[name]), 1) > 0  # absent is fine, "" is not
+    ok &= _filled(pc.match_substring_regex(get["country"], "^[A-Z]{2}$"), True)
+    amount = _filled(get["amount"], np.nan)
+    ok &= (amount > 0.0) & (amount <= MAX_AMOUNT)  # not 0: json.loads tells -0 from -0.0
+    ok &= ~np.isnan(ts)
+    label = _filled(get["is_fraud"], 0.0)
+    ok &= (label == 0.0) | (label == 1.0)
+    lat, lon = _filled(get["lat"], np.nan), _filled(get["lon"], np.nan)
+    absent = _filled(pc.is_null(get["lat"]), True) & _filled(pc.is_null(get["lon"]), True)
+    with np.errstate(invalid="ignore"):
+        inside = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
+        fractional = (lat != np.floor(lat)) & (lon != np.floor(lon))  # 40 is an int to json
+    return ok & (absent | (inside & fractional))
+
+
+def _filled(array: pa.Array, value) -> np.ndarray:
+    return pc.fill_null(array, value).to_numpy(zero_copy_only=False)
+
+
+_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+_MARK_AT = np.array([4, 7, 10, 13, 16, 19])
+_MARKS = np.frombuffer(b"--T::Z", np.uint8)
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _epoch_seconds(stamps: pa.Array) -> np.ndarray:
+    """Epoch seconds of 'YYYY-MM-DDTHH:MM:SSZ' stamps as `schema._iso_z_seconds` reads them
+    (a real date within [MIN_TS, MAX_TS)); NaN for null or any other text."""
+    n = len(stamps)
+    out = np.full(n, np.nan)
+    offsets = np.frombuffer(stamps.buffers()[1], np.int32, n + 1, stamps.offset * 4)
+    text = np.frombuffer(stamps.buffers()[2], np.uint8)
+    rows = np.flatnonzero(np.diff(offsets) == 20)  # a null has no bytes
+    if len(rows) == n:  # all of them: the bytes are an n x 20 matrix as they lie
+        chars = text[offsets[0] : offsets[0] + 20 * n].reshape(n, 20)
+    else:
+        chars = text[offsets[rows, None] + np.arange(20)]
+    d = chars[:, _DIGITS] - np.uint8(48)  # a byte below '0' wraps round to above 9
+    good = np.all(d <= 9, axis=1) & np.all(chars[:, _MARK_AT] == _MARKS, axis=1)
+    d = d.astype(np.int32)
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+    seconds = (d[:, 8] * 10 + d[:, 9]) * 3600 + (d[:, 10] * 10 + d[:, 11]) * 60
+    seconds += d[:, 12] * 10 + d[:, 13]
+    good &= (d[:, 8] * 10 + d[:, 9] <= 23) & (d[:, 10] <= 5) & (d[:, 12] <= 5)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    good &= (month >= 1) & (month <= 12) & (day >= 1)
+    good &= day <= _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
+    start = _days_from_civil(year, month, day) * 86400.0
+    good &= (start >= MIN_TS) & (start < MAX_TS)
+    out[rows[good]] = (start + seconds)[good]
+    return out
+
+
+def _days_from_civil(year, month, day):
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
+    year = year.astype(np.int64) - (month <= 2)
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _merged(n_read: int, lines: np.ndarray, data: dict[str, pa.Array], items) -> ValidBlock:
+    """One block from the clean rows (`lines`, `data`) and the record path's `items`, in
+    line order."""
+    txns = [(line, item) for line, _, item in items if isinstance(item, Txn)]
+    rejects = [item for _, _, item in items if isinstance(item, Reject)]
+    if not txns:
+        return ValidBlock(n_read, lines, data, {}, rejects)
+    others = txn_columns([txn for _, txn in txns])
+    if not len(lines):
+        data = others
+    else:
+        data = {name: pa.concat_arrays([data[name], others[name]]) for name in others}
+    lines = np.concatenate((lines, np.array([line for line, _ in txns], dtype=np.int64)))
+    order = np.argsort(lines, kind="stable")
+    where = np.empty_like(order)
+    where[order] = np.arange(len(order))
+    base = len(lines) - len(txns)
+    extras = {
+        int(where[base + j]): txn.extras
+        for j, (_, txn) in enumerate(txns)
+        if txn.extras is not None
+    }
+    take = pa.array(order)
+    return ValidBlock(n_read, lines[order], {k: v.take(take) for k, v in data.items()}, extras,
+                      rejects)  # fmt: skip
