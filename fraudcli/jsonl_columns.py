@@ -171,8 +171,11 @@ def _extra_keys(table: pa.Table) -> set[str]:
 
 def _naming(body: bytes, ends: np.ndarray, keys: set[str]) -> np.ndarray:
     """Lines (bounds `ends`) holding any of `keys` as a JSON string."""
-    quoted = "|".join(re.escape(f'"{key}"') for key in sorted(keys))  # no escapes here
-    at = [found.start() for found in re.finditer(quoted.encode(), body)]
+    at = []
+    for key in keys:
+        quoted, i = f'"{key}"'.encode(), -1  # as written: lines with escapes are not read here
+        while (i := body.find(quoted, i + 1)) >= 0:
+            at.append(i)
     named = np.zeros(len(ends), dtype=bool)
     named[np.searchsorted(ends, np.array(at, dtype=np.int64))] = True
     return named
@@ -300,10 +303,10 @@ def _merged(n_read: int, lines: np.ndarray, data: dict[str, pa.Array], items) ->
     if not txns:
         return ValidBlock(n_read, lines, data, {}, rejects)
     others = txn_columns([txn for _, txn in txns])
-    if not len(lines):
-        data = others
+    if data:
+        data = {name: pa.chunked_array([data[name], others[name]]) for name in others}
     else:
-        data = {name: pa.concat_arrays([data[name], others[name]]) for name in others}
+        data = others
     lines = np.concatenate((lines, np.array([line for line, _ in txns], dtype=np.int64)))
     order = np.argsort(lines, kind="stable")
     where = np.empty_like(order)
@@ -315,5 +318,9 @@ def _merged(n_read: int, lines: np.ndarray, data: dict[str, pa.Array], items) ->
         if txn.extras is not None
     }
     take = pa.array(order)
-    return ValidBlock(n_read, lines[order], {k: v.take(take) for k, v in data.items()}, extras,
-                      rejects)  # fmt: skip
+    data = {name: _one(column.take(take)) for name, column in data.items()}
+    return ValidBlock(n_read, lines[order], data, extras, rejects)
+
+
+def _one(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
