@@ -161,7 +161,7 @@ def print_drift(result) -> None:
         err.print(format_by_period(result))
     style = LEVEL_STYLE[v.level]
     err.print(
-        f"dataset: [{style}]{v.level.upper()}[/] — {v.n_drift} of {v.n_features} inputs drift, "
+        f"dataset: [{style}]{v.level.upper()}[/] — {v.reason}; {v.n_drift} drift, "
         f"{v.n_warn} warn (PSI warn/drift {v.thresholds.psi_warn:g}/{v.thresholds.psi_drift:g}, "
         f"JS {v.thresholds.js_warn:g}/{v.thresholds.js_drift:g}); compared with the "
         f"{result.reference}, {result.summary.written:,} current rows"

@@ -196,6 +196,10 @@ def test_dataset_verdict_counts_warnings():
     assert judge(one_of_four, {}).level == "warn"
     two_of_four = {**one_of_four, "b": warn}
     assert judge(two_of_four, {}).level == "drift"  # 50% at warn >= 30%
+    assert judge(one_of_four, {}).reason == "1 of 4 inputs warn (fewer than 30% of them)"
+    assert judge(two_of_four, {}).reason == "2 of 4 inputs warn or drift (at least 30% of them)"
+    assert judge({"b": stable}, {}).reason == "none of 1 inputs warns or drifts"
+    assert judge(two_of_four, {}).to_dict()["reason"] == judge(two_of_four, {}).reason
 
 
 # --- awkward columns ----------------------------------------------------------------------------

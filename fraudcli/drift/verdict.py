@@ -74,9 +74,22 @@ class DatasetVerdict:
     features: tuple[FeatureVerdict, ...]
     thresholds: Thresholds
 
+    @property
+    def reason(self) -> str:
+        """Why the dataset has its level, in the words of the rule that set it."""
+        t, n, worse = self.thresholds, self.n_features, self.n_warn + self.n_drift
+        if self.n_drift > t.max_drift_features:
+            return f"{self.n_drift} of {n} inputs drift (more than {t.max_drift_features} allowed)"
+        if self.level == "drift":
+            return f"{worse} of {n} inputs warn or drift (at least {t.warn_share:.0%} of them)"
+        if self.level == "warn":
+            return f"{self.n_warn} of {n} inputs warn (fewer than {t.warn_share:.0%} of them)"
+        return f"none of {n} inputs warns or drifts"
+
     def to_dict(self) -> dict[str, object]:
         return {
             "level": self.level,
+            "reason": self.reason,
             "n_features": self.n_features,
             "n_warn": self.n_warn,
             "n_drift": self.n_drift,
