@@ -20,8 +20,9 @@ class ValidBlock:
     merchant_id, merchant_category, country, device_id, channel (string); amount, lat, lon
     (float64); ts (float64 epoch seconds, `Txn.ts`); ts_text (string, `Txn.ts_text`); is_fraud
     (int8). Null is None. `lines` are their line (row) numbers; `extras` their `Txn.extras`
-    where a record has its own; `passthrough` input columns outside the schema (Parquet), one
-    value per valid record.
+    where a record has its own; `passthrough` input fields outside the schema common to the
+    other records (Parquet columns, JSONL keys on most lines), one value per valid record,
+    which a record listed in `extras` does not take (its own extras are all it has).
     """
 
     n_read: int

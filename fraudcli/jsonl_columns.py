@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from typing import BinaryIO
 
 import numpy as np
@@ -103,13 +104,13 @@ def _block(body: bytes, continued: bool, first: int, columns: ColumnMap) -> Vali
     table, held, extras = _parsed(text, offsets)
     clean = np.zeros(len(starts), dtype=bool)
     data: dict[str, pa.Array] = {}
+    carried: dict[str, pa.Array] = {}
     if table is not None:
         get = {name: table.column(name).combine_chunks() for name in table.column_names}
         ts = _epoch_seconds(get["timestamp"])
         ok = _clean(get, ts)
         parsed = np.flatnonzero(plain)[held]
-        if extras:  # a line naming a key outside the schema goes line by line
-            ok &= ~_naming(body, ends, extras)[parsed]
+        carried = _carried(body, starts, ends, parsed, get, extras, ok) if extras else {}
         data = _columns(get, ts, ok)
         clean[parsed[ok]] = True
     other = np.flatnonzero(~clean)
@@ -117,7 +118,32 @@ def _block(body: bytes, continued: bool, first: int, columns: ColumnMap) -> Vali
         parse_jsonl_line(None if oversized[i] else body[starts[i] : ends[i]], first + i, columns)
         for i in other.tolist()
     ]
-    return _merged(len(starts), np.flatnonzero(clean) + first, data, items)
+    return _merged(len(starts), np.flatnonzero(clean) + first, data, carried, items)
+
+
+_EXACT = (pa.string(), pa.int64(), pa.bool_(), pa.null())  # as json.loads reads them
+
+
+def _carried(body, starts, ends, parsed, get, keys, ok: np.ndarray) -> dict[str, pa.Array]:
+    """The clean rows' values of keys outside the schema, as `ValidBlock.passthrough`.
+
+    A key Arrow typed exactly (`_EXACT`; a float column may hide an int) and written on at
+    least half the rows is carried: rows without it, or with the carried keys in another
+    order than most, are left to the record path. Other keys are not carried: rows
+    naming them are left to the record path. `ok` is narrowed in place."""
+    where = {}
+    for name in (name for name in get if name in keys):
+        at = _key_at(body, ends, f'"{name}":')[parsed]  # a key: a string before a colon
+        if get[name].type in _EXACT and 2 * np.count_nonzero(at >= 0) >= len(at):
+            ok &= at >= 0
+            where[name] = np.where(at >= 0, at - starts[parsed], -1)  # from the line's start
+    for name in keys - set(where):  # no escapes in lines read here: as the key is written
+        ok &= _key_at(body, ends, f'"{name}"')[parsed] < 0
+    carried = sorted(where, key=lambda name: np.median(where[name][where[name] >= 0]))
+    for before, after in pairwise(carried):  # the order most lines have
+        ok &= where[before] < where[after]
+    keep = pa.array(ok)
+    return {name: get[name].filter(keep) for name in carried}
 
 
 def _plain(body: bytes, arr: np.ndarray, starts, ends, oversized) -> np.ndarray:
@@ -152,14 +178,14 @@ def _is_utf8(data: bytes) -> bool:
 def _parsed(text: pa.Buffer, offsets: np.ndarray) -> Parsed:
     """Arrow's table of the lines of `text` (bounds `offsets`), which lines it holds (every
     one when Arrow reads them all at once, else all but the lines it refuses), and the keys
-    outside the schema it met."""
+    outside the schema it met (also columns of the table unless two runs typed one apart)."""
     n = len(offsets) - 1
     if not n:
         return None, np.zeros(0, dtype=np.int64), set()
     try:
         table = _read(text, threads=True)
         if table.num_rows == n:
-            return table.select(_SCHEMA.names), np.arange(n), _extra_keys(table)
+            return table, np.arange(n), _extra_keys(table)
     except pa.ArrowInvalid:
         pass
     return _read_around_refusals(text, offsets)
@@ -169,16 +195,16 @@ def _extra_keys(table: pa.Table) -> set[str]:
     return set(table.column_names) - _FIELD_SET
 
 
-def _naming(body: bytes, ends: np.ndarray, keys: set[str]) -> np.ndarray:
-    """Lines (bounds `ends`) holding any of `keys` as a JSON string."""
-    at = []
-    for key in keys:
-        quoted, i = f'"{key}"'.encode(), -1  # as written: lines with escapes are not read here
-        while (i := body.find(quoted, i + 1)) >= 0:
-            at.append(i)
-    named = np.zeros(len(ends), dtype=bool)
-    named[np.searchsorted(ends, np.array(at, dtype=np.int64))] = True
-    return named
+def _key_at(body: bytes, ends: np.ndarray, text: str) -> np.ndarray:
+    """Where each line (bounds `ends`) first holds `text`; -1 if nowhere."""
+    quoted, i, at = text.encode(), -1, []
+    while (i := body.find(quoted, i + 1)) >= 0:
+        at.append(i)
+    at = np.array(at, dtype=np.int64)
+    line = np.searchsorted(ends, at)
+    first = np.full(len(ends), -1, dtype=np.int64)
+    first[line[::-1]] = at[::-1]  # the last write wins: each line's first hit
+    return first
 
 
 def _read(data: pa.Buffer, threads: bool) -> pa.Table:
@@ -207,12 +233,34 @@ def _read_around_refusals(data: pa.Buffer, offsets: np.ndarray) -> Parsed:
                 pending += [((a + b) // 2, b), (a, (a + b) // 2)]
             continue
         if table.num_rows == b - a:
-            tables.append(table.select(_SCHEMA.names))
+            tables.append((a, table))
             held.append(np.arange(a, b))
             extras |= _extra_keys(table)
     if not tables:
         return None, np.zeros(0, dtype=np.int64), extras
-    return pa.concat_tables(tables), np.concatenate(held), extras
+    order = [i for i in np.argsort([a for a, _ in tables]) if _typed_as_most(tables[i][1], tables)]
+    runs = [tables[i][1] for i in order]
+    try:  # a key missing from a run is null there
+        table = pa.concat_tables(runs, promote_options="default")
+    except pa.ArrowException:  # keys of two types: none is carried
+        table = pa.concat_tables([run.select(_SCHEMA.names) for run in runs])
+    return table, np.concatenate([held[i] for i in order]), extras
+
+
+def _typed_as_most(run: pa.Table, tables: list[tuple[int, pa.Table]]) -> bool:
+    """False if `run` types a key outside the schema otherwise than most rows do (Arrow names
+    the line after the odd one when it comes first in a run): its lines go line by line."""
+    for field in run.schema:
+        if field.name in _FIELD_SET or field.type == pa.null():
+            continue
+        rows: dict[pa.DataType, int] = {}
+        for _, other in tables:
+            kind = other.schema.field(field.name).type if field.name in other.schema.names else None
+            if kind is not None and kind != pa.null():
+                rows[kind] = rows.get(kind, 0) + other.num_rows
+        if max(rows, key=rows.get) != field.type:
+            return False
+    return True
 
 
 def _columns(get: dict[str, pa.Array], ts: np.ndarray, ok: np.ndarray) -> dict[str, pa.Array]:
@@ -295,31 +343,37 @@ def _days_from_civil(year, month, day):
     return era * 146097 + doe - 719468
 
 
-def _merged(n_read: int, lines: np.ndarray, data: dict[str, pa.Array], items) -> ValidBlock:
-    """One block from the clean rows (`lines`, `data`) and the record path's `items`, in
-    line order."""
+def _merged(n_read: int, lines: np.ndarray, data, carried, items) -> ValidBlock:
+    """One block from the clean rows (`lines`, `data`, `carried` keys outside the schema) and
+    the record path's `items`, in line order. With carried keys, each record of the record
+    path lists its own extras (maybe none), which its output takes instead of the carried."""
     txns = [(line, item) for line, _, item in items if isinstance(item, Txn)]
     rejects = [item for _, _, item in items if isinstance(item, Reject)]
     if not txns:
-        return ValidBlock(n_read, lines, data, {}, rejects)
+        return ValidBlock(n_read, lines, data, {}, rejects, carried)
     others = txn_columns([txn for _, txn in txns])
     if data:
         data = {name: pa.chunked_array([data[name], others[name]]) for name in others}
     else:
         data = others
+    carried = {
+        name: pa.chunked_array([values, pa.nulls(len(txns), values.type)])
+        for name, values in carried.items()
+    }
     lines = np.concatenate((lines, np.array([line for line, _ in txns], dtype=np.int64)))
     order = np.argsort(lines, kind="stable")
     where = np.empty_like(order)
     where[order] = np.arange(len(order))
     base = len(lines) - len(txns)
     extras = {
-        int(where[base + j]): txn.extras
+        int(where[base + j]): txn.extras or {}
         for j, (_, txn) in enumerate(txns)
-        if txn.extras is not None
+        if txn.extras is not None or carried
     }
     take = pa.array(order)
     data = {name: _one(column.take(take)) for name, column in data.items()}
-    return ValidBlock(n_read, lines[order], data, extras, rejects)
+    carried = {name: _one(column.take(take)) for name, column in carried.items()}
+    return ValidBlock(n_read, lines[order], data, extras, rejects, carried)
 
 
 def _one(array: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -74,8 +74,8 @@ class ColumnScorer:
         )
         features = X if self.with_features else None
         table = _output_table(data, judged, features)
-        table = _with_passthrough(table, passthrough)
-        return Scored(table, _extras_rows(table, extras))
+        rows = _extras_rows(table, extras)  # such a row lists every key of its own
+        return Scored(_with_passthrough(table, passthrough), rows)
 
     def _judge(self, X: np.ndarray, data, rows: np.ndarray):
         take = pa.array(rows, pa.int64())
@@ -174,8 +174,8 @@ def txns_of(data: dict[str, pa.Array], extras: dict[int, dict], passthrough) -> 
     txns = []
     for i in range(n):
         extra = extras.get(i)
-        if carried:
-            extra = {**(extra or {}), **{name: column[i] for name, column in carried.items()}}
+        if carried and extra is None:
+            extra = {name: column[i] for name, column in carried.items()}
         txns.append(
             Txn(
                 values["transaction_id"][i],

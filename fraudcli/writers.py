@@ -12,7 +12,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fraudcli.errors import InputError
+from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.io import detect_format
+
+# the keys `score.output_record` writes itself: a whole row holds the table's own values there
+_OUTPUT_KEYS = frozenset(("transaction_id", "user_id", "timestamp", "amount", "fraud_probability",
+                          "decision", "reasons", "degraded", *FEATURE_NAMES))  # fmt: skip
 
 
 class JsonlWriter:
@@ -68,10 +73,16 @@ class TableWriter:
         """Write a table of output rows; keys that only some `rows` have become columns."""
         if table.num_rows == 0:
             return
-        extra = {k: None for row in rows.values() for k in row if k not in table.column_names}
-        for key in extra:
-            values = [rows[i].get(key) if i in rows else None for i in range(table.num_rows)]
-            table = table.append_column(key, _column(values, key))
+        keys = {k: None for row in rows.values() for k in row if k not in _OUTPUT_KEYS}
+        for key in keys:  # a row's own value; a row without the key has none
+            if key in table.column_names:
+                values = table[key].to_pylist()
+                for i, row in rows.items():
+                    values[i] = row.get(key)
+                table = table.set_column(table.column_names.index(key), key, _column(values, key))
+            else:
+                values = [rows[i].get(key) if i in rows else None for i in range(table.num_rows)]
+                table = table.append_column(key, _column(values, key))
         if self._fmt == "csv" and "reasons" in table.column_names:
             index = table.column_names.index("reasons")
             joined = pc.binary_join(table["reasons"], "; ")

@@ -50,10 +50,14 @@ def columnar(stream, columns: ColumnMap, block_bytes: int = 1 << 20) -> list:
     for block in jsonl_blocks(stream, columns, block_bytes):
         rows = {key: array.to_pylist() for key, array in block.data.items()}
         found = {reject.line: reject for reject in block.rejects}
+        carried = {key: array.to_pylist() for key, array in block.passthrough.items()}
         for j, line in enumerate(block.lines.tolist()):
             values = {key: rows[key][j] for key in rows}
             ts_text = values.pop("ts_text")
-            found[line] = Txn(**values, extras=block.extras.get(j), ts_text=ts_text)
+            extras = block.extras.get(j)
+            if extras is None and carried:
+                extras = {key: column[j] for key, column in carried.items()}
+            found[line] = Txn(**values, extras=extras or None, ts_text=ts_text)
         assert len(found) == block.n_read
         items += sorted(found.items())
     return items

@@ -177,6 +177,38 @@ def test_parquet_with_bad_rows_and_extra_columns(
     assert "fraud_pattern" in want[0][0]  # the input's own column is carried through
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_jsonl_keys_outside_the_schema_on_most_lines(messy, model_dir, tmp_path, suffix):
+    """Carried as columns where a line has them all in order; every other line keeps exactly
+    its own keys (none, another order, a float, a null)."""
+    lines = messy.read_text().splitlines()
+    noted = []
+    for i, line in enumerate(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if i % 7 == 3 or not isinstance(record, dict):
+            noted.append(line)  # no extra key here; bad lines stay bad
+            continue
+        extra = {"note": [None, "vip", "x"][i % 3], "tier": i % 4}
+        if i % 11 == 5:  # another order; in JSONL another type too (Arrow refuses it)
+            extra = {"tier": "2.5" if suffix == ".jsonl" else 7, "note": "late"}
+        noted.append(json.dumps(record | extra))
+    source = tmp_path / "noted.jsonl"
+    source.write_text("\n".join(noted) + "\n")
+    blocks = list(column_blocks(source, load_config().columns))
+    assert [list(b.passthrough) for b in blocks] == [["note", "tier"]] * len(blocks)
+    config = load_config()
+    want = record_path(source, model_dir, config, tmp_path)
+    got = column_path(source, model_dir, config, tmp_path, suffix=suffix)
+    if suffix == ".parquet":  # every column on every row, from the first block: the values
+        assert {"note", "tier"} <= set(got[0][0])
+        pairs = zip(got[0], want[0], strict=True)
+        want = ([{k: w.get(k) for k in g} for g, w in pairs], *want[1:])
+    assert_same(got, want)
+
+
 def test_out_of_order_input_goes_on_record_by_record(world, model_dir, tmp_path):
     lines = (world / "later.jsonl").read_text().splitlines()
     lines[1500], lines[10] = lines[10], lines[1500]  # a late record, then an early one
