@@ -1,5 +1,6 @@
 """`fraud replay` speed: 10,000/s for 60 s on one process, GC on/off, and the highest rate
-whose p99 stays under 200 ms. Figures are printed, never asserted.
+whose p99 stays under 200 ms. Figures are printed, never asserted. First, how steady the
+machine itself is: a piece of pure Python timed for 10 s (the tails of a replay follow it).
 
     python -m bench replay                # the full run (~3 minutes)
     python -m bench.bench_replay 10       # a 10 s main run instead of 60 s
@@ -51,6 +52,40 @@ def _show(label: str, report) -> None:
                   f"{svc.p50:.3f} / {svc.p99:.3f} / {svc.p999:.3f}")  # fmt: skip
 
 
+def machine_noise(seconds: float = 10.0) -> None:
+    """The same small piece of pure Python (no allocation, no I/O) timed over and over: where
+    it runs several times slower than usual for milliseconds on end, the machine, not the
+    pipeline, is slow, and any loop running then (replay's included) falls behind."""
+    import statistics
+    import time
+
+    def work() -> int:
+        total = 0
+        for i in range(300):
+            total += i * i
+        return total
+
+    clock, times = time.perf_counter, []
+    end = clock() + seconds
+    while (start := clock()) < end:
+        work()
+        times.append((start, clock() - start))
+    usual = statistics.median(d for _, d in times)
+    spells: list[list[float]] = []  # [start, end] of runs of pieces > 4x usual, < 2 ms apart
+    for start, d in times:
+        if d > 4 * usual:
+            if spells and start - spells[-1][1] < 0.002:
+                spells[-1][1] = start + d
+            else:
+                spells.append([start, start + d])
+    long = [b - a for a, b in spells if b - a > 0.005]
+    common.figure(
+        f"machine: {seconds:.0f} s of a {usual * 1e6:.0f} us pure-Python piece",
+        f"{len(long)} spells >4x slower",
+        f"over 5 ms, longest {max(long, default=0) * 1e3:.0f} ms",
+    )
+
+
 def main_run(setup, seconds: float) -> None:
     report = _replay(setup, tps=TARGET_TPS, duration=seconds + 2.0, warmup=2.0)
     _show(f"10k/s {seconds:.0f} s", report)
@@ -99,6 +134,7 @@ def max_rate_search(setup) -> None:
 def run(seconds: float = 60.0) -> None:
     setup = _setup()
     common.figure("records in the sample (looped)", f"{len(setup[2]):,}")
+    machine_noise()
     main_run(setup, seconds)
     gc_comparison(setup)
     max_rate_search(setup)
