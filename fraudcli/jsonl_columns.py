@@ -1,7 +1,8 @@
 """JSONL straight into validated columns with Arrow's JSON reader: the fast twin of
 `io._jsonl_batches`, giving line for line the same records and rejects.
 
-Arrow parses a block of lines in C++ on both cores; the rest is column kernels. A line is left
+Arrow parses a block of lines in C++ on both cores; the rest is column kernels. (`fraud score`
+reads the next block while it scores one: `score.read_ahead`.) A line is left
 to the record path's own `io.parse_jsonl_line` whenever Arrow might read it differently from
 `json.loads`, so exactness never rests on Arrow's corner cases:
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from typing import BinaryIO
 
@@ -49,25 +49,18 @@ READ_BYTES = 1 << 27  # about 500k simulated lines: one block of the column path
 _FIELD_SET = frozenset(_SCHEMA.names)
 Parsed = tuple[pa.Table | None, np.ndarray, set[str]]
 _MIN_HALF = 64  # a refused run this short goes line by line rather than be halved again
-_POOL = ThreadPoolExecutor(1, thread_name_prefix="jsonl")  # parses the next block
 
 
 def jsonl_blocks(
     stream: BinaryIO, columns: ColumnMap, read_bytes: int | None = None
 ) -> Iterator[ValidBlock]:
-    """The valid records of a JSONL byte stream, a block per `read_bytes` of input; the next
-    block is read and parsed while the caller works on this one."""
+    """The valid records of a JSONL byte stream, a block per `read_bytes` of input."""
     if columns.mapping:  # renamed keys: the record path applies the mapping line by line
         raise ValueError("jsonl_blocks reads the schema's own keys; map columns line by line")
-    first, pending = 1, None
+    first = 1
     for body, continued in _bodies(stream, read_bytes or READ_BYTES):
-        job = _POOL.submit(_block, body, continued, first, columns)
+        yield _block(body, continued, first, columns)
         first += body.count(b"\n") + (not body.endswith(b"\n"))
-        if pending is not None:
-            yield pending.result()
-        pending = job
-    if pending is not None:
-        yield pending.result()
 
 
 def _bodies(stream: BinaryIO, read_bytes: int) -> Iterator[tuple[bytes, bool]]:
