@@ -125,13 +125,14 @@ def _carried(body, starts, ends, parsed, get, keys, ok: np.ndarray) -> dict[str,
     order than most, are left to the record path. Other keys are not carried: rows
     naming them are left to the record path. `ok` is narrowed in place."""
     where = {}
-    for name in (name for name in get if name in keys):
-        at = _key_at(body, ends, f'"{name}":')[parsed]  # a key: a string before a colon
-        if get[name].type in _EXACT and 2 * np.count_nonzero(at >= 0) >= len(at):
-            ok &= at >= 0
-            where[name] = np.where(at >= 0, at - starts[parsed], -1)  # from the line's start
-    for name in keys - set(where):  # no escapes in lines read here: as the key is written
-        ok &= _key_at(body, ends, f'"{name}"')[parsed] < 0
+    for name in keys:
+        as_key, anywhere = (at[parsed] for at in _key_at(body, ends, name))
+        exact = name in get and get[name].type in _EXACT
+        if exact and 2 * np.count_nonzero(as_key >= 0) >= len(as_key):
+            ok &= as_key >= 0
+            where[name] = np.where(as_key >= 0, as_key - starts[parsed], -1)  # in its line
+        else:
+            ok &= anywhere < 0
     carried = sorted(where, key=lambda name: np.median(where[name][where[name] >= 0]))
     for before, after in pairwise(carried):  # the order most lines have
         ok &= where[before] < where[after]
@@ -188,15 +189,20 @@ def _extra_keys(table: pa.Table) -> set[str]:
     return set(table.column_names) - _FIELD_SET
 
 
-def _key_at(body: bytes, ends: np.ndarray, text: str) -> np.ndarray:
-    """Where each line (bounds `ends`) first holds `text`; -1 if nowhere."""
-    quoted, i, at = text.encode(), -1, []
+def _key_at(body: bytes, ends: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Where each line (bounds `ends`) first holds `key` as a JSON key (quoted, then a colon)
+    and as any JSON string; -1 where nowhere. No line read here has escapes."""
+    quoted, i, at = f'"{key}"'.encode(), -1, []
     while (i := body.find(quoted, i + 1)) >= 0:
         at.append(i)
     at = np.array(at, dtype=np.int64)
-    line = np.searchsorted(ends, at)
+    after = np.frombuffer(body, np.uint8)[np.minimum(at + len(quoted), len(body) - 1)]
+    return _first_by_line(at[after == ord(":")], ends), _first_by_line(at, ends)
+
+
+def _first_by_line(at: np.ndarray, ends: np.ndarray) -> np.ndarray:
     first = np.full(len(ends), -1, dtype=np.int64)
-    first[line[::-1]] = at[::-1]  # the last write wins: each line's first hit
+    first[np.searchsorted(ends, at)[::-1]] = at[::-1]  # the last write wins: each line's first
     return first
 
 
