@@ -150,13 +150,13 @@ def _with_passthrough(table: pa.Table, passthrough: dict[str, pa.Array]) -> pa.T
 
 def _extras_rows(table: pa.Table, extras: dict[int, dict]) -> dict[int, dict]:
     """The whole output row of each record with extras, keys as `output_record` orders them."""
-    rows = {}
-    for i, fields in extras.items():
-        row = table.slice(i, 1).to_pylist()[0]
+    if not extras:
+        return {}
+    rows = table.take(pa.array(list(extras), pa.int64())).to_pylist()
+    for row, fields in zip(rows, extras.values(), strict=True):
         for key, value in fields.items():
             row.setdefault(key, value)
-        rows[i] = row
-    return rows
+    return dict(zip(extras, rows, strict=True))
 
 
 def _kept_extras(extras: dict[int, dict], keep: np.ndarray) -> dict[int, dict]:
