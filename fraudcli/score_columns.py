@@ -16,6 +16,7 @@ a one-record store and that block and every later one go record by record throug
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,12 +28,13 @@ from fraudcli.blocks import ValidBlock
 from fraudcli.columnar import format_timestamps
 from fraudcli.decision.engine import DECISIONS, DecisionEngine
 from fraudcli.errors import StrictRejectError
-from fraudcli.features.continued import ColumnState
+from fraudcli.features.continued import Chunk, ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.io import Reject, RejectSink
 from fraudcli.model.logreg import LinearScorer
 from fraudcli.pipeline import RECORD_FIELDS, Pipeline, judge
 from fraudcli.schema import Txn
+from fraudcli.seen_ids import Dedupe
 
 
 @dataclass
@@ -42,6 +44,17 @@ class Scored:
 
     table: pa.Table
     rows: dict[int, dict]
+
+
+@dataclass
+class Ready:
+    """A block's valid rows (duplicates dropped), coded for the state, then their features."""
+
+    data: dict[str, pa.Array]
+    extras: dict[int, dict]
+    passthrough: dict[str, pa.Array]
+    chunk: Chunk
+    X: np.ndarray | None = None
 
 
 class ColumnScorer:
@@ -57,14 +70,31 @@ class ColumnScorer:
         self.record_path: Pipeline | None = None
 
     def decide(self, block: ValidBlock, keep: np.ndarray | None = None) -> Scored:
+        return self.finish(self.prepare(self.take(block, keep)))
+
+    def take(self, block: ValidBlock, keep: np.ndarray | None) -> Ready:
+        """The rows to decide (`keep`, or all), their keys coded: touches the state's
+        vocabularies only, so blocks are taken in order but ahead of `prepare`."""
         data = block.data if keep is None else {k: v.filter(keep) for k, v in block.data.items()}
         extras = block.extras if keep is None else _kept_extras(block.extras, keep)
         passthrough = block.passthrough
         if keep is not None:
             passthrough = {k: v.filter(keep) for k, v in passthrough.items()}
-        X = None if self.record_path else self.state.step(self.state.chunk(data))
-        if X is None:
-            return self._record_by_record(data, extras, passthrough)
+        return Ready(data, extras, passthrough, self.state.chunk(data))
+
+    def prepare(self, ready: Ready) -> Ready | Scored:
+        """The part of deciding that moves the state: the block's features (or, once on the
+        record path, its whole output). Blocks must be prepared in order, one at a time."""
+        ready.X = None if self.record_path else self.state.step(ready.chunk)
+        if ready.X is None:
+            return self._record_by_record(ready.data, ready.extras, ready.passthrough)
+        return ready
+
+    def finish(self, ready: Ready | Scored) -> Scored:
+        """The rest, which reads the state no more: judging and the output table."""
+        if isinstance(ready, Scored):
+            return ready
+        data, extras, X = ready.data, ready.extras, ready.X
         judged = self.batch.decide(
             X,
             _Fields(data),
@@ -75,7 +105,7 @@ class ColumnScorer:
         features = X if self.with_features else None
         table = _output_table(data, judged, features)
         rows = _extras_rows(table, extras)  # such a row lists every key of its own
-        return Scored(_with_passthrough(table, passthrough), rows)
+        return Scored(_with_passthrough(table, ready.passthrough), rows)
 
     def _judge(self, X: np.ndarray, data, rows: np.ndarray):
         take = pa.array(rows, pa.int64())
@@ -197,31 +227,6 @@ def txns_of(data: dict[str, pa.Array], extras: dict[int, dict], passthrough) -> 
     return txns
 
 
-class Dedupe:
-    """Drops a transaction_id seen before in the run, as a reject (as `pipeline.Deduper`)."""
-
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
-
-    def keep(self, block: ValidBlock) -> tuple[np.ndarray | None, list[Reject]]:
-        ids = block.data["transaction_id"].to_pylist()
-        before = len(self.seen)
-        self.seen.update(ids)
-        if len(self.seen) == before + len(ids):
-            return None, []
-        self.seen.difference_update(ids)
-        keep = np.ones(len(ids), dtype=bool)
-        rejects = []
-        for i, tid in enumerate(ids):
-            if tid in self.seen:
-                keep[i] = False
-                reason = f"duplicate transaction_id {tid!r}"
-                rejects.append(Reject(int(block.lines[i]), reason, tid))
-            else:
-                self.seen.add(tid)
-        return keep, rejects
-
-
 def scored_blocks(
     blocks: Iterable[ValidBlock],
     scorer: ColumnScorer,
@@ -231,29 +236,58 @@ def scored_blocks(
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
 ) -> Iterator[Scored]:
-    """Score each block, counting into `summary` (a `RunSummary`) as `tallied` does."""
+    """Score each block, counting into `summary` (a `RunSummary`) as `tallied` does.
+
+    Three blocks are in hand at once, each in its own thread: one has its duplicates dropped
+    and its keys coded (`take`), the one before it gets its features (`prepare`, which moves the
+    state) and the one before that is judged into its output table (`finish`). Hashing, sorting
+    and the features' loops let go of the GIL, so on two cores the stages overlap."""
     import time
 
     started = time.perf_counter()
     dedupe = Dedupe()
-    for block in blocks:
+
+    def taken(block: ValidBlock):
         keep, duplicates = dedupe.keep(block)
-        for reject in _in_line_order(block.rejects, duplicates):
-            rejects.add(reject)
-            if strict:
-                raise StrictRejectError(f"line {reject.line}: {reject.reason} (--strict)")
-        scored = scorer.decide(block, keep)
-        yield scored
-        summary.read += block.n_read
-        summary.written += scored.table.num_rows
-        if scored.table.num_rows:
-            counts = pc.value_counts(scored.table["decision"]).to_pylist()
-            for entry in counts:
-                summary.decisions[entry["values"]] += entry["counts"]
-        if on_batch is not None:
-            on_batch(block.n_read)
+        return block, duplicates, scorer.take(block, keep)
+
+    def prepared(taken):
+        block, duplicates, ready = taken
+        return block, duplicates, scorer.prepare(ready)
+
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="take") as first,
+        ThreadPoolExecutor(1, thread_name_prefix="prepare") as second,
+    ):
+        steps = _one_ahead(map(prepared, _one_ahead(map(taken, blocks), first)), second)
+        for block, duplicates, ready in steps:
+            for reject in _in_line_order(block.rejects, duplicates):
+                rejects.add(reject)
+                if strict:
+                    raise StrictRejectError(f"line {reject.line}: {reject.reason} (--strict)")
+            scored = scorer.finish(ready)
+            yield scored
+            _count(summary, block.n_read, scored.table)
+            if on_batch is not None:
+                on_batch(block.n_read)
     summary.rejected, summary.reject_reasons = rejects.count, dict(rejects.reasons)
     summary.seconds = time.perf_counter() - started
+
+
+def _one_ahead(items: Iterator, pool: ThreadPoolExecutor) -> Iterator:
+    """`items`, each next one made in `pool` while the caller works on the one before."""
+    job = pool.submit(next, items, None)
+    while (item := job.result()) is not None:
+        job = pool.submit(next, items, None)
+        yield item
+
+
+def _count(summary, n_read: int, table: pa.Table) -> None:
+    summary.read += n_read
+    summary.written += table.num_rows
+    if table.num_rows:
+        for entry in pc.value_counts(table["decision"]).to_pylist():
+            summary.decisions[entry["values"]] += entry["counts"]
 
 
 def _in_line_order(first: list[Reject], second: list[Reject]) -> list[Reject]:

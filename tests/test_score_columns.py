@@ -11,6 +11,7 @@ import pytest
 
 from fraudcli import jsonl_columns, score
 from fraudcli.config import load_config
+from fraudcli.errors import StrictRejectError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.io import RejectSink, read_batches
 from fraudcli.runtime import load_pipeline
@@ -175,6 +176,48 @@ def test_parquet_with_bad_rows_and_extra_columns(
         got = column_path(source, model_dir, busy_config, tmp_path, suffix=suffix, fresh=True)
         assert_same(got, want)
     assert "fraud_pattern" in want[0][0]  # the input's own column is carried through
+
+
+@pytest.fixture
+def repeated_ids(world, tmp_path):
+    """Parquet of 6 blocks whose transaction_ids repeat within a block and across blocks."""
+    table = pq.read_table(world / "train.parquet").slice(30_000, 4_000)
+    ids = table["transaction_id"].to_pylist()
+    ids[1500] = ids[10]  # a later block repeats an earlier one
+    ids[2000] = ids[2001] = ids[1999]  # twice more in its own block
+    ids[3900] = ids[2000]  # and once more much later
+    table = table.set_column(0, "transaction_id", pa.array(ids))
+    source = tmp_path / "repeated.parquet"
+    pq.write_table(table, source)
+    return source
+
+
+def test_parquet_ids_repeated_within_and_across_blocks(
+    repeated_ids, model_dir, tmp_path, columns_only
+):
+    config = load_config()
+    want = record_path(repeated_ids, model_dir, config, tmp_path, fresh=True)
+    got = column_path(repeated_ids, model_dir, config, tmp_path, suffix=".parquet", fresh=True)
+    assert want[1].rejected == 4
+    assert_same(got, want)
+
+
+def test_strict_stops_at_the_first_repeat_with_earlier_blocks_written(
+    repeated_ids, model_dir, tmp_path
+):
+    """Blocks are prepared ahead of the one written: the stop still comes at line 1501, with
+    the 1400 rows of the blocks before it written and nothing after."""
+    out = tmp_path / "strict.parquet"
+    with pytest.raises(StrictRejectError, match="line 1501: duplicate transaction_id"):
+        score_file(
+            repeated_ids,
+            out,
+            config=load_config(),
+            model_dir=model_dir,
+            fresh_state=True,
+            strict=True,
+        )
+    assert pq.read_table(out).num_rows == 1400
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
