@@ -121,8 +121,7 @@ class Groups:
         self.group = codes[self.order]
         self.ts = ts[self.order]
         self.pos = np.arange(len(self.order))
-        self.start = np.searchsorted(self.group, self.group, side="left")
-        self.end = np.searchsorted(self.group, self.group, side="right") - 1
+        self.start, self.end = _bounds(self.group)
         self._ranks = ranks
         self._offset = self.group * ranks.base
         # the index of the row's own timestamp among the distinct ones (its rank - 1)
@@ -155,3 +154,11 @@ class Groups:
     def scatter(self, block: np.ndarray, into: np.ndarray) -> None:
         """Write the rows of `block` (group order) to their input rows of `into`."""
         into[self.order] = block
+
+
+def _bounds(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each place's group start and end in the grouped codes `group`: from where the code
+    changes, in one pass (two `searchsorted` over every row cost ten times more)."""
+    firsts = np.flatnonzero(np.diff(group, prepend=group[:1] - 1))
+    sizes = np.diff(np.append(firsts, len(group)))
+    return np.repeat(firsts, sizes), np.repeat(firsts + sizes - 1, sizes)

@@ -35,7 +35,7 @@ from fraudcli.features.batch import (
     _user_features,
     haversine_km,
 )
-from fraudcli.features.batch_groups import Codes, Groups, Ranks, TxnColumns
+from fraudcli.features.batch_groups import Codes, Groups, Ranks, TxnColumns, stable_order
 from fraudcli.features.spec import FEATURE_NAMES, MAX_GAP_HOURS
 from fraudcli.features.store import InMemoryStore, StoreConfig
 
@@ -124,7 +124,9 @@ class ColumnState:
     newest: float = -np.inf
 
     def chunk(self, data: dict[str, pa.Array]) -> Chunk:
-        """Code a chunk's columns (schema field names; `ts` as epoch seconds)."""
+        """Code a chunk's columns (schema field names; `ts` as epoch seconds). This touches the
+        vocabularies only, so the next chunk may be coded while `step` runs on this one: the
+        step then sees longer vocabularies, whose new codes it never meets."""
         n = len(data["ts"])
 
         def floats(name: str) -> np.ndarray:
@@ -345,9 +347,11 @@ def _kept(groups: Groups, horizon: float) -> np.ndarray:
 
 
 def _last_of_each(keys: np.ndarray) -> np.ndarray:
-    """Indices of the last occurrence of each distinct key."""
-    _, first_from_end = np.unique(keys[::-1], return_index=True)
-    return len(keys) - 1 - first_from_end
+    """Indices of the last occurrence of each distinct key (codes >= 0), by a stable radix
+    sort rather than `np.unique`'s comparison sort."""
+    order = stable_order(keys)
+    grouped = keys[order]
+    return order[np.flatnonzero(np.diff(grouped, append=grouped[-1:] + 1))]
 
 
 def _nan_filled(column: pa.ChunkedArray) -> np.ndarray:
