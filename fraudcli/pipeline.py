@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from fraudcli.errors import StrictRejectError
@@ -101,14 +100,11 @@ def judge(scorer: LinearScorer, engine: DecisionEngine, features: list[float], r
 @lru_cache(maxsize=16)
 def _picker(names: frozenset[str]) -> Callable[[list], dict]:
     """values (VALUE_NAMES order) -> {name: value} for `names` only: a dict of all 36 costs
-    more than the rules that read it. A name listed twice (`amount`) takes its last value."""
+    more than the rules that read it. A name listed twice (`amount`) takes its last value.
+    A comprehension: dict(zip(...)) of the same pairs costs half as much again."""
     last = {name: i for i, name in enumerate(VALUE_NAMES) if name in names}
-    wanted, index = tuple(last), tuple(last.values())
-    if len(index) == 1:
-        (i,), (name,) = index, wanted
-        return lambda row: {name: row[i]}
-    get = itemgetter(*index) if index else (lambda row: ())
-    return lambda row: dict(zip(wanted, get(row), strict=True))
+    pairs = tuple(last.items())
+    return lambda row: {name: row[i] for name, i in pairs}
 
 
 def _record_list(txn: Txn) -> list:

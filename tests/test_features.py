@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fraudcli.features.spec import DAY, FEATURE_NAMES, MAX_GAP_HOURS
-from fraudcli.features.store import InMemoryStore, StoreConfig, haversine_km
+from fraudcli.features.state import UserState, _prune_at
+from fraudcli.features.store import (
+    InMemoryStore,
+    StoreConfig,
+    _first_for_user,
+    _user_features,
+    haversine_km,
+)
 from fraudcli.schema import Txn
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z, a Thursday
@@ -209,3 +216,22 @@ def test_snapshot_restore_continues_identically():
         assert restored.lookup(t) == store.lookup(t)
         restored.update(t)
         store.update(t)
+
+
+def test_expiry_chunk_is_ripe_exactly_when_enough_entries_are_past_the_horizon():
+    """The one comparison `add` makes stands for the rule it replaced, for every list length
+    and every count k of entries at or before the cutoff: expire once k >= 32, or k >= 1 and
+    k is at least a quarter of the entries."""
+    for n in range(1, 300):
+        ts = [float(i) for i in range(n)]
+        for k in range(n + 1):
+            ripe = ts[_prune_at(n)] <= k - 0.5  # k entries are at or before k - 0.5
+            assert ripe == (k >= 32 or (k > 0 and 4 * k >= n)), (n, k)
+
+
+@settings(max_examples=100, deadline=None)
+@given(record)
+def test_a_user_never_seen_is_a_user_with_empty_state(rec):
+    """The shortcut for a new user gives what the full computation gives on empty state."""
+    (t,) = build([rec], disorder=False)
+    assert _first_for_user(t) == _user_features(UserState(), t)

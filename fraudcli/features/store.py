@@ -61,14 +61,17 @@ class InMemoryStore:
 
     def lookup(self, txn: Txn) -> list[float]:
         """The features of `txn` from the state left by the transactions before it."""
-        features = _time_features(txn.ts, txn.amount)
-        _user_features(self.users.get(txn.user_id) or _EMPTY_USER, txn, features)
+        user = self.users.get(txn.user_id)
         merchant = self.merchants.get(txn.merchant_id) if txn.merchant_id is not None else None
-        if merchant is None:
-            features += _NO_MERCHANT_HISTORY
-        else:
-            _merchant_features(merchant, txn.ts - self._label_delay, features)
-        return features
+        return [
+            *_time_features(txn.ts, txn.amount),
+            *(_first_for_user(txn) if user is None else _user_features(user, txn)),
+            *(
+                _NO_MERCHANT_HISTORY
+                if merchant is None
+                else _merchant_features(merchant, txn.ts - self._label_delay)
+            ),
+        ]
 
     def update(self, txn: Txn) -> None:
         """Add `txn` to the state, after its features were looked up."""
@@ -98,23 +101,25 @@ class InMemoryStore:
         return restore_store(cls(config), tables)
 
 
-def _time_features(t: float, amount: float) -> list[float]:
+def _time_features(t: float, amount: float) -> tuple[float, ...]:
     seconds_of_day = t % DAY
     angle = seconds_of_day * _TWO_PI_BY_DAY
     weekday = (int(t // DAY) + 3) % 7  # 1970-01-01 was a Thursday (3, Monday = 0)
-    return [
+    return (
         amount,
         math.log1p(amount),
         math.sin(angle),
         math.cos(angle),
         1.0 if weekday >= 5 else 0.0,
         1.0 if seconds_of_day < 6 * 3600 else 0.0,
-    ]
+    )
 
 
-def _user_features(user: UserState, txn: Txn, out: list[float]) -> None:
+def _user_features(user: UserState, txn: Txn) -> tuple[float, ...]:
+    """Windows, gap, travel and novelty. Clipping is spelled as conditionals making the very
+    comparisons `min` and `max` make (same results, NaN included), without their calls."""
     t, ts, cum = txn.ts, user.ts, user.cum
-    hi = bisect_right(ts, t)
+    hi = len(ts) if not ts or ts[-1] <= t else bisect_right(ts, t)  # in order: all are prior
     lo_1h = bisect_right(ts, t - 3600.0)
     lo_24h = bisect_right(ts, t - DAY)
     lo_7d = bisect_right(ts, t - 7 * DAY)
@@ -123,13 +128,15 @@ def _user_features(user: UserState, txn: Txn, out: list[float]) -> None:
     mean30 = (cum[hi] - cum[lo_30d]) / n30 if n30 else 0.0
     gap = MAX_GAP_HOURS
     if user.prev_ts is not None:
-        gap = min(max((t - user.prev_ts) / 3600.0, 0.0), MAX_GAP_HOURS)
+        gap = (t - user.prev_ts) / 3600.0
+        gap = 0.0 if 0.0 > gap else MAX_GAP_HOURS if MAX_GAP_HOURS < gap else gap
     distance = speed = 0.0
     loc = user.loc
     if loc is not None and txn.lat is not None:
         distance = haversine_km(loc[0], loc[1], txn.lat, txn.lon)
-        speed = distance / max(abs(t - loc[2]) / 3600.0, 1.0 / 60.0)
-    out += (
+        hours = abs(t - loc[2]) / 3600.0
+        speed = distance / (_MINUTE_HOURS if _MINUTE_HOURS > hours else hours)
+    return (
         float(hi - lo_1h),
         float(n24),
         float(n7),
@@ -141,23 +148,32 @@ def _user_features(user: UserState, txn: Txn, out: list[float]) -> None:
         gap,
         distance,
         speed,
+        *_novelty(user, txn, lo_30d, hi),
     )
-    _novelty(user, txn, lo_30d, hi, out)
 
 
-def _novelty(user: UserState, txn: Txn, lo: int, hi: int, out: list[float]) -> None:
+def _first_for_user(txn: Txn) -> tuple[float, ...]:
+    """`_user_features` of a user with no state at all: empty windows, every value new."""
+    return (
+        *_NO_USER_HISTORY,
+        0.0 if txn.merchant_id is None else 1.0,
+        0.0 if txn.country is None else 1.0,
+        0.0 if txn.device_id is None else 1.0,
+    )
+
+
+def _novelty(user: UserState, txn: Txn, lo: int, hi: int) -> tuple[float, float, float]:
     """is_new_{merchant,country,device}_30d: 1 if the value is not among prior txns in 30 days."""
     merchant, country, device = txn.merchant_id, txn.country, txn.device_id
-    if not user.ts or txn.ts >= user.ts[-1]:  # every entry is at or before t: newest-seen suffices
+    if hi == len(user.ts):  # every entry is at or before t: newest-seen suffices
         since = txn.ts - NEW_WINDOW
         seen_m, seen_c, seen_d = user.last_seen
-        out += (
+        return (
             0.0 if merchant is None or seen_m.get(merchant, since) > since else 1.0,
             0.0 if country is None or seen_c.get(country, since) > since else 1.0,
             0.0 if device is None or seen_d.get(device, since) > since else 1.0,
         )
-        return
-    out += (
+    return (
         0.0 if merchant is None or merchant in user.merchant[lo:hi] else 1.0,
         0.0 if country is None or country in user.country[lo:hi] else 1.0,
         0.0 if device is None or device in user.device[lo:hi] else 1.0,
@@ -173,14 +189,14 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2.0 * _EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _merchant_features(merchant: MerchantState, end: float, out: list[float]) -> None:
+def _merchant_features(merchant: MerchantState, end: float) -> tuple[float, ...]:
     ts, cum = merchant.ts, merchant.cum_fraud
     hi = bisect_right(ts, end)
     lo_1d = bisect_right(ts, end - DAY)
     lo_7d = bisect_right(ts, end - 7 * DAY)
     lo_30d = bisect_right(ts, end - 30 * DAY)
     n1, n7, n30 = hi - lo_1d, hi - lo_7d, hi - lo_30d
-    out += (
+    return (
         float(n1),
         float(n7),
         float(n30),
@@ -190,6 +206,8 @@ def _merchant_features(merchant: MerchantState, end: float, out: list[float]) ->
     )
 
 
-_EMPTY_USER = UserState()  # never updated: stands for a user with no history
-_NO_MERCHANT_HISTORY = [0.0] * 6
+_MINUTE_HOURS = 1.0 / 60.0  # the shortest time speed is measured over
+# counts, means, amount/mean, gap, distance, speed of a user never seen
+_NO_USER_HISTORY = (0.0,) * 7 + (1.0, MAX_GAP_HOURS, 0.0, 0.0)
+_NO_MERCHANT_HISTORY = (0.0,) * 6
 N_FEATURES = len(FEATURE_NAMES)
