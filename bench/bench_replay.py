@@ -2,7 +2,7 @@
 whose p99 stays under 200 ms. Figures are printed, never asserted. First, how steady the
 machine itself is: a piece of pure Python timed for 10 s (the tails of a replay follow it).
 
-    python -m bench replay                # the full run (~3 minutes)
+    python -m bench replay                # the full run (~4 minutes)
     python -m bench.bench_replay 10       # a 10 s main run instead of 60 s
 
 Needs a trained bundle (bench.common.trained_model: the shipped sample trains it) and the
@@ -18,7 +18,9 @@ from bench import common
 
 TARGET_TPS = 10_000.0
 SLO_MS = 200.0
-SEARCH_SECONDS = 3.0
+# A rate over capacity shows only as a backlog growing with the run's length: 10 s runs let a
+# rate pass at most ~2% over what the loop sustains (p99 < 200 ms), 3 s runs let ~7% pass.
+SEARCH_SECONDS = 10.0
 
 
 def _setup():
@@ -111,21 +113,22 @@ def gc_comparison(setup, seconds: float = 10.0) -> None:
 
 
 def passes(setup, tps: float) -> bool:
-    report = _replay(setup, tps=tps, duration=SEARCH_SECONDS, warmup=0.5)
+    report = _replay(setup, tps=tps, duration=SEARCH_SECONDS, warmup=1.0)
     ok = report.latency.p99 < SLO_MS
     print(f"    {tps:>9,.0f}/s  p99 {report.latency.p99:9.2f} ms  {'ok' if ok else 'over'}")
     return ok
 
 
 def max_rate_search(setup) -> None:
-    """Double from 10k/s until p99 >= 200 ms, then bisect (short runs)."""
+    """Double from 10k/s until p99 >= 200 ms, then bisect (10 s runs)."""
     low, high = 0.0, TARGET_TPS
     while passes(setup, high):
         low, high = high, high * 2
     for _ in range(4):
         middle = (low + high) / 2
         low, high = (middle, high) if passes(setup, middle) else (low, middle)
-    common.figure("highest rate with p99 < 200 ms (3 s runs)", f"{low:,.0f}/s", ">= 50,000/s")
+    label = f"highest rate with p99 < 200 ms ({SEARCH_SECONDS:.0f} s runs)"
+    common.figure(label, f"{low:,.0f}/s", ">= 50,000/s")
     flat = _replay(setup, max_rate=True, duration=SEARCH_SECONDS)
     common.figure("--max: records/s, service p99 (ms)",
                   f"{flat.achieved_tps:,.0f}  {flat.service.p99:.3f}")  # fmt: skip
