@@ -37,13 +37,34 @@ def test_make_until_works_ahead_within_the_lead_and_the_total(monkeypatch):
     made = Ahead(feed(), total=250)
     later = time.perf_counter_ns() + 10**9
     made.make_until(later)
-    assert len(made.txns) == 100  # LEAD ahead of the first record not taken
+    assert made.first + len(made.txns) == 100  # LEAD ahead of the first record not taken
     made.take(0, 90)
     made.make_until(later)
-    assert len(made.txns) == 190
+    assert made.first + len(made.txns) == 190
     made.take(90, 200)
     made.make_until(later)
     assert made.first + len(made.txns) == 250  # never beyond the run's records
+
+
+def test_idle_time_drops_the_records_taken():
+    source, made = feed(), Ahead(feed(), total=1000)
+    later = time.perf_counter_ns() + 10**9
+    made.take(0, ahead.CHUNK)
+    made.make_until(later)
+    assert made.first == 0  # a chunk or fewer taken: kept until there are more
+    made.take(ahead.CHUNK, 2 * ahead.CHUNK)
+    made.make_until(later)
+    assert made.first == 2 * ahead.CHUNK  # then all dropped at once, in the slack
+    assert [key(t) for t in made.take(2 * ahead.CHUNK, 2 * ahead.CHUNK + 5)] == [
+        key(source(k)) for k in range(2 * ahead.CHUNK, 2 * ahead.CHUNK + 5)
+    ]
+
+
+def test_no_idle_time_keeps_the_records_taken():
+    made = Ahead(feed(), total=1000)
+    made.take(0, 300)
+    made.make_until(time.perf_counter_ns())
+    assert made.first == 0 and len(made.txns) == 300
 
 
 def test_make_until_makes_nothing_without_slack():

@@ -5,8 +5,12 @@ them (a batch; about 1 ms of records at high rates). It never sleeps while behin
 moves the schedule, so a stall makes the records behind it late and their latency (decision
 ready - due) counts the queueing. Service time (inside the pipeline) is recorded beside it.
 
-The garbage collector is frozen and disabled for the run; young generations are collected
-only in idle slack between batches, so collector pauses do not land on records.
+The garbage collector is frozen and disabled for the run. In idle slack between batches the
+youngest generation is collected (about 2,000 objects, well under a millisecond), and what
+survives ten of those is frozen rather than collected: a collection of the middle generation
+walks some 20,000 objects, 6-8 ms at 10,000/s, more than any slack, while the pipeline makes
+no reference cycles (a full collection after a run finds none). Everything is unfrozen and
+collected normally when the run ends.
 """
 
 from __future__ import annotations
@@ -313,7 +317,9 @@ class _Loop:
         if target - now > GC_SLACK_NS:
             young, middle, _ = gc.get_count()
             if young > GC_YOUNG:
-                gc.collect(1 if middle >= 10 else 0)
+                gc.collect(0)
+                if middle >= 10:  # what survived ten young collections: out of the way
+                    gc.freeze()
         if self.on_progress is not None:
             self._progress(now)
         self.ahead.make_until(target)
