@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fraudcli import jsonl_columns, score
+from fraudcli import io, jsonl_columns, score
 from fraudcli.config import load_config
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.spec import FEATURE_NAMES
@@ -273,3 +275,36 @@ def test_stdin_from_a_file_takes_the_column_path_and_a_pipe_does_not(messy, monk
     with open(read, "rb") as pipe, open(write, "wb"):
         monkeypatch.setattr(sys, "stdin", pipe)
         assert column_blocks(None, load_config().columns) is None
+
+
+def test_a_pipe_writes_the_same_parquet_as_a_file_with_keys_typed_late(
+    world, model_dir, tmp_path, monkeypatch
+):
+    """Piped records are written in small batches: a key null in the first ones, a key first
+    seen in a later one, still get the column path's columns and types."""
+    records = []
+    for i, line in enumerate((world / "later.jsonl").read_text().splitlines()[:3000]):
+        record = json.loads(line) | {"note": None if i < 1500 else f"n{i}"}
+        records.append(json.dumps(record | ({"late": i} if i >= 2000 else {})))
+    source = tmp_path / "late.jsonl"
+    source.write_bytes("\n".join(records).encode() + b"\n")
+    config, options = load_config(), {"config": load_config(), "model_dir": model_dir}
+    score_file(source, tmp_path / "file.parquet", **options)
+    monkeypatch.setattr(io, "CHUNK_BYTES", 20_000)  # some 40 batches
+    read, write = os.pipe()
+
+    def feed():
+        with open(write, "wb") as sink:
+            sink.write(source.read_bytes())
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    with open(read, encoding="utf-8") as pipe:
+        monkeypatch.setattr(sys, "stdin", pipe)
+        assert column_blocks(None, config.columns) is None  # a pipe: record by record
+        score_file(None, tmp_path / "pipe.parquet", **options)
+    feeder.join()
+    got, want = (pq.read_table(tmp_path / name) for name in ("pipe.parquet", "file.parquet"))
+    assert want.schema.field("note").type == pa.string()
+    assert want.schema.field("late").type == pa.int64()
+    assert got.equals(want)

@@ -1,0 +1,231 @@
+"""Parquet and CSV output whose columns grow with the data.
+
+A Parquet or CSV file has one set of typed columns, fixed when it is opened, while the fields
+of decisions are not known in advance: a key outside the schema may first appear in the
+millionth record, or be null in every record of the first batch and text later. So the writer
+keeps a schema that only grows: a new key is a new last column, and a column whose values no
+longer fit its type gets the common type (null -> anything, integer -> float, and text when
+nothing else holds both: integers and strings give the strings "1" and "x"). Each growth closes
+the part being written and opens the next; `close` merges the parts into the one file, each
+part's columns widened to the last schema. Until a growth happens (the usual case) there is one
+part, written straight to the destination, and nothing is merged.
+
+CSV has no nested values: a list of strings (`reasons`) is written as "a; b", any other list or
+object as its JSON text.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from fraudcli.errors import InputError
+from fraudcli.features.spec import FEATURE_NAMES
+
+# the keys `score.output_record` writes itself: a whole row holds the table's own values there
+OUTPUT_KEYS = frozenset(("transaction_id", "user_id", "timestamp", "amount", "fraud_probability",
+                         "decision", "reasons", "degraded", *FEATURE_NAMES))  # fmt: skip
+DICTIONARY_BYTES = 1 << 17  # Parquet dictionary page limit (Arrow's is 1 MiB)
+MERGE_ROWS = 1 << 16  # rows per batch when parts are merged
+
+
+class TableWriter:
+    """Writes decisions to one Parquet or CSV file (`fmt`), growing its columns as needed."""
+
+    def __init__(self, path: str | Path, fmt: str) -> None:
+        self._path, self._fmt = Path(path), fmt
+        self._schema: pa.Schema | None = None
+        self._writer = None
+        self._parts: list[Path] = []
+        self._widths: list[int] = []  # each part's number of columns
+
+    def write(self, rows: list[dict]) -> None:
+        """Write rows given as dicts (keys in first-seen order are the columns)."""
+        if rows:
+            keys = dict.fromkeys(key for row in rows for key in row)
+            columns = [column_of([row.get(key) for row in rows]) for key in keys]
+            self.write_table(pa.Table.from_arrays(columns, names=list(keys)))
+
+    def write_arrow(self, table: pa.Table, rows: dict[int, dict]) -> None:
+        """Write a table of output rows; `rows` holds the whole row for some of them, whose
+        own values win outside the output's keys (those only some rows have become columns)."""
+        keys = dict.fromkeys(k for row in rows.values() for k in row if k not in OUTPUT_KEYS)
+        for key in keys:
+            if key in table.column_names:
+                values = table[key].to_pylist()
+                for i, row in rows.items():
+                    values[i] = row.get(key)
+                table = table.set_column(table.column_names.index(key), key, column_of(values))
+            else:
+                values = [rows[i].get(key) if i in rows else None for i in range(table.num_rows)]
+                table = table.append_column(key, column_of(values))
+        self.write_table(table)
+
+    def write_table(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        if self._fmt == "csv":
+            table = flat_for_csv(table)
+        schema = table.schema if self._schema is None else grown(self._schema, table.schema)
+        if schema is not self._schema:
+            self._next_part(schema)
+        self._writer.write_table(conform(table, self._schema))
+
+    def _next_part(self, schema: pa.Schema) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        path = self._path if not self._parts else self._hidden(f"part{len(self._parts)}")
+        self._parts.append(path)
+        self._widths.append(len(schema))
+        self._schema, self._writer = schema, self._open(path, schema)
+
+    def _open(self, path: Path, schema: pa.Schema):
+        if self._fmt == "parquet":
+            # a column whose dictionary outgrows the limit is near-unique (ids, times, scores):
+            # it goes plain sooner, a third less writing for a file a few percent bigger
+            limit = DICTIONARY_BYTES
+            return pq.ParquetWriter(
+                path, schema, compression="zstd", dictionary_pagesize_limit=limit
+            )
+        return pacsv.CSVWriter(path, schema)
+
+    def _hidden(self, suffix: str) -> Path:
+        return self._path.with_name(f".{self._path.name}.{suffix}")
+
+    def close(self) -> None:
+        if self._writer is None:
+            if self._fmt == "csv":
+                self._path.write_text("")
+            else:
+                pq.write_table(pa.table({}), self._path)
+            return
+        self._writer.close()
+        if len(self._parts) > 1:
+            merged = self._hidden("merged")
+            try:
+                if self._fmt == "parquet":
+                    _merge_parquet(self._parts, self._schema, merged, self._open)
+                else:
+                    _merge_csv(self._parts, self._widths, self._schema, merged, self._open)
+                os.replace(merged, self._path)
+            finally:
+                for part in [*self._parts[1:], merged]:
+                    part.unlink(missing_ok=True)
+
+
+def grown(schema: pa.Schema, incoming: pa.Schema) -> pa.Schema:
+    """`schema` with `incoming`'s new fields after its own and each type widened to hold both;
+    `schema` itself when nothing changes."""
+    fields, place = list(schema), {name: i for i, name in enumerate(schema.names)}
+    for field in incoming:
+        i = place.get(field.name)
+        if i is None:
+            place[field.name] = len(fields)
+            fields.append(field)
+        elif fields[i].type != field.type:
+            common = common_type(fields[i].type, field.type)
+            if common != fields[i].type:
+                fields[i] = pa.field(field.name, common)
+    return schema if len(fields) == len(schema) and fields == list(schema) else pa.schema(fields)
+
+
+def common_type(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+    """The narrowest type both `a` and `b` cast to (Arrow's permissive promotion), else text."""
+    try:
+        pair = [pa.schema([("x", a)]), pa.schema([("x", b)])]
+        common = pa.unify_schemas(pair, promote_options="permissive").field("x").type
+        pa.array([], a).cast(common), pa.array([], b).cast(common)
+        return common
+    except (pa.ArrowException, TypeError, ValueError):
+        return pa.string()
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with exactly `schema`'s columns: missing ones null, each cast to its type."""
+    n, names = table.num_rows, table.column_names
+    columns = [
+        _cast(table[f.name], f.type) if f.name in names else pa.nulls(n, f.type) for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _cast(column: pa.ChunkedArray, to: pa.DataType) -> pa.ChunkedArray:
+    if column.type == to:
+        return column
+    try:
+        return column.cast(to)
+    except (pa.ArrowException, TypeError, ValueError):
+        if to != pa.string():
+            raise InputError(f"output column of type {column.type} does not fit {to}") from None
+        return pa.chunked_array([as_text(column.to_pylist())], pa.string())
+
+
+def as_text(values: list) -> pa.Array:
+    """Strings as they are, other values as JSON text, nulls as nulls."""
+    from fraudcli.writers import DUMPS  # writers imports this module
+
+    return pa.array(
+        [v if v is None or isinstance(v, str) else DUMPS(v) for v in values], pa.string()
+    )
+
+
+def column_of(values: list) -> pa.Array:
+    """One output column from Python values; text (`as_text`) when Arrow finds no one type."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return as_text(values)
+
+
+def flat_for_csv(table: pa.Table) -> pa.Table:
+    """Nested columns as text: lists of strings joined by "; ", anything else as JSON."""
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        if pa.types.is_list(kind) and kind.value_type in (pa.string(), pa.null()):
+            joined = pc.binary_join(table[i].cast(pa.list_(pa.string())), "; ")
+            table = table.set_column(i, field.name, joined)
+        elif pa.types.is_nested(kind):
+            table = table.set_column(i, field.name, as_text(table[i].to_pylist()))
+    return table
+
+
+def _merge_parquet(parts: list[Path], schema: pa.Schema, out: Path, open_writer) -> None:
+    writer = open_writer(out, schema)
+    try:
+        for part in parts:
+            for batch in pq.ParquetFile(part).iter_batches(batch_size=MERGE_ROWS):
+                writer.write_table(conform(pa.Table.from_batches([batch]), schema))
+    finally:
+        writer.close()
+
+
+def _merge_csv(parts, widths: list[int], schema: pa.Schema, out: Path, open_writer) -> None:
+    """Every part's columns are the first of `schema`'s (columns are only ever appended), so a
+    part's rows are its text with an empty field per missing column; its header is dropped."""
+    open_writer(out, schema).close()  # the header line alone
+    with open(out, "ab") as sink:
+        for part, width in zip(parts, widths, strict=True):
+            pad = b"," * (len(schema) - width)
+            with open(part, "rb") as source:
+                rows = _csv_rows(source)
+                next(rows, None)  # the part's header
+                for row in rows:
+                    sink.write(row[:-1] + pad + b"\n" if pad else row)
+
+
+def _csv_rows(source):
+    """The rows of an Arrow-written CSV file: lines ending "\\n", where a quoted field may hold
+    line breaks (a row ends where its count of quotes is even: quotes inside are doubled)."""
+    row, quotes = b"", 0
+    for line in source:
+        row, quotes = row + line, quotes + line.count(b'"')
+        if quotes % 2 == 0:
+            yield row
+            row, quotes = b"", 0
+    if row:
+        yield row
