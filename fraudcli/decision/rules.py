@@ -8,8 +8,8 @@ A rule has a `name`, a `when` expression and an `action` (REVIEW or BLOCK):
     action = "REVIEW"
 
 `when` is a small whitelisted subset of Python expressions. It is parsed with
-`ast.parse(when, mode="eval")`, checked node by node and compiled into nested closures; Python
-never evaluates the text itself. Allowed:
+`ast.parse(when, mode="eval")`, checked node by node and compiled into nested closures (the
+getters of `fraudcli.decision.getters`); Python never evaluates the text itself. Allowed:
 
 - `and`, `or`, `not`, parentheses;
 - comparisons `< <= > >= == !=`, chains such as `0 < amount < 5`, and `in` / `not in` against a
@@ -37,16 +37,26 @@ from __future__ import annotations
 import ast
 import difflib
 import operator
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
+from fraudcli.decision.getters import (
+    Getter,
+    Values,
+    _all,
+    _any,
+    _arithmetic,
+    _chain,
+    _compare1,
+    _lookup,
+    _minus,
+    _name_compare,
+    _negation,
+)
 from fraudcli.errors import ConfigError
 
 RULE_ACTIONS = ("REVIEW", "BLOCK")
 RULE_KEYS = frozenset({"name", "when", "action", "description"})
-
-Values = Mapping[str, object]
-Getter = Callable[[Values], object]  # returns a value, or None for unknown
 
 _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
 _ARITHMETIC[ast.Div] = operator.truediv
@@ -251,137 +261,3 @@ class _Compiler:
 
 def _is_not(node: ast.expr) -> bool:
     return isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
-
-
-# The closures below are the evaluator. None means "unknown"; see the module docstring.
-
-
-def _lookup(name: str) -> Getter:
-    return lambda values: values.get(name)
-
-
-def _all(parts: tuple[Getter, ...]) -> Getter:
-    if len(parts) == 2:
-        return _both(*parts)
-
-    def conjunction(values: Values) -> bool | None:
-        unknown = False
-        for part in parts:
-            result = part(values)
-            if result is None:
-                unknown = True
-            elif not result:
-                return False
-        return None if unknown else True
-
-    return conjunction
-
-
-def _both(first: Getter, second: Getter) -> Getter:
-    """`first and second`, unrolled: the most common rule shape."""
-
-    def both(values: Values) -> bool | None:
-        a = first(values)
-        if a is not None and not a:
-            return False
-        b = second(values)
-        if b is not None and not b:
-            return False
-        return None if a is None or b is None else True
-
-    return both
-
-
-def _any(parts: tuple[Getter, ...]) -> Getter:
-    def disjunction(values: Values) -> bool | None:
-        unknown = False
-        for part in parts:
-            result = part(values)
-            if result is None:
-                unknown = True
-            elif result:
-                return True
-        return None if unknown else False
-
-    return disjunction
-
-
-def _negation(operand: Getter) -> Getter:
-    def negation(values: Values) -> bool | None:
-        result = operand(values)
-        return None if result is None else not result
-
-    return negation
-
-
-def _minus(operand: Getter) -> Getter:
-    def minus(values: Values) -> object:
-        value = operand(values)
-        try:
-            return None if value is None else -value
-        except TypeError:
-            return None
-
-    return minus
-
-
-def _arithmetic(op: Callable, left: Getter, right: Getter) -> Getter:
-    def arithmetic(values: Values) -> object:
-        a, b = left(values), right(values)
-        if a is None or b is None:
-            return None
-        try:
-            return op(a, b)
-        except (TypeError, ArithmeticError):  # e.g. division by zero: unknown, not a crash
-            return None
-
-    return arithmetic
-
-
-def _compare1(op: Callable, left: Getter, constant: object) -> Getter:
-    """`left <op> constant`, the common case, without a call for the constant."""
-
-    def comparison(values: Values) -> bool | None:
-        a = left(values)
-        if a is None:
-            return None
-        try:
-            return op(a, constant)
-        except TypeError:
-            return None
-
-    return comparison
-
-
-def _name_compare(op: Callable, name: str, constant: object) -> Getter:
-    def comparison(values: Values) -> bool | None:
-        a = values.get(name)
-        if a is None:
-            return None
-        try:
-            return op(a, constant)
-        except TypeError:
-            return None
-
-    return comparison
-
-
-def _chain(ops: tuple[Callable, ...], operands: tuple[Getter, ...]) -> Getter:
-    first, rest = operands[0], tuple(zip(ops, operands[1:], strict=True))
-
-    def chain(values: Values) -> bool | None:
-        unknown, a = False, first(values)
-        for op, operand in rest:
-            b = operand(values)
-            if a is None or b is None:
-                unknown = True
-            else:
-                try:
-                    if not op(a, b):
-                        return False
-                except TypeError:
-                    unknown = True
-            a = b
-        return None if unknown else True
-
-    return chain
