@@ -304,7 +304,7 @@ _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
 def _epoch_seconds(stamps: pa.Array) -> np.ndarray:
-    """Epoch seconds of 'YYYY-MM-DDTHH:MM:SSZ' stamps as `schema._iso_z_seconds` reads them
+    """Epoch seconds of 'YYYY-MM-DDTHH:MM:SSZ' stamps as `field_values._iso_z_seconds` reads them
     (a real date within [MIN_TS, MAX_TS)); NaN for null or any other text."""
     n = len(stamps)
     out = np.full(n, np.nan)
