@@ -34,7 +34,7 @@ def _arrow_floor(path: Path, out: Path) -> float:
     JSON libraries with nothing in between."""
     import pyarrow.json as pj
 
-    from fraudcli.jsonl_columns import _PARSE  # the schema's types, as the column path reads
+    from fraudcli.jsonl_arrow import _PARSE  # the schema's types, as the column path reads
     from fraudcli.jsonl_encode import jsonl_chunks
 
     started = time.perf_counter()
@@ -58,7 +58,8 @@ def _score(source: Path, output: Path) -> tuple[float, int]:
 def _record_path(source: Path) -> float:
     """The record path (pipes take it) on the first lines: records/s."""
     from fraudcli.config import load_config
-    from fraudcli.io import RejectSink, read_batches
+    from fraudcli.io import read_batches
+    from fraudcli.rejects import RejectSink
     from fraudcli.runtime import load_pipeline
     from fraudcli.score import score_stream
     from fraudcli.writers import JsonlWriter

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from fraudcli.io import Reject
+    from fraudcli.rejects import Reject
 
 
 @dataclass

@@ -21,8 +21,9 @@ from fraudcli.drift.stats import psi_rows
 from fraudcli.drift.verdict import DatasetVerdict
 from fraudcli.errors import BundleError, InputError
 from fraudcli.features.store import InMemoryStore
-from fraudcli.io import RejectSink, read_batches
+from fraudcli.io import read_batches
 from fraudcli.profile import MODEL_CATEGORICAL, MODEL_NUMERIC, decide_rows, profile_columns
+from fraudcli.rejects import RejectSink
 from fraudcli.runtime import load_pipeline
 from fraudcli.score import RunSummary, tallied
 from fraudcli.table import collect_features

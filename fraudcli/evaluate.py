@@ -10,8 +10,9 @@ import numpy as np
 
 from fraudcli.config import Config
 from fraudcli.errors import InputError
-from fraudcli.io import RejectSink, read_batches
+from fraudcli.io import read_batches
 from fraudcli.model.metrics import Metrics, evaluate
+from fraudcli.rejects import RejectSink
 from fraudcli.runtime import load_pipeline
 from fraudcli.score import RunSummary, tallied
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from fraudcli.config import load_config
 from fraudcli.features.store import InMemoryStore
-from fraudcli.io import RejectSink, read_batches
+from fraudcli.io import read_batches
+from fraudcli.rejects import RejectSink
 from fraudcli.score import RunSummary
 from fraudcli.table import collect_features, to_arrow
 from fraudcli.writers import write_table

@@ -1,7 +1,8 @@
-"""Readers and writers in batches: Parquet, CSV, JSONL files and JSONL on stdin/stdout.
+"""Readers in batches: Parquet, CSV, JSONL files and JSONL on stdin/stdout.
 
 A reader yields batches of `Item`s: (line or row number, raw text or None, Txn or Reject).
 Every input record yields exactly one item, so nothing is lost between reading and writing.
+`Reject` and the `RejectSink` that counts and writes rejects are in `fraudcli.rejects`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import csv
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,24 +20,13 @@ import pyarrow.parquet as pq
 
 from fraudcli.columnar import clean_mask, clean_txns, renamed
 from fraudcli.errors import InputError, UsageError
-from fraudcli.schema import ColumnMap, RecordError, Txn, validate
+from fraudcli.rejects import Reject, _validated, dumps_raw
+from fraudcli.schema import ColumnMap, Txn
 
 MAX_LINE_BYTES = 1 << 20
 CHUNK_BYTES = 1 << 20
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 FORMATS |= {".parquet": "parquet", ".pq": "parquet"}
-
-
-@dataclass(frozen=True, slots=True)
-class Reject:
-    """A record that could not be used: where it was, why, and its raw text."""
-
-    line: int
-    reason: str
-    raw: str
-
-    def to_dict(self) -> dict:
-        return {"line": self.line, "reason": self.reason, "raw": self.raw}
 
 
 Item = tuple[int, "str | None", "Txn | Reject"]
@@ -167,17 +156,6 @@ def _kind(obj: object) -> str:
     return {list: "an array", str: "a string", type(None): "null"}.get(type(obj), "a number")
 
 
-def _validated(obj: dict, line_no: int, text: str | None, lenient: bool) -> Txn | Reject:
-    try:
-        return validate(obj, lenient)
-    except RecordError as exc:
-        return Reject(line_no, str(exc), text if text is not None else dumps_raw(obj))
-
-
-def dumps_raw(obj: dict) -> str:
-    return json.dumps(obj, default=str, ensure_ascii=False)
-
-
 # --- CSV -------------------------------------------------------------------------------------
 
 
@@ -296,26 +274,6 @@ def _column_values(column: pa.Array) -> list:
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
     return column.to_pylist()
-
-
-class RejectSink:
-    """Counts rejects by reason and writes them as JSONL when a path is given."""
-
-    def __init__(self, path: str | Path | None) -> None:
-        self._out = open(path, "w", encoding="utf-8") if path else None  # noqa: SIM115
-        self.count = 0
-        self.reasons: dict[str, int] = {}
-
-    def add(self, reject: Reject) -> None:
-        self.count += 1
-        key = reject.reason.split(":")[0]
-        self.reasons[key] = self.reasons.get(key, 0) + 1
-        if self._out is not None:
-            self._out.write(json.dumps(reject.to_dict(), ensure_ascii=False) + "\n")
-
-    def close(self) -> None:
-        if self._out is not None:
-            self._out.close()
 
 
 def count_rows(path: str | Path | None) -> int | None:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.io import Item, Reject, RejectSink
+from fraudcli.io import Item
+from fraudcli.rejects import Reject, RejectSink
 from fraudcli.schema import FIELDS, Txn
 
 if TYPE_CHECKING:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from fraudcli.config import Config
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.io import Item, RejectSink, read_batches
+from fraudcli.io import Item, read_batches
 from fraudcli.pipeline import Pipeline, accepted
+from fraudcli.rejects import RejectSink
 from fraudcli.schema import Txn, format_timestamp
 from fraudcli.score_columns import ColumnScorer, scored_blocks
 from fraudcli.writers import open_writer

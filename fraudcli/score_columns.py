@@ -30,9 +30,9 @@ from fraudcli.decision.engine import DECISIONS, DecisionEngine
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.continued import Chunk, ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.io import Reject, RejectSink
 from fraudcli.model.logreg import LinearScorer
 from fraudcli.pipeline import RECORD_FIELDS, Pipeline, judge
+from fraudcli.rejects import Reject, RejectSink
 from fraudcli.schema import Txn
 from fraudcli.seen_ids import Dedupe
 

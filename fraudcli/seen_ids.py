@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from fraudcli.blocks import ValidBlock
-from fraudcli.io import Reject
+from fraudcli.rejects import Reject
 
 _PRIME = np.uint64(0x100000001B3)  # FNV-1's 64-bit prime, applied a word (8 bytes) at a time
 

@@ -16,8 +16,9 @@ import pyarrow as pa
 from fraudcli.features.batch import batch_features
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import FeatureStore, InMemoryStore
-from fraudcli.io import Item, RejectSink
+from fraudcli.io import Item
 from fraudcli.pipeline import accepted
+from fraudcli.rejects import RejectSink
 from fraudcli.schema import Txn
 from fraudcli.score import RunSummary
 

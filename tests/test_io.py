@@ -12,12 +12,11 @@ import pytest
 
 from fraudcli.io import (
     MAX_LINE_BYTES,
-    Reject,
-    RejectSink,
     count_rows,
     detect_format,
     read_batches,
 )
+from fraudcli.rejects import Reject, RejectSink
 from fraudcli.schema import ColumnMap, Txn
 from fraudcli.writers import open_writer, write_table
 

@@ -15,9 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fraudcli.io as fio
+import fraudcli.jsonl_arrow as ja
 import fraudcli.jsonl_columns as jc
-from fraudcli.io import Reject, _jsonl_batches
+from fraudcli.io import _jsonl_batches
 from fraudcli.jsonl_columns import jsonl_blocks
+from fraudcli.rejects import Reject
 from fraudcli.samples import sample_path
 from fraudcli.schema import ColumnMap, Txn
 
@@ -218,7 +220,7 @@ def test_random_streams_give_what_the_per_record_path_gives(stream):
     with ExitStack() as stack:
         for module in (fio, jc):
             stack.enter_context(mock.patch.object(module, "MAX_LINE_BYTES", SMALL_MAX))
-        stack.enter_context(mock.patch.object(jc, "_MIN_HALF", 2))  # halve refused runs far
+        stack.enter_context(mock.patch.object(ja, "_MIN_HALF", 2))  # halve refused runs far
         assert_same(data, columns, sizes, block_bytes)
 
 

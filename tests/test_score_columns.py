@@ -15,7 +15,8 @@ from fraudcli import io, jsonl_columns, score
 from fraudcli.config import load_config
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.io import RejectSink, read_batches
+from fraudcli.io import read_batches
+from fraudcli.rejects import RejectSink
 from fraudcli.runtime import load_pipeline
 from fraudcli.score import column_blocks, score_file, score_stream
 from fraudcli.score_columns import ColumnScorer

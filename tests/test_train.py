@@ -8,7 +8,8 @@ import pytest
 
 from fraudcli.config import load_config
 from fraudcli.errors import InputError
-from fraudcli.io import RejectSink, read_batches
+from fraudcli.io import read_batches
+from fraudcli.rejects import RejectSink
 from fraudcli.train import time_split, train, train_file
 
 

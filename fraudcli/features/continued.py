@@ -2,9 +2,10 @@
 
 `ColumnState` is the feature store's state as arrays (the user entries, each user's previous and
 previous located txn, the merchant entries) with string keys coded once through `Vocab`s that
-grow as new keys arrive. `ColumnState.step(chunk)` gives the chunk's features exactly as
-`InMemoryStore.lookup` then `update` would, record by record, from the same state (proved on
-random streams by `tests/test_continued_features.py`), and moves the state past the chunk.
+grow as new keys arrive (`fraudcli.features.chunk`). `ColumnState.step(chunk)` gives the chunk's
+features exactly as `InMemoryStore.lookup` then `update` would, record by record, from the same
+state (proved on random streams by `tests/test_continued_features.py`), and moves the state past
+the chunk.
 
 How: the stored entries go first and the chunk's rows after them, so each key's group is
 [its stored entries, its new rows] and the batch kernels of `fraudcli.features.batch` see exactly
@@ -24,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -36,58 +36,13 @@ from fraudcli.features.batch import (
     haversine_km,
 )
 from fraudcli.features.batch_groups import Codes, Groups, Ranks, TxnColumns, stable_order
+from fraudcli.features.chunk import Chunk, Vocab
 from fraudcli.features.spec import FEATURE_NAMES, MAX_GAP_HOURS
 from fraudcli.features.store import InMemoryStore, StoreConfig
 
 __all__ = ["Chunk", "ColumnState", "Vocab"]
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="features")
-
-
-class Vocab:
-    """Strings -> stable integer codes (order of first appearance); None -> -1."""
-
-    def __init__(self) -> None:
-        self.values = np.empty(0, dtype=object)
-        self._index = pd.Index(self.values)
-
-    def codes(self, array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-        """The codes of a string column, adding the strings not seen before."""
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
-        encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
-        words = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
-        known = self._index.get_indexer(words)
-        if (known < 0).any():
-            # new words in order of first appearance in the column, as the one-record dicts
-            indices = pc.fill_null(encoded.indices, -1).to_numpy()
-            firsts = pd.unique(indices[indices >= 0])
-            fresh = firsts[known[firsts] < 0]
-            self.values = np.concatenate([self.values, words[fresh]])
-            self._index = pd.Index(self.values)
-            known = self._index.get_indexer(words)
-        mapping = np.append(known, -1)  # null indices become -1 through the extra slot
-        indices = pc.fill_null(encoded.indices, len(known)).to_numpy()
-        return mapping[indices].astype(np.int64, copy=False)
-
-    def words(self, codes: np.ndarray) -> list:
-        with_none = np.append(self.values, None)
-        return with_none[codes].tolist()
-
-
-@dataclass
-class Chunk:
-    """New rows as arrays, keys already coded by the state's vocabularies."""
-
-    ts: np.ndarray
-    amount: np.ndarray
-    label: np.ndarray  # is_fraud with None as 0
-    lat: np.ndarray  # NaN where unknown
-    lon: np.ndarray
-    user: np.ndarray
-    merchant: np.ndarray
-    country: np.ndarray
-    device: np.ndarray
 
 
 def _floats(n: int = 0) -> np.ndarray:

@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from fraudcli.console import err
-from fraudcli.replay.engine import LiveStats
 from fraudcli.replay.latency import Percentiles
+from fraudcli.replay.loop import LiveStats
 from fraudcli.replay.report import ReplayReport
 
 DECISION_STYLE = {"ALLOW": "green", "REVIEW": "yellow", "BLOCK": "bold red"}

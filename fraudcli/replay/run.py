@@ -10,9 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fraudcli.config import Config
-from fraudcli.io import RejectSink, read_batches
+from fraudcli.io import read_batches
 from fraudcli.pipeline import accepted
-from fraudcli.replay.engine import LiveStats, ReplayOptions, replay
+from fraudcli.rejects import RejectSink
+from fraudcli.replay.engine import ReplayOptions, replay
+from fraudcli.replay.loop import LiveStats
 from fraudcli.replay.report import ReplayReport
 from fraudcli.schema import ColumnMap, Txn
 
