@@ -62,10 +62,14 @@ DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=json
 
 
 def write_table(table: pa.Table, path: str | Path | None) -> None:
-    """Write a whole Arrow table to `path` by extension (JSONL on stdout when None or '-')."""
+    """Write a whole Arrow table to `path` by extension (JSONL on stdout when None or '-');
+    Parquet and CSV take the table's own columns and types."""
     writer = open_writer(path)
     try:
-        for batch in table.to_batches(max_chunksize=65536):
-            writer.write(batch.to_pylist())
+        if isinstance(writer, TableWriter):
+            writer.write_table(table)
+        else:
+            for batch in table.to_batches(max_chunksize=65536):
+                writer.write(batch.to_pylist())
     finally:
         writer.close()
