@@ -2,7 +2,8 @@
 
 The current file is read in batches; each batch goes through the pipeline (features, model,
 decision, state update, continuing from the bundle's state) and into streaming accumulators,
-so memory stays bounded whatever the file's size.
+so memory stays bounded whatever the file's size. A file goes through `fraud score`'s column
+path, proved equal to the record path (which a pipe, or a `--reference` store, goes through).
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from fraudcli.drift.profile import bin_index
 from fraudcli.drift.stats import psi_rows
 from fraudcli.drift.verdict import DatasetVerdict
 from fraudcli.errors import BundleError, InputError
+from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore
 from fraudcli.io import read_batches
 from fraudcli.profile import MODEL_CATEGORICAL, MODEL_NUMERIC, decide_rows, profile_columns
 from fraudcli.rejects import RejectSink
 from fraudcli.runtime import load_pipeline
-from fraudcli.score import RunSummary, tallied
-from fraudcli.table import collect_features
+from fraudcli.score import RunSummary, column_blocks, column_scorer, read_ahead, tallied
+from fraudcli.score_columns import Scored, scored_blocks
+from fraudcli.table import CATEGORICAL, collect_features
 
 PERIODS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
 # A feature of the calendar needs this much current data before its distribution can be
@@ -157,10 +160,19 @@ def drift_report(
     acc = _Current(profile, decisions, PERIODS.get(by) if by else None)
     sink = RejectSink(rejects_path)
     summary = RunSummary()
+    # a file continuing from the bundle's state goes through score's column path
+    blocks = column_blocks(current, config.columns) if reference is None else None
     try:
-        batches = read_batches(current, config.columns)
-        for txns in tallied(batches, sink, summary, strict=strict, on_batch=on_batch):
-            _add_batch(acc, pipeline, txns)
+        if blocks is not None:
+            scorer = column_scorer(loaded.bundle, config, fresh_state=False, features=False)
+            for scored in scored_blocks(
+                read_ahead(blocks), scorer, sink, summary, strict=strict, on_batch=on_batch
+            ):
+                _add_scored(acc, scored)
+        else:
+            batches = read_batches(current, config.columns)
+            for txns in tallied(batches, sink, summary, strict=strict, on_batch=on_batch):
+                _add_batch(acc, pipeline, txns, summary)
     finally:
         sink.close()
     if summary.written == 0:
@@ -184,7 +196,7 @@ def _parse_profile(data: dict) -> tuple[Profile, Profile | None]:
     return profile, extra
 
 
-def _add_batch(acc: _Current, pipeline, txns: list) -> None:
+def _add_batch(acc: _Current, pipeline, txns: list, summary: RunSummary) -> None:
     from fraudcli.table import _Builder
 
     builder, probability, decisions = _Builder(), [], []
@@ -193,10 +205,30 @@ def _add_batch(acc: _Current, pipeline, txns: list) -> None:
         builder.add(txn, features)
         probability.append(decision.fraud_probability)
         decisions.append(decision.decision)
+    summary.decisions.update(decisions)
     table = builder.build()
     rows = np.ones(len(table), dtype=bool)
     numeric, categorical = profile_columns(table, rows, np.asarray(probability, float), decisions)
     acc.add(numeric, categorical, table.ts)
+
+
+def _add_scored(acc: _Current, scored: Scored) -> None:
+    """`_add_batch`'s columns, from a block of the column path."""
+    data, n = scored.data, len(scored.p)
+
+    def values(name: str) -> list:
+        return data[name].to_pylist() if name in data else [None] * n
+
+    numeric = {name: scored.X[:, j] for j, name in enumerate(FEATURE_NAMES)}
+    numeric[MODEL_NUMERIC] = scored.p
+    for name in ("lat", "lon"):
+        numeric[name] = np.array(values(name), dtype=np.float64)
+    categorical = {name: values(name) for name in CATEGORICAL}
+    for name in ("merchant_id", "device_id"):
+        categorical[f"has_{name}"] = [None if v is None else "yes" for v in values(name)]
+    categorical["is_fraud"] = [None if v is None else str(int(v)) for v in values("is_fraud")]
+    categorical["decision"] = scored.table["decision"].to_pylist()
+    acc.add(numeric, categorical, data["ts"].to_numpy())
 
 
 def _reference_from_data(reference: Path, config: Config, loaded):

@@ -227,15 +227,20 @@ def jsonl_blocks(stream, columns) -> Iterator:
         yield block_of_items(items)
 
 
-def load_column_scorer(config: Config, model_dir, fresh_state: bool, with_features: bool):
+def load_column_scorer(config: Config, model_dir, fresh_state: bool, features: bool):
     """The bundle's model, thresholds and state, set up for the column path."""
     from fraudcli.bundle import DEFAULT_MODEL_DIR, load_bundle
+
+    return column_scorer(load_bundle(model_dir or DEFAULT_MODEL_DIR), config, fresh_state, features)
+
+
+def column_scorer(bundle, config: Config, fresh_state: bool, features: bool) -> ColumnScorer:
+    """A loaded bundle's model, thresholds and state, set up for the column path."""
     from fraudcli.features.continued import ColumnState
     from fraudcli.features.store import StoreConfig
     from fraudcli.model.logreg import LinearScorer
     from fraudcli.runtime import build_engine
 
-    bundle = load_bundle(model_dir or DEFAULT_MODEL_DIR)
     store_config = StoreConfig(**bundle.store)
     state = (
         ColumnState(store_config)
@@ -243,4 +248,4 @@ def load_column_scorer(config: Config, model_dir, fresh_state: bool, with_featur
         else ColumnState.from_snapshot(bundle.state, store_config)
     )
     engine = build_engine(config, bundle.thresholds)
-    return ColumnScorer(state, LinearScorer.from_dict(bundle.model), engine, with_features)
+    return ColumnScorer(state, LinearScorer.from_dict(bundle.model), engine, features)

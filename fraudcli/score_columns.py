@@ -40,10 +40,15 @@ from fraudcli.seen_ids import Dedupe
 @dataclass
 class Scored:
     """One block's output: the table (record path's keys and order) and, for rows whose
-    output has keys of their own (per-record extras), the full output row as a dict."""
+    output has keys of their own (per-record extras), the full output row as a dict. Beside
+    them what drift-report profiles: the rows' features `X`, scores `p` (not rounded) and input
+    columns `data`."""
 
     table: pa.Table
     rows: dict[int, dict]
+    X: np.ndarray
+    p: np.ndarray
+    data: dict[str, pa.Array]
 
 
 @dataclass
@@ -105,7 +110,7 @@ class ColumnScorer:
         features = X if self.with_features else None
         table = _output_table(data, judged, features)
         rows = _extras_rows(table, extras)  # such a row lists every key of its own
-        return Scored(_with_passthrough(table, ready.passthrough), rows)
+        return Scored(_with_passthrough(table, ready.passthrough), rows, X, judged.p, data)
 
     def _judge(self, X: np.ndarray, data, rows: np.ndarray):
         take = pa.array(rows, pa.int64())
@@ -119,11 +124,13 @@ class ColumnScorer:
         from fraudcli.score import output_record
 
         txns = txns_of(data, extras, passthrough)
-        rows = []
-        for txn in txns:
+        rows, X, p = [], np.empty((len(txns), len(FEATURE_NAMES))), np.empty(len(txns))
+        for i, txn in enumerate(txns):
             features, decision = self.record_path.decide(txn)
             rows.append(output_record(txn, decision, features if self.with_features else None))
-        return Scored(pa.Table.from_pylist(rows) if rows else pa.table({}), dict(enumerate(rows)))
+            X[i], p[i] = features, decision.fraud_probability
+        table = pa.Table.from_pylist(rows) if rows else pa.table({})
+        return Scored(table, dict(enumerate(rows)), X, p, data)
 
 
 class _Fields:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -33,7 +34,8 @@ def drift_world(tmp_path_factory):
 
 
 def report(world, name, **kwargs):
-    return drift_report(world / name, config=load_config(), model_dir=world / "model", **kwargs)
+    kwargs.setdefault("model_dir", world / "model")
+    return drift_report(world / name, config=load_config(), **kwargs)
 
 
 def levels(result) -> dict[str, str]:
@@ -156,3 +158,46 @@ def test_reference_data_instead_of_the_bundle_profile(drift_world):
     assert level["amount"] != "stable" and level["channel"] != "stable"
     same = report(drift_world, "plain.parquet", reference=drift_world / "train.parquet")
     assert same.verdict.level != "drift"
+
+
+def same(got, want, path="") -> None:
+    """Equal, floats to 1e-9 (window means may differ in their last bits between the paths)."""
+    if isinstance(want, dict):
+        assert list(got) == list(want), path
+        for key in want:
+            same(got[key], want[key], f"{path}.{key}")
+    elif isinstance(want, list | tuple):
+        assert len(got) == len(want), path
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            same(g, w, f"{path}[{i}]")
+    elif isinstance(want, float):
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-12, nan_ok=True), path
+    else:
+        assert got == want, path
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_a_file_through_the_column_path_gives_the_record_paths_report(
+    drift_world, tmp_path, monkeypatch, suffix
+):
+    """With small blocks, so the state is carried from block to block; a duplicate and a bad
+    line are rejected alike."""
+    from fraudcli import driftreport, jsonl_columns, score
+
+    rows = pq.read_table(drift_world / "drifted.parquet").slice(0, 6000).to_pylist()
+    rows.insert(3000, dict(rows[10]))  # a duplicate transaction_id
+    rows[200]["amount"] = -5.0  # a reject
+    path = tmp_path / f"current{suffix}"
+    if suffix == ".parquet":
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    else:
+        stamped = [r | {"timestamp": r["timestamp"].isoformat()} for r in rows]
+        path.write_text("".join(json.dumps(r) + "\n" for r in stamped))
+    monkeypatch.setattr(score, "PARQUET_ROWS", 1000)
+    monkeypatch.setattr(jsonl_columns, "READ_BYTES", 200_000)
+    got = report(tmp_path, path.name, by="day", model_dir=drift_world / "model")
+    monkeypatch.setattr(driftreport, "column_blocks", lambda *args: None)
+    want = report(tmp_path, path.name, by="day", model_dir=drift_world / "model")
+    assert want.summary.rejected == 2 and want.summary.written == 5999
+    same(got.to_dict() | {"run": None}, want.to_dict() | {"run": None})
+    assert got.summary.to_dict() | {"seconds": 0} == want.summary.to_dict() | {"seconds": 0}
