@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudcli.blocks import ValidBlock
+from fraudcli.field_values import MS_CUTOFF
 from fraudcli.schema import FIELDS, MAX_AMOUNT, MAX_TS, MIN_TS, STRING_FIELDS, ColumnMap, Txn
 
 _STRINGS = ("transaction_id", "user_id", "merchant_id", "merchant_category", "country")
@@ -67,18 +68,29 @@ def _amount(data, n):
 
 
 def timestamps(array: pa.Array) -> np.ndarray:
-    """Epoch seconds of a timestamp column (NaN where null)."""
-    unit = _UNITS[array.type.unit]
-    return _filled(array.cast(pa.int64()), 0).astype(np.float64) / unit
+    """Epoch seconds of a timestamp column as `parse_timestamp` reads its values: a timestamp
+    type by its unit, numbers as epoch seconds (milliseconds above 1e11), text in the canonical
+    'YYYY-MM-DDTHH:MM:SSZ' form. NaN (0 for a timestamp type) where null; NaN for any other
+    type or text form, which the one-record checks then read."""
+    kind = array.type
+    if pa.types.is_timestamp(kind):
+        return _filled(array.cast(pa.int64()), 0).astype(np.float64) / _UNITS[kind.unit]
+    if len(array) and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        seconds = _filled(array.cast(pa.float64(), safe=False), np.nan)
+        return np.where(np.abs(seconds) > MS_CUTOFF, seconds / 1000.0, seconds)
+    if len(array) and _is_string(array):
+        from fraudcli.jsonl_columns import _epoch_seconds  # imports this module
+
+        return _epoch_seconds(array.cast(pa.string()))
+    return np.full(len(array), np.nan)
 
 
 def _timestamp(data, n):
     array = data.get("timestamp")
-    if array is None or not pa.types.is_timestamp(array.type):
+    if array is None:
         return np.zeros(n, dtype=bool)
     ts = timestamps(array)
-    valid = _filled(pc.is_valid(array), False)
-    return valid & (ts >= MIN_TS) & (ts < MAX_TS)
+    return (ts >= MIN_TS) & (ts < MAX_TS)  # NaN (null, other forms) is neither
 
 
 def _strings(data, n):
@@ -131,6 +143,8 @@ def _label(data, n):
 
 def clean_txns(data: dict[str, pa.Array], rows: np.ndarray) -> list[Txn]:
     """`Txn`s for the clean `rows` (indices), built straight from the columns."""
+    if not len(rows):
+        return []
     take = pa.array(rows, pa.int64())
 
     def column(name: str) -> list:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 MAX_AMOUNT = 10_000_000.0  # above this an amount is a data error, not a purchase
 MIN_TS = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
 MAX_TS = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
-_MS_CUTOFF = 1e11  # epoch numbers above this are milliseconds (1e11 s is the year 5138)
+MS_CUTOFF = 1e11  # epoch numbers above this are milliseconds (1e11 s is the year 5138)
 
 
 class RecordError(ValueError):
@@ -74,7 +74,7 @@ def parse_timestamp(value: object, lenient: bool = False) -> float:
         ts = _number(value, "timestamp", lenient)
         if math.isnan(ts) or math.isinf(ts):
             raise RecordError("'timestamp' must be finite")
-        if abs(ts) > _MS_CUTOFF:
+        if abs(ts) > MS_CUTOFF:
             ts /= 1000.0
     if not MIN_TS <= ts < MAX_TS:
         raise RecordError("'timestamp' is out of range (years 2000 to 2099)")

@@ -195,7 +195,34 @@ def test_unknown_extension_is_a_usage_error():
     assert detect_format("-") == detect_format(None) == "jsonl"
 
 
-def test_parquet_column_checks_agree_with_one_record_checks(tmp_path):
+# timestamp columns of every type a Parquet file may hold them in, with values good and bad
+STAMPS = {
+    "timestamp[ms]": pa.array(
+        [1767261600000, 1767261600500, None, 100, 5000000000000], pa.timestamp("ms", "UTC")
+    ),
+    "iso text": pa.array(
+        [
+            "2026-01-01T10:00:00Z",
+            "2026-01-01T10:00:00+02:00",
+            "2026-01-01T10:00:00.5Z",
+            "2026-02-30T00:00:00Z",
+            "1999-12-31T23:59:59Z",
+            "2026-01-01 10:00:00",
+            "later",
+            "",
+            None,
+            "2028-02-29T23:59:59Z",
+        ]
+    ),  # fmt: skip
+    "epoch integers": pa.array([1767261600, 1767261600123, 100, -1767261600, None, 4102444800]),
+    "epoch floats": pa.array(
+        [1767261600.5, 1.7672616001235e12, float("nan"), float("inf"), None, 946684800.0]
+    ),
+}
+
+
+@pytest.mark.parametrize("stamps", list(STAMPS))
+def test_parquet_column_checks_agree_with_one_record_checks(tmp_path, stamps):
     """Rows the column kernels accept equal what `validate` makes of them; the rest are
     validated one by one, so both paths give the same items for a messy table."""
     import numpy as np
@@ -212,10 +239,7 @@ def test_parquet_column_checks_agree_with_one_record_checks(tmp_path):
     table = pa.table(
         {
             "transaction_id": pick(["a", "b", "", None, "c"]),
-            "timestamp": pa.array(
-                pick([1767261600000, 1767261600500, None, 100, 5000000000000]),
-                pa.timestamp("ms", "UTC"),
-            ),
+            "timestamp": STAMPS[stamps].take(rng.integers(0, len(STAMPS[stamps]), n)),
             "user_id": pick(["u", "v", None, ""]),
             "amount": pick([1.5, 0.0, -1.0, float("nan"), float("inf"), 2e7, None, 3.0]),
             "country": pick(["US", "us", "USA", None, "", "FR"]),
@@ -229,7 +253,8 @@ def test_parquet_column_checks_agree_with_one_record_checks(tmp_path):
     items = _batch_items(table.to_batches()[0], ColumnMap(), 1)
     rows = table.to_pylist()
     for (line, _, item), row in zip(items, rows, strict=True):
-        row["timestamp"] = None if row["timestamp"] is None else row["timestamp"].timestamp()
+        if hasattr(row["timestamp"], "timestamp"):
+            row["timestamp"] = row["timestamp"].timestamp()
         try:
             expected = validate(row)
         except RecordError as exc:
