@@ -27,8 +27,8 @@ from fraudcli.io import read_batches
 from fraudcli.profile import MODEL_CATEGORICAL, MODEL_NUMERIC, decide_rows, profile_columns
 from fraudcli.rejects import RejectSink
 from fraudcli.runtime import load_pipeline
-from fraudcli.score import RunSummary, column_blocks, column_scorer, read_ahead, tallied
-from fraudcli.score_columns import Scored, scored_blocks
+from fraudcli.score import RunSummary, scored_file, tallied
+from fraudcli.score_columns import Scored
 from fraudcli.table import CATEGORICAL, collect_features
 
 PERIODS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
@@ -160,14 +160,15 @@ def drift_report(
     acc = _Current(profile, decisions, PERIODS.get(by) if by else None)
     sink = RejectSink(rejects_path)
     summary = RunSummary()
-    # a file continuing from the bundle's state goes through score's column path
-    blocks = column_blocks(current, config.columns) if reference is None else None
     try:
+        # a file continuing from the bundle's state goes through score's column path
+        blocks = None
+        if reference is None:
+            blocks = scored_file(
+                current, config, loaded.bundle, sink, summary, strict=strict, on_batch=on_batch
+            )
         if blocks is not None:
-            scorer = column_scorer(loaded.bundle, config, fresh_state=False, features=False)
-            for scored in scored_blocks(
-                read_ahead(blocks), scorer, sink, summary, strict=strict, on_batch=on_batch
-            ):
+            for scored in blocks:
                 _add_scored(acc, scored)
         else:
             batches = read_batches(current, config.columns)

@@ -18,7 +18,7 @@ from fraudcli.io import Item, read_batches
 from fraudcli.pipeline import Pipeline, accepted
 from fraudcli.rejects import RejectSink
 from fraudcli.schema import Txn, format_timestamp
-from fraudcli.score_columns import ColumnScorer, scored_blocks
+from fraudcli.score_columns import ColumnScorer, Scored, scored_blocks
 from fraudcli.writers import open_writer
 
 
@@ -178,6 +178,27 @@ def read_ahead(blocks: Iterator) -> Iterator:
         while (block := job.result()) is not None:
             job = ahead.submit(next, blocks, None)
             yield block
+
+
+def scored_file(
+    data: Path | None,
+    config: Config,
+    bundle,
+    sink: RejectSink,
+    summary: RunSummary,
+    *,
+    fresh_state: bool = False,
+    strict: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> Iterator[Scored] | None:
+    """The blocks of `data` decided on the column path, continuing from `bundle`'s state and
+    counted into `summary`; None when `data` is for the record path (a pipe)."""
+    blocks = column_blocks(data, config.columns)
+    if blocks is None:
+        return None
+    scorer = column_scorer(bundle, config, fresh_state, features=False)
+    blocks = read_ahead(blocks)
+    return scored_blocks(blocks, scorer, sink, summary, strict=strict, on_batch=on_batch)
 
 
 def column_blocks(data: Path | None, columns) -> Iterator | None:

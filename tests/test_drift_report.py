@@ -196,7 +196,7 @@ def test_a_file_through_the_column_path_gives_the_record_paths_report(
     monkeypatch.setattr(score, "PARQUET_ROWS", 1000)
     monkeypatch.setattr(jsonl_columns, "READ_BYTES", 200_000)
     got = report(tmp_path, path.name, by="day", model_dir=drift_world / "model")
-    monkeypatch.setattr(driftreport, "column_blocks", lambda *args: None)
+    monkeypatch.setattr(driftreport, "scored_file", lambda *args, **kwargs: None)
     want = report(tmp_path, path.name, by="day", model_dir=drift_world / "model")
     assert want.summary.rejected == 2 and want.summary.written == 5999
     same(got.to_dict() | {"run": None}, want.to_dict() | {"run": None})

@@ -7,7 +7,9 @@ import os
 import sys
 import threading
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -309,3 +311,53 @@ def test_a_pipe_writes_the_same_parquet_as_a_file_with_keys_typed_late(
     assert want.schema.field("note").type == pa.string()
     assert want.schema.field("late").type == pa.int64()
     assert got.equals(want)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_evaluate_on_a_file_gives_the_record_paths_metrics(
+    world, model_dir, tmp_path, monkeypatch, suffix
+):
+    """Blocks of the column path (unlabelled rows, a reject, a duplicate among them; in
+    Parquet, timestamps as ISO text) give the metrics and counts of record by record."""
+    from fraudcli import evaluate
+
+    records = [json.loads(line) for line in (world / "later.jsonl").read_text().splitlines()]
+    for record in records[5::9]:
+        record.pop("is_fraud")
+    records[100]["amount"] = -1.0
+    records.insert(2000, dict(records[7]))
+    source = tmp_path / f"labelled{suffix}"
+    if suffix == ".jsonl":
+        source.write_text("".join(json.dumps(r) + "\n" for r in records))
+    else:
+        pq.write_table(pa.Table.from_pylist(records), source)
+    options = {"config": load_config(), "model_dir": model_dir}
+    got = evaluate.evaluate_file(source, **options).to_dict()
+    monkeypatch.setattr(evaluate, "scored_file", lambda *args, **kwargs: None)
+    want = evaluate.evaluate_file(source, **options).to_dict()
+    unlabelled = sum("is_fraud" not in r for i, r in enumerate(records) if i not in (100, 2000))
+    assert want["run"]["rejected"] == 2 and want["unlabelled"] == unlabelled
+    got["run"]["seconds"] = want["run"]["seconds"] = 0
+    assert got == want
+
+
+@pytest.mark.parametrize("form", ["iso text", "epoch seconds", "epoch milliseconds"])
+def test_parquet_timestamps_as_text_or_numbers(world, model_dir, tmp_path, form, columns_only):
+    """A Parquet file need not hold a timestamp type: text and epoch numbers are read as
+    `validate` reads them, on the column path, with odd values rejected alike."""
+    table = pq.read_table(world / "train.parquet").slice(30_000, 3_000)
+    seconds = pc.divide(table["timestamp"].cast(pa.int64()), 1000).to_numpy().astype(float)
+    values = {
+        "iso text": pa.array([f"{t:%Y-%m-%dT%H:%M:%SZ}" for t in table["timestamp"].to_pylist()]),
+        "epoch seconds": pa.array(seconds),
+        "epoch milliseconds": pa.array((seconds * 1000).astype(np.int64)),
+    }[form].to_pylist()
+    values[7] = "1999-01-01T00:00:00Z" if form == "iso text" else 5.0  # out of range
+    stamps = pa.array(values)
+    source = tmp_path / "stamps.parquet"
+    pq.write_table(table.set_column(1, "timestamp", stamps), source)
+    config = load_config()
+    want = record_path(source, model_dir, config, tmp_path, fresh=True)
+    assert want[1].rejected == 1
+    got = column_path(source, model_dir, config, tmp_path, suffix=".parquet", fresh=True)
+    assert_same(got, want)
