@@ -25,9 +25,19 @@ _FIELD_SET = frozenset(FIELDS)
 
 
 def renamed(batch: pa.RecordBatch, columns: ColumnMap) -> dict[str, pa.Array]:
-    """Columns by schema field name (mapped columns renamed); other columns keep their names."""
+    """Columns by schema field name (mapped columns renamed); other columns keep their names.
+    Decimal columns (amounts often are) become floats, each value rounded as `float()` does."""
     source_to_field = {source: field for field, source in columns.mapping}
-    return {source_to_field.get(n, n): batch.column(i) for i, n in enumerate(batch.schema.names)}
+    return {
+        source_to_field.get(name, name): _decimal_as_float(batch.column(i))
+        for i, name in enumerate(batch.schema.names)
+    }
+
+
+def _decimal_as_float(array: pa.Array) -> pa.Array:
+    if not pa.types.is_decimal(array.type):
+        return array
+    return pa.array([None if v is None else float(v) for v in array.to_pylist()], pa.float64())
 
 
 def clean_mask(data: dict[str, pa.Array], n: int) -> np.ndarray:

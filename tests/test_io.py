@@ -261,3 +261,27 @@ def test_parquet_column_checks_agree_with_one_record_checks(tmp_path, stamps):
             assert isinstance(item, Reject) and item.reason == str(exc), line
         else:
             assert item == expected, line
+
+
+def test_parquet_decimal_amounts_read_as_the_floats_they_round_to(tmp_path):
+    from decimal import Decimal
+
+    amounts = [Decimal("12.34"), Decimal("0.10"), Decimal("9999999.99"), None, Decimal("-1.00")]
+    table = pa.table(
+        {
+            "transaction_id": [f"t{i}" for i in range(5)],
+            "timestamp": [f"2026-01-01T00:00:0{i}Z" for i in range(5)],
+            "user_id": ["u"] * 5,
+            "amount": pa.array(amounts, pa.decimal128(9, 2)),
+            "fee": pa.array([Decimal("0.5")] * 5, pa.decimal128(3, 1)),
+        }
+    )
+    path = tmp_path / "decimal.parquet"
+    pq.write_table(table, path)
+    items = [item for batch in read_batches(path) for _, _, item in batch]
+    assert [t.amount for t in items[:3]] == [12.34, 0.1, 9999999.99]
+    assert items[0].extras == {"fee": 0.5}
+    assert [r.reason for r in items[3:]] == [
+        "missing required field 'amount'",
+        "'amount' must not be negative, got -1.0",
+    ]
