@@ -261,8 +261,8 @@ def _merged(n_read: int, lines: np.ndarray, data, carried, items) -> ValidBlock:
     path lists its own extras (maybe none), which its output takes instead of the carried."""
     txns = [(line, item) for line, _, item in items if isinstance(item, Txn)]
     rejects = [item for _, _, item in items if isinstance(item, Reject)]
-    if not txns:
-        return ValidBlock(n_read, lines, data, {}, rejects, carried)
+    if not txns:  # (no clean rows either: no columns yet)
+        return ValidBlock(n_read, lines, data or txn_columns([]), {}, rejects, carried)
     others = txn_columns([txn for _, txn in txns])
     if data:
         data = {name: pa.chunked_array([data[name], others[name]]) for name in others}

@@ -361,3 +361,17 @@ def test_parquet_timestamps_as_text_or_numbers(world, model_dir, tmp_path, form,
     assert want[1].rejected == 1
     got = column_path(source, model_dir, config, tmp_path, suffix=".parquet", fresh=True)
     assert_same(got, want)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\n\n\n", b'[{"transaction_id": "t"}]\n', '{"user_id": "\xe9"}\n'.encode("latin-1")],
+    ids=["blank lines", "a JSON array", "not UTF-8"],
+)
+def test_a_jsonl_file_of_nothing_but_rejects(model_dir, tmp_path, content):
+    source = tmp_path / "rejects.jsonl"
+    source.write_bytes(content)
+    config = load_config()
+    want = record_path(source, model_dir, config, tmp_path)
+    assert want[1].written == 0 and want[1].rejected == want[1].read > 0
+    assert_same(column_path(source, model_dir, config, tmp_path), want)
