@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,6 +25,7 @@ from fraudcli.schema import ColumnMap, Txn
 
 MAX_LINE_BYTES = 1 << 20
 CHUNK_BYTES = 1 << 20
+_BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 FORMATS |= {".parquet": "parquet", ".pq": "parquet"}
 
@@ -92,9 +93,27 @@ def _jsonl_batches(stream: BinaryIO, columns: ColumnMap) -> Iterator[list[Item]]
         yield items
 
 
+def reader_of(stream: BinaryIO) -> Callable[[int], bytes]:
+    """`stream`'s read (`read1` where there is one: what has arrived), a UTF-8 byte order mark
+    at the very start left out (editors on Windows write one)."""
+    read = getattr(stream, "read1", stream.read)
+    first = True
+
+    def read_skipping_bom(size: int) -> bytes:
+        nonlocal first
+        data = read(size)
+        if first and data:
+            first = False
+            if data.startswith(_BOM):
+                data = data[len(_BOM) :] or read(size)
+        return data
+
+    return read_skipping_bom
+
+
 def _line_chunks(stream: BinaryIO) -> Iterator[list[bytes | None]]:
     """Lists of complete lines as they arrive; None stands for a line over MAX_LINE_BYTES."""
-    read = getattr(stream, "read1", stream.read)
+    read = reader_of(stream)
     tail = b""
     oversized = False  # inside a line already known to be too long: skip to its end
     while True:
@@ -182,6 +201,7 @@ class _TextLines:
     def __init__(self, binary: BinaryIO) -> None:
         self._binary = binary
         self.bad_utf8: str | None = None
+        self._first = True
 
     def __iter__(self) -> _TextLines:
         return self
@@ -190,6 +210,9 @@ class _TextLines:
         raw = self._binary.readline(MAX_LINE_BYTES + 2)
         if not raw:
             raise StopIteration
+        if self._first:
+            self._first = False
+            raw = raw.removeprefix(_BOM)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from fraudcli.blocks import ValidBlock
 from fraudcli.columnar import txn_columns
-from fraudcli.io import MAX_LINE_BYTES, parse_jsonl_line
+from fraudcli.io import MAX_LINE_BYTES, parse_jsonl_line, reader_of
 from fraudcli.jsonl_arrow import _TEXT, _parsed
 from fraudcli.rejects import Reject
 from fraudcli.schema import MAX_AMOUNT, MAX_TS, MIN_TS, ColumnMap, Txn
@@ -55,7 +55,7 @@ def jsonl_blocks(
 def _bodies(stream: BinaryIO, read_bytes: int) -> Iterator[tuple[bytes, bool]]:
     """Complete lines as `io._line_chunks` cuts them. The flag marks a body whose first line
     ends a line already known to be longer than MAX_LINE_BYTES."""
-    read = getattr(stream, "read1", stream.read)
+    read = reader_of(stream)
     tail, oversized = b"", False
     while data := read(read_bytes):
         data = tail + data if tail else data

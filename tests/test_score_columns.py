@@ -375,3 +375,12 @@ def test_a_jsonl_file_of_nothing_but_rejects(model_dir, tmp_path, content):
     want = record_path(source, model_dir, config, tmp_path)
     assert want[1].written == 0 and want[1].rejected == want[1].read > 0
     assert_same(column_path(source, model_dir, config, tmp_path), want)
+
+
+def test_jsonl_with_a_byte_order_mark(world, model_dir, tmp_path, columns_only):
+    source = tmp_path / "marked.jsonl"
+    source.write_bytes(b"\xef\xbb\xbf" + (world / "later.jsonl").read_bytes())
+    config = load_config()
+    want = record_path(source, model_dir, config, tmp_path)
+    assert want[1].rejected == 0
+    assert_same(column_path(source, model_dir, config, tmp_path), want)
