@@ -11,6 +11,7 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
@@ -181,10 +182,11 @@ def _kind(obj: object) -> str:
 def _csv_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[list[Item]]:
     with _open(path) as binary:
         text = _TextLines(binary)
-        reader = csv.reader(text)
-        header = next(reader, None)
-        if header is None:
+        first = next(text, None)
+        if first is None:
             return
+        reader = csv.reader(chain([first], text), delimiter=_delimiter(first))
+        header = next(reader)
         items: list[Item] = []
         for item in _csv_items(reader, header, text, columns):
             items.append(item)
@@ -193,6 +195,12 @@ def _csv_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[li
                 items = []
         if items:
             yield items
+
+
+def _delimiter(header: str) -> str:
+    """The separator of a CSV file, from its header line: of comma, semicolon, tab and bar,
+    the one that makes the most columns (a comma on a tie)."""
+    return max(",;\t|", key=lambda d: len(next(csv.reader([header], delimiter=d))))
 
 
 class _TextLines:

@@ -128,7 +128,7 @@ def score_file(
 ) -> RunSummary:
     """Score `data` (JSONL on stdin when None) with the bundle and write decisions to `output`.
 
-    A JSONL or Parquet file (stdin redirected from a file included) goes through the column
+    A JSONL, Parquet or CSV file (stdin redirected from a file included) goes through the column
     path (`fraudcli.score_columns`), a block of rows at a time; a pipe goes record by record,
     so each piped record is decided as soon as it arrives. Both give the same output."""
     from fraudcli.runtime import load_pipeline
@@ -165,7 +165,7 @@ def score_file(
         sink.close()
 
 
-BLOCK_ROWS = 1 << 19  # records per block when JSONL lines are parsed one by one (mapped columns)
+BLOCK_ROWS = 1 << 19  # records per block when lines are parsed one by one (CSV, mapped JSONL)
 PARQUET_ROWS = 1 << 18  # Parquet rows per block: measured fastest here (each block re-reads the
 # stored state, and blocks of 1M rows sort out of cache)
 
@@ -219,7 +219,7 @@ def column_blocks(data: Path | None, columns) -> Iterator | None:
         return parquet_blocks(ensure_readable(data), columns, PARQUET_ROWS)
     if fmt == "jsonl":
         return _jsonl_file_blocks(ensure_readable(data), columns)
-    return None
+    return _item_blocks(read_batches(ensure_readable(data), columns))  # CSV: parsed row by row
 
 
 def _jsonl_file_blocks(path: Path, columns) -> Iterator:
@@ -231,15 +231,21 @@ def jsonl_blocks(stream, columns) -> Iterator:
     """JSONL as blocks of records: Arrow's JSON reader with the record path's parse for every
     line Arrow might read differently (`fraudcli.jsonl_columns`). Renamed columns (a mapping in
     fraud.toml) are parsed line by line as the record path does, then gathered into blocks."""
-    from fraudcli.columnar import block_of_items
     from fraudcli.io import _jsonl_batches
     from fraudcli.jsonl_columns import jsonl_blocks as arrow_blocks
 
     if not columns.mapping:
         yield from arrow_blocks(stream, columns)
         return
+    yield from _item_blocks(_jsonl_batches(stream, columns))
+
+
+def _item_blocks(batches: Iterable[list[Item]]) -> Iterator:
+    """The record path's parsed batches gathered into blocks of `BLOCK_ROWS` records."""
+    from fraudcli.columnar import block_of_items
+
     items: list = []
-    for batch in _jsonl_batches(stream, columns):
+    for batch in batches:
         items += batch
         if len(items) >= BLOCK_ROWS:
             yield block_of_items(items)

@@ -302,3 +302,18 @@ def test_a_byte_order_mark_at_the_start_is_left_out(tmp_path, suffix):
     got = [item for batch in read_batches(marked) for item in batch]
     assert got == [item for batch in read_batches(plain) for item in batch]
     assert all(isinstance(item, Txn) for _, _, item in got) and len(got) == 3
+
+
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_csv_separators_other_than_a_comma(tmp_path, separator):
+    lines = [
+        ["transaction_id", "timestamp", "user_id", "amount", "note"],
+        ["t1", "2026-01-01T00:00:00Z", "u", "2.5", "a, b"],
+        ["t2", "2026-01-01T00:00:01Z", "u", "3", ""],
+    ]
+    comma, other = tmp_path / "comma.csv", tmp_path / "other.csv"
+    comma.write_text("".join(",".join(f'"{v}"' for v in line) + "\n" for line in lines))
+    other.write_text("".join(separator.join(line) + "\n" for line in lines))
+    got = [item for _, _, item in next(read_batches(other))]
+    assert got == [item for _, _, item in next(read_batches(comma))]
+    assert got[0].extras == {"note": "a, b"} and got[1].amount == 3.0

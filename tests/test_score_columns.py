@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
@@ -383,4 +384,22 @@ def test_jsonl_with_a_byte_order_mark(world, model_dir, tmp_path, columns_only):
     config = load_config()
     want = record_path(source, model_dir, config, tmp_path)
     assert want[1].rejected == 0
+    assert_same(column_path(source, model_dir, config, tmp_path), want)
+
+
+def test_csv_with_bad_rows(world, model_dir, tmp_path, monkeypatch, columns_only):
+    """CSV is parsed row by row as the record path does, then decided in blocks."""
+    monkeypatch.setattr(score, "BLOCK_ROWS", 700)
+    records = [json.loads(line) for line in (world / "later.jsonl").read_text().splitlines()]
+    records[5]["amount"], records[9]["timestamp"] = "lots", "yesterday"
+    records.insert(1200, records[3])  # a duplicate
+    keys = list(dict.fromkeys(k for r in records for k in r))
+    source = tmp_path / "messy.csv"
+    with open(source, "w", newline="") as out:
+        writer = csv.DictWriter(out, keys)
+        writer.writeheader()
+        writer.writerows(records)
+    config = load_config()
+    want = record_path(source, model_dir, config, tmp_path)
+    assert want[1].rejected == 3
     assert_same(column_path(source, model_dir, config, tmp_path), want)
