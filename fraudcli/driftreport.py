@@ -20,7 +20,7 @@ from fraudcli.drift.compare import CategoricalDrift, NumericDrift
 from fraudcli.drift.profile import bin_index
 from fraudcli.drift.stats import psi_rows
 from fraudcli.drift.verdict import DatasetVerdict
-from fraudcli.errors import BundleError, InputError
+from fraudcli.errors import BundleError, InputError, UsageError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore
 from fraudcli.io import read_batches
@@ -149,7 +149,7 @@ def drift_report(
 ) -> DriftResult:
     """Compare `current` with the bundle's profile (or with `reference` data)."""
     if by is not None and by not in PERIODS:
-        raise InputError(f"--by must be one of {', '.join(PERIODS)}")
+        raise UsageError(f"--by must be one of {', '.join(PERIODS)}")
     loaded = load_pipeline(config, model_dir)
     pipeline = loaded.pipeline
     if reference is not None:

@@ -229,3 +229,15 @@ def test_missing_or_broken_input_is_exit_3_without_traceback(command, tmp_path, 
         result = run(command, path, *extra)
         assert result.exit_code == 3, (command, path, result.output)
         assert "error: cannot read" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("option", ["-o", "--rejects"])
+@pytest.mark.parametrize("name", ["out.jsonl", "out.parquet"])
+def test_an_output_in_a_missing_folder_is_a_one_line_error(
+    world, model_dir, tmp_path, option, name
+):
+    target = tmp_path / "no-such-folder" / name
+    result = run("score", world / "later.jsonl", "--model", model_dir, option, target)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error:") and "No such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr and isinstance(result.exception, SystemExit)

@@ -147,7 +147,7 @@ def test_unknown_period_is_a_clear_error(drift_world):
     result = runner.invoke(
         app, ["drift-report", "--model", str(drift_world / "model"), "--by", "fortnight"]
     )
-    assert result.exit_code == 3 and "--by must be one of" in result.stderr
+    assert result.exit_code == 2 and "--by must be one of" in result.stderr
 
 
 def test_reference_data_instead_of_the_bundle_profile(drift_world):

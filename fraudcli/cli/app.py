@@ -15,7 +15,7 @@ import typer
 
 from fraudcli import __version__
 from fraudcli.console import err
-from fraudcli.errors import FraudError
+from fraudcli.errors import EXIT_RUNTIME, FraudError
 
 EXIT_CODES = (
     "Exit codes: 0 ok · 1 runtime failure · 2 usage/config error · 3 bad input "
@@ -64,6 +64,12 @@ def handled(command):
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # the reader of stdout went away (`| head`): nothing to say
+            raise
+        except OSError as exc:  # a file that cannot be written (no such folder, disk full...)
+            where = f": {exc.filename}" if exc.filename else ""
+            err.print(f"[bold red]error:[/] {exc.strerror or exc}{where}", highlight=False)
+            raise typer.Exit(EXIT_RUNTIME) from None
 
     return wrapper
 
