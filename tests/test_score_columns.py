@@ -251,7 +251,7 @@ def test_jsonl_keys_outside_the_schema_on_most_lines(messy, model_dir, tmp_path,
     config = load_config()
     want = record_path(source, model_dir, config, tmp_path)
     got = column_path(source, model_dir, config, tmp_path, suffix=suffix)
-    if suffix == ".parquet":  # every column on every row, from the first block: the values
+    if suffix == ".parquet":  # a Parquet file has every column on every row: the values
         assert {"note", "tier"} <= set(got[0][0])
         pairs = zip(got[0], want[0], strict=True)
         want = ([{k: w.get(k) for k in g} for g, w in pairs], *want[1:])
