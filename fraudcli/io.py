@@ -180,6 +180,22 @@ def _kind(obj: object) -> str:
 
 
 def _csv_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[list[Item]]:
+    items: list[Item] = []
+    for header, (line_no, raw, row, reject) in csv_records(path):
+        if reject is not None:
+            items.append((line_no, raw, reject))
+        else:
+            obj = columns.apply(dict(zip(header, row, strict=True)))
+            items.append((line_no, raw, _validated(obj, line_no, raw, lenient=True)))
+        if len(items) >= batch_rows:
+            yield items
+            items = []
+    if items:
+        yield items
+
+
+def csv_records(path: Path) -> Iterator[tuple[list[str], tuple]]:
+    """Each row of a CSV file, as `csv_rows` gives it, beside the file's header."""
     with _open(path) as binary:
         text = _TextLines(binary)
         first = next(text, None)
@@ -187,14 +203,8 @@ def _csv_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[li
             return
         reader = csv.reader(chain([first], text), delimiter=_delimiter(first))
         header = next(reader)
-        items: list[Item] = []
-        for item in _csv_items(reader, header, text, columns):
-            items.append(item)
-            if len(items) >= batch_rows:
-                yield items
-                items = []
-        if items:
-            yield items
+        for row in csv_rows(reader, text, len(header)):
+            yield header, row
 
 
 def _delimiter(header: str) -> str:
@@ -228,28 +238,29 @@ class _TextLines:
             return "\x00BAD-UTF8\x00\n"
 
 
-def _csv_items(reader, header: list[str], text: _TextLines, columns: ColumnMap):
-    width = len(header)
+def csv_rows(reader, text: _TextLines, width: int) -> Iterator[tuple]:
+    """The rows of a CSV file as `(line, raw, cells, None)` when a row has the header's
+    `width` of cells, else `(line, raw, None, reject)`: malformed CSV, invalid UTF-8, an
+    empty line or a row of another width."""
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, None, Reject(reader.line_num, f"malformed CSV: {exc}", "")
+            yield reader.line_num, None, None, Reject(reader.line_num, f"malformed CSV: {exc}", "")
             continue
         line_no = reader.line_num
         raw = ",".join(row)
         if row == ["\x00BAD-UTF8\x00"]:
-            yield line_no, None, Reject(line_no, "invalid UTF-8", text.bad_utf8 or "")
+            yield line_no, None, None, Reject(line_no, "invalid UTF-8", text.bad_utf8 or "")
         elif not row or not any(cell.strip() for cell in row):
-            yield line_no, raw, Reject(line_no, "empty line", raw)
+            yield line_no, raw, None, Reject(line_no, "empty line", raw)
         elif len(row) != width:
             reason = f"{len(row)} cells where the header has {width}"
-            yield line_no, raw, Reject(line_no, reason, raw)
+            yield line_no, raw, None, Reject(line_no, reason, raw)
         else:
-            obj = columns.apply(dict(zip(header, row, strict=True)))
-            yield line_no, raw, _validated(obj, line_no, raw, lenient=True)
+            yield line_no, raw, row, None
 
 
 # --- Parquet ---------------------------------------------------------------------------------
