@@ -165,7 +165,7 @@ def score_file(
         sink.close()
 
 
-BLOCK_ROWS = 1 << 19  # records per block when lines are parsed one by one (CSV, mapped JSONL)
+BLOCK_ROWS = 1 << 19  # records per block of CSV, or of JSONL parsed line by line (mapped keys)
 PARQUET_ROWS = 1 << 18  # Parquet rows per block: measured fastest here (each block re-reads the
 # stored state, and blocks of 1M rows sort out of cache)
 
@@ -219,7 +219,9 @@ def column_blocks(data: Path | None, columns) -> Iterator | None:
         return parquet_blocks(ensure_readable(data), columns, PARQUET_ROWS)
     if fmt == "jsonl":
         return _jsonl_file_blocks(ensure_readable(data), columns)
-    return _item_blocks(read_batches(ensure_readable(data), columns))  # CSV: parsed row by row
+    from fraudcli.csv_columns import csv_blocks
+
+    return csv_blocks(ensure_readable(data), columns, BLOCK_ROWS)
 
 
 def _jsonl_file_blocks(path: Path, columns) -> Iterator:

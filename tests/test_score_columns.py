@@ -387,8 +387,10 @@ def test_jsonl_with_a_byte_order_mark(world, model_dir, tmp_path, columns_only):
     assert_same(column_path(source, model_dir, config, tmp_path), want)
 
 
-def test_csv_with_bad_rows(world, model_dir, tmp_path, monkeypatch, columns_only):
-    """CSV is parsed row by row as the record path does, then decided in blocks."""
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_csv_with_bad_rows(world, model_dir, tmp_path, monkeypatch, columns_only, suffix):
+    """CSV read by `csv_columns` (its column outside the schema, empty on most rows, carried
+    as a column) gives the record path's output."""
     monkeypatch.setattr(score, "BLOCK_ROWS", 700)
     records = [json.loads(line) for line in (world / "later.jsonl").read_text().splitlines()]
     records[5]["amount"], records[9]["timestamp"] = "lots", "yesterday"
@@ -402,4 +404,7 @@ def test_csv_with_bad_rows(world, model_dir, tmp_path, monkeypatch, columns_only
     config = load_config()
     want = record_path(source, model_dir, config, tmp_path)
     assert want[1].rejected == 3
-    assert_same(column_path(source, model_dir, config, tmp_path), want)
+    got = column_path(source, model_dir, config, tmp_path, suffix=suffix)
+    if suffix == ".parquet":
+        assert "fraud_pattern" in got[0][0]
+    assert_same(got, want)
