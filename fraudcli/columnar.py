@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from fraudcli.blocks import ValidBlock
 from fraudcli.field_values import MS_CUTOFF
+from fraudcli.iso_stamps import canonical_seconds
 from fraudcli.schema import FIELDS, MAX_AMOUNT, MAX_TS, MIN_TS, STRING_FIELDS, ColumnMap, Txn
 
 _STRINGS = ("transaction_id", "user_id", "merchant_id", "merchant_category", "country")
@@ -89,9 +90,7 @@ def timestamps(array: pa.Array) -> np.ndarray:
         seconds = _filled(array.cast(pa.float64(), safe=False), np.nan)
         return np.where(np.abs(seconds) > MS_CUTOFF, seconds / 1000.0, seconds)
     if len(array) and _is_string(array):
-        from fraudcli.jsonl_columns import _epoch_seconds  # imports this module
-
-        return _epoch_seconds(array.cast(pa.string()))
+        return canonical_seconds(array.cast(pa.string()))
     return np.full(len(array), np.nan)
 
 

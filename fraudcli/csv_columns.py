@@ -32,8 +32,9 @@ import pyarrow.compute as pc
 
 from fraudcli.blocks import ValidBlock
 from fraudcli.columnar import txn_columns
+from fraudcli.field_values import MS_CUTOFF
 from fraudcli.io import csv_records
-from fraudcli.jsonl_columns import _MONTH_DAYS, _days_from_civil
+from fraudcli.iso_stamps import iso_seconds
 from fraudcli.rejects import Reject, _validated
 from fraudcli.schema import FIELDS, MAX_AMOUNT, MAX_TS, MIN_TS, ColumnMap, Txn
 
@@ -226,65 +227,11 @@ def _merged(rows: _Rows, ok: np.ndarray, data, checked: dict) -> ValidBlock:
     return ValidBlock(len(rows), lines, data, out_extras, [r for _, r in rejects])
 
 
-_SEPARATORS = np.frombuffer(b"T ", np.uint8)
-_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
-_MARK_AT = np.array([4, 7, 13, 16])
-_MARKS = np.frombuffer(b"--::", np.uint8)
-_FORMS = {19: (0, False), 20: (0, True), 23: (3, False), 24: (3, True)}  # length: (ms, Z)
-
-
 def stamp_seconds(stamps: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Epoch seconds of timestamp text as `parse_timestamp(text, lenient=True)` reads it, for
     'YYYY-MM-DD[T ]HH:MM:SS[.fff][Z]' and plain decimal epoch text (NaN for any other form),
     and where the text is the canonical 'YYYY-MM-DDTHH:MM:SSZ' (`Txn.ts_text`)."""
-    n = len(stamps)
-    ts = np.full(n, np.nan)
-    canonical = np.zeros(n, dtype=bool)
-    lengths = _filled(pc.binary_length(stamps), 0)
-    for length, form in _FORMS.items():
-        rows = np.flatnonzero(lengths == length)
-        if len(rows):
-            ts[rows], iso_z = _iso_seconds(_chars(stamps, rows, length), *form)
-            canonical[rows] = iso_z
+    ts, canonical = iso_seconds(stamps)
     match, number = _numbers(stamps, _UNSIGNED)
-    number = np.where(np.abs(number) > 1e11, number / 1000.0, number)
-    ts = np.where(match, number, ts)
-    return ts, canonical & ~match
-
-
-def _chars(stamps: pa.Array, rows: np.ndarray, length: int) -> np.ndarray:
-    picked = stamps if len(rows) == len(stamps) else stamps.take(pa.array(rows))
-    offsets = np.frombuffer(picked.buffers()[1], np.int32, len(rows) + 1, picked.offset * 4)
-    text = np.frombuffer(picked.buffers()[2], np.uint8)
-    if offsets[-1] - offsets[0] == length * len(rows):  # all of this length: a matrix as is
-        return text[offsets[0] : offsets[-1]].reshape(len(rows), length)
-    return text[offsets[:-1, None] + np.arange(length)]
-
-
-def _iso_seconds(chars: np.ndarray, frac: int, zulu: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Seconds of 'YYYY-MM-DD?HH:MM:SS' (+ '.' and `frac` digits, + 'Z' if `zulu`) stamps as
-    `datetime.fromisoformat(...).timestamp()` gives them (NaN where not such a real moment),
-    and where they are the canonical form."""
-    d = chars[:, _DIGITS] - np.uint8(48)  # a byte below '0' wraps round to above 9
-    good = np.all(d <= 9, axis=1) & np.all(chars[:, _MARK_AT] == _MARKS, axis=1)
-    good &= np.isin(chars[:, 10], _SEPARATORS)
-    if zulu:
-        good &= chars[:, -1] == ord("Z")
-    micros = np.zeros(len(chars), dtype=np.int64)
-    if frac:
-        f = chars[:, 20 : 20 + frac] - np.uint8(48)
-        good &= (chars[:, 19] == ord(".")) & np.all(f <= 9, axis=1)
-        micros = (f.astype(np.int64) * np.array([100_000, 10_000, 1_000])).sum(axis=1)
-    d = d.astype(np.int64)
-    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
-    hour = d[:, 8] * 10 + d[:, 9]
-    seconds = hour * 3600 + (d[:, 10] * 10 + d[:, 11]) * 60 + d[:, 12] * 10 + d[:, 13]
-    good &= (hour <= 23) & (d[:, 10] <= 5) & (d[:, 12] <= 5)
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    good &= (month >= 1) & (month <= 12) & (day >= 1)
-    good &= day <= _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
-    total = (_days_from_civil(year, month, day) * 86400 + seconds) * 1_000_000 + micros
-    ts = np.where(good, total / 1e6, np.nan)  # both sides divide exact integers, rounded once
-    iso_z = good & (chars[:, 10] == ord("T")) & zulu & (frac == 0)
-    return ts, iso_z
+    number = np.where(np.abs(number) > MS_CUTOFF, number / 1000.0, number)
+    return np.where(match, number, ts), canonical & ~match

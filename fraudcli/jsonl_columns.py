@@ -33,9 +33,10 @@ import pyarrow.compute as pc
 from fraudcli.blocks import ValidBlock
 from fraudcli.columnar import txn_columns
 from fraudcli.io import MAX_LINE_BYTES, parse_jsonl_line, reader_of
+from fraudcli.iso_stamps import canonical_seconds
 from fraudcli.jsonl_arrow import _TEXT, _parsed
 from fraudcli.rejects import Reject
-from fraudcli.schema import MAX_AMOUNT, MAX_TS, MIN_TS, ColumnMap, Txn
+from fraudcli.schema import MAX_AMOUNT, ColumnMap, Txn
 
 READ_BYTES = 1 << 27  # about 500k simulated lines: one block of the column path
 
@@ -89,7 +90,7 @@ def _block(body: bytes, continued: bool, first: int, columns: ColumnMap) -> Vali
     carried: dict[str, pa.Array] = {}
     if table is not None:
         get = {name: table.column(name).combine_chunks() for name in table.column_names}
-        ts = _epoch_seconds(get["timestamp"])
+        ts = canonical_seconds(get["timestamp"])
         ok = _clean(get, ts)
         parsed = np.flatnonzero(plain)[held]
         carried = _carried(body, starts, ends, parsed, get, extras, ok) if extras else {}
@@ -187,7 +188,7 @@ def _columns(get: dict[str, pa.Array], ts: np.ndarray, ok: np.ndarray) -> dict[s
 
 def _clean(get: dict[str, pa.Array], ts: np.ndarray) -> np.ndarray:
     """True where `_validate_fast` accepts the row and takes the values Arrow read; `ts` is
-    the rows' `_epoch_seconds`."""
+    the rows' `canonical_seconds`."""
     ok = _filled(pc.binary_length(get["transaction_id"]), 0) > 0
     ok &= _filled(pc.binary_length(get["user_id"]), 0) > 0
     for name in ("merchant_id", "merchant_category", "device_id", "channel"):
@@ -208,51 +209,6 @@ def _clean(get: dict[str, pa.Array], ts: np.ndarray) -> np.ndarray:
 
 def _filled(array: pa.Array, value) -> np.ndarray:
     return pc.fill_null(array, value).to_numpy(zero_copy_only=False)
-
-
-_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
-_MARK_AT = np.array([4, 7, 10, 13, 16, 19])
-_MARKS = np.frombuffer(b"--T::Z", np.uint8)
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-
-
-def _epoch_seconds(stamps: pa.Array) -> np.ndarray:
-    """Epoch seconds of 'YYYY-MM-DDTHH:MM:SSZ' stamps as `field_values._iso_z_seconds` reads them
-    (a real date within [MIN_TS, MAX_TS)); NaN for null or any other text."""
-    n = len(stamps)
-    out = np.full(n, np.nan)
-    offsets = np.frombuffer(stamps.buffers()[1], np.int32, n + 1, stamps.offset * 4)
-    text = np.frombuffer(stamps.buffers()[2], np.uint8)
-    rows = np.flatnonzero(np.diff(offsets) == 20)  # a null has no bytes
-    if len(rows) == n:  # all of them: the bytes are an n x 20 matrix as they lie
-        chars = text[offsets[0] : offsets[0] + 20 * n].reshape(n, 20)
-    else:
-        chars = text[offsets[rows, None] + np.arange(20)]
-    d = chars[:, _DIGITS] - np.uint8(48)  # a byte below '0' wraps round to above 9
-    good = np.all(d <= 9, axis=1) & np.all(chars[:, _MARK_AT] == _MARKS, axis=1)
-    d = d.astype(np.int32)
-    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
-    seconds = (d[:, 8] * 10 + d[:, 9]) * 3600 + (d[:, 10] * 10 + d[:, 11]) * 60
-    seconds += d[:, 12] * 10 + d[:, 13]
-    good &= (d[:, 8] * 10 + d[:, 9] <= 23) & (d[:, 10] <= 5) & (d[:, 12] <= 5)
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    good &= (month >= 1) & (month <= 12) & (day >= 1)
-    good &= day <= _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
-    start = _days_from_civil(year, month, day) * 86400.0
-    good &= (start >= MIN_TS) & (start < MAX_TS)
-    out[rows[good]] = (start + seconds)[good]
-    return out
-
-
-def _days_from_civil(year, month, day):
-    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
-    year = year.astype(np.int64) - (month <= 2)
-    era = year // 400
-    yoe = year - era * 400
-    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
 
 
 def _merged(n_read: int, lines: np.ndarray, data, carried, items) -> ValidBlock:
