@@ -49,7 +49,8 @@ def clean_mask(data: dict[str, pa.Array], n: int) -> np.ndarray:
     return mask
 
 
-def _filled(array: pa.Array, value) -> np.ndarray:
+def filled(array: pa.Array, value) -> np.ndarray:
+    """`array` as NumPy, nulls replaced by `value`."""
     return pc.fill_null(array, value).to_numpy(zero_copy_only=False)
 
 
@@ -65,7 +66,7 @@ def _ids(data, n):
         array = data.get(name)
         if not _is_string(array):
             return np.zeros(n, dtype=bool)
-        mask &= _filled(pc.utf8_length(array), 0) > 0
+        mask &= filled(pc.utf8_length(array), 0) > 0
     return mask
 
 
@@ -73,7 +74,7 @@ def _amount(data, n):
     array = data.get("amount")
     if array is None or not (pa.types.is_floating(array.type) or pa.types.is_integer(array.type)):
         return np.zeros(n, dtype=bool)
-    values = _filled(array.cast(pa.float64()), np.nan)
+    values = filled(array.cast(pa.float64()), np.nan)
     with np.errstate(invalid="ignore"):
         return (values >= 0.0) & (values <= MAX_AMOUNT)
 
@@ -85,9 +86,9 @@ def timestamps(array: pa.Array) -> np.ndarray:
     type or text form, which the one-record checks then read."""
     kind = array.type
     if pa.types.is_timestamp(kind):
-        return _filled(array.cast(pa.int64()), 0).astype(np.float64) / _UNITS[kind.unit]
+        return filled(array.cast(pa.int64()), 0).astype(np.float64) / _UNITS[kind.unit]
     if len(array) and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-        seconds = _filled(array.cast(pa.float64(), safe=False), np.nan)
+        seconds = filled(array.cast(pa.float64(), safe=False), np.nan)
         return np.where(np.abs(seconds) > MS_CUTOFF, seconds / 1000.0, seconds)
     if len(array) and _is_string(array):
         return canonical_seconds(array.cast(pa.string()))
@@ -110,7 +111,7 @@ def _strings(data, n):
             continue
         if not _is_string(array):
             return np.zeros(n, dtype=bool)
-        mask &= _filled(pc.utf8_length(array), 1) > 0  # null is fine, "" is not
+        mask &= filled(pc.utf8_length(array), 1) > 0  # null is fine, "" is not
     return mask
 
 
@@ -120,7 +121,7 @@ def _country(data, n):
         return np.ones(n, dtype=bool)
     if not _is_string(array):
         return np.zeros(n, dtype=bool)
-    return _filled(pc.match_substring_regex(array, "^[A-Z]{2}$"), True)
+    return filled(pc.match_substring_regex(array, "^[A-Z]{2}$"), True)
 
 
 def _location(data, n):
@@ -133,7 +134,7 @@ def _location(data, n):
         or not (pa.types.is_float64(lat.type) and pa.types.is_float64(lon.type))
     ):
         return np.zeros(n, dtype=bool)
-    la, lo = _filled(lat, np.nan), _filled(lon, np.nan)
+    la, lo = filled(lat, np.nan), filled(lon, np.nan)
     both_missing = np.isnan(la) & np.isnan(lo)
     with np.errstate(invalid="ignore"):
         inside = (np.abs(la) <= 90.0) & (np.abs(lo) <= 180.0)
@@ -146,7 +147,7 @@ def _label(data, n):
         return np.ones(n, dtype=bool)
     if not pa.types.is_integer(array.type):
         return np.zeros(n, dtype=bool)
-    values = _filled(array.cast(pa.int64()), 0)
+    values = filled(array.cast(pa.int64()), 0)
     return (values == 0) | (values == 1)
 
 

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudcli.blocks import ValidBlock
-from fraudcli.columnar import txn_columns
+from fraudcli.columnar import filled, txn_columns
 from fraudcli.field_values import MS_CUTOFF
 from fraudcli.io import csv_records
 from fraudcli.iso_stamps import iso_seconds
@@ -118,12 +118,8 @@ def _block(rows: _Rows, header: list[str], columns: ColumnMap) -> ValidBlock:
     return block
 
 
-def _filled(array: pa.Array, value) -> np.ndarray:
-    return pc.fill_null(array, value).to_numpy(zero_copy_only=False)
-
-
 def _matches(array: pa.Array, pattern: str) -> np.ndarray:
-    return _filled(pc.match_substring_regex(array, pattern), False)
+    return filled(pc.match_substring_regex(array, pattern), False)
 
 
 def _numbers(array: pa.Array, pattern: str) -> tuple[np.ndarray, np.ndarray]:
@@ -131,15 +127,15 @@ def _numbers(array: pa.Array, pattern: str) -> tuple[np.ndarray, np.ndarray]:
     elsewhere). Arrow's text-to-float is correctly rounded, as Python's `float` is."""
     match = _matches(array, pattern)
     values = pc.if_else(pa.array(match), array, "nan").cast(pa.float64())
-    return match, _filled(values, np.nan)
+    return match, filled(values, np.nan)
 
 
 def _clean(get: dict[str, pa.Array], n: int) -> np.ndarray:
     """True where a row is in the clean form the kernels read exactly as `validate` does."""
     if not {"transaction_id", "user_id", "amount", "timestamp"} <= set(get):
         return np.zeros(n, dtype=bool)
-    ok = _filled(pc.binary_length(get["transaction_id"]), 0) > 0
-    ok &= _filled(pc.binary_length(get["user_id"]), 0) > 0
+    ok = filled(pc.binary_length(get["transaction_id"]), 0) > 0
+    ok &= filled(pc.binary_length(get["user_id"]), 0) > 0
     match, amount = _numbers(get["amount"], _UNSIGNED)
     ok &= match & (amount <= MAX_AMOUNT)
     ts, _ = stamp_seconds(get["timestamp"])
@@ -157,7 +153,7 @@ def _clean(get: dict[str, pa.Array], n: int) -> np.ndarray:
 
 
 def _empty(array: pa.Array) -> np.ndarray:
-    return _filled(pc.binary_length(array), 0) == 0
+    return filled(pc.binary_length(array), 0) == 0
 
 
 def _columns(get: dict[str, pa.Array], ok: np.ndarray) -> dict[str, pa.Array]:
@@ -170,7 +166,7 @@ def _columns(get: dict[str, pa.Array], ok: np.ndarray) -> dict[str, pa.Array]:
         out["country"] = pc.utf8_upper(out["country"])
     out["amount"] = got["amount"].cast(pa.float64())
     lat, lon = (_coordinate(got.get(name), n) for name in ("lat", "lon"))
-    half = pa.array(lat.is_null().to_numpy(zero_copy_only=False) | _filled(lon.is_null(), True))
+    half = pa.array(lat.is_null().to_numpy(zero_copy_only=False) | filled(lon.is_null(), True))
     out["lat"] = pc.if_else(half, pa.scalar(None, pa.float64()), lat)
     out["lon"] = pc.if_else(half, pa.scalar(None, pa.float64()), lon)
     out["is_fraud"] = _label(got.get("is_fraud"), n)

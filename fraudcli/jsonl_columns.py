@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudcli.blocks import ValidBlock
-from fraudcli.columnar import txn_columns
+from fraudcli.columnar import filled, txn_columns
 from fraudcli.io import MAX_LINE_BYTES, parse_jsonl_line, reader_of
 from fraudcli.iso_stamps import canonical_seconds
 from fraudcli.jsonl_arrow import _TEXT, _parsed
@@ -189,26 +189,22 @@ def _columns(get: dict[str, pa.Array], ts: np.ndarray, ok: np.ndarray) -> dict[s
 def _clean(get: dict[str, pa.Array], ts: np.ndarray) -> np.ndarray:
     """True where `_validate_fast` accepts the row and takes the values Arrow read; `ts` is
     the rows' `canonical_seconds`."""
-    ok = _filled(pc.binary_length(get["transaction_id"]), 0) > 0
-    ok &= _filled(pc.binary_length(get["user_id"]), 0) > 0
+    ok = filled(pc.binary_length(get["transaction_id"]), 0) > 0
+    ok &= filled(pc.binary_length(get["user_id"]), 0) > 0
     for name in ("merchant_id", "merchant_category", "device_id", "channel"):
-        ok &= _filled(pc.binary_length(get[name]), 1) > 0  # absent is fine, "" is not
-    ok &= _filled(pc.match_substring_regex(get["country"], "^[A-Z]{2}$"), True)
-    amount = _filled(get["amount"], np.nan)
+        ok &= filled(pc.binary_length(get[name]), 1) > 0  # absent is fine, "" is not
+    ok &= filled(pc.match_substring_regex(get["country"], "^[A-Z]{2}$"), True)
+    amount = filled(get["amount"], np.nan)
     ok &= (amount > 0.0) & (amount <= MAX_AMOUNT)  # not 0: json.loads tells -0 from -0.0
     ok &= ~np.isnan(ts)
-    label = _filled(get["is_fraud"], 0.0)
+    label = filled(get["is_fraud"], 0.0)
     ok &= (label == 0.0) | (label == 1.0)
-    lat, lon = _filled(get["lat"], np.nan), _filled(get["lon"], np.nan)
-    absent = _filled(pc.is_null(get["lat"]), True) & _filled(pc.is_null(get["lon"]), True)
+    lat, lon = filled(get["lat"], np.nan), filled(get["lon"], np.nan)
+    absent = filled(pc.is_null(get["lat"]), True) & filled(pc.is_null(get["lon"]), True)
     with np.errstate(invalid="ignore"):
         inside = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
         fractional = (lat != np.floor(lat)) & (lon != np.floor(lon))  # 40 is an int to json
     return ok & (absent | (inside & fractional))
-
-
-def _filled(array: pa.Array, value) -> np.ndarray:
-    return pc.fill_null(array, value).to_numpy(zero_copy_only=False)
 
 
 def _merged(n_read: int, lines: np.ndarray, data, carried, items) -> ValidBlock:
