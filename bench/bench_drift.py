@@ -21,10 +21,10 @@ def _current_columns():
 
     from fraudcli.bundle import load_bundle
     from fraudcli.features.store import InMemoryStore, StoreConfig
-    from fraudcli.io import read_batches
+    from fraudcli.io.read import read_batches
     from fraudcli.model.logreg import LinearScorer
     from fraudcli.profile import profile_columns
-    from fraudcli.rejects import RejectSink
+    from fraudcli.records.rejects import RejectSink
     from fraudcli.simulate import simulate
     from fraudcli.table import collect_features
 

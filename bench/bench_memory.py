@@ -16,9 +16,9 @@ from bench.common import figure
 
 def _retained(strip_merchant: bool):
     from fraudcli.features.store import InMemoryStore
-    from fraudcli.io import read_batches
+    from fraudcli.io.read import read_batches
+    from fraudcli.records.schema import Txn
     from fraudcli.samples import TRAIN, sample_path
-    from fraudcli.schema import Txn
 
     gc.collect()
     tracemalloc.start()

@@ -25,7 +25,7 @@ SEARCH_SECONDS = 10.0
 
 def _setup():
     from fraudcli.config import load_config
-    from fraudcli.rejects import RejectSink
+    from fraudcli.records.rejects import RejectSink
     from fraudcli.replay import load_records
     from fraudcli.samples import SCORE, sample_path
 

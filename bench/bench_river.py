@@ -18,7 +18,7 @@ N = 50_000
 
 
 def _records():
-    from fraudcli.schema import Txn
+    from fraudcli.records.schema import Txn
     from fraudcli.simulate import simulate
 
     table = simulate(N, seed=7, start="2026-03-02", days=15)
@@ -106,9 +106,8 @@ def _our_column_rate(txns) -> float:
     decisions as `decide` one by one (tests/test_score_columns.py), a block at a time."""
     import numpy as np
 
-    from fraudcli.blocks import ValidBlock
-    from fraudcli.columnar import txn_columns
     from fraudcli.config import load_config
+    from fraudcli.records.columns import ValidBlock, txn_columns
     from fraudcli.score import load_column_scorer
 
     scorer = load_column_scorer(load_config(), trained_model(), True, False)

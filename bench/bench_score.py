@@ -36,8 +36,8 @@ def _arrow_floor(path: Path, out: Path) -> float:
     JSON libraries with nothing in between."""
     import pyarrow.json as pj
 
-    from fraudcli.jsonl_arrow import _PARSE  # the schema's types, as the column path reads
-    from fraudcli.jsonl_encode import jsonl_chunks
+    from fraudcli.io._arrow_json import _PARSE  # the schema's types, as the column path reads
+    from fraudcli.io.jsonl_encode import jsonl_chunks
 
     started = time.perf_counter()
     options = pj.ReadOptions(block_size=1 << 24)
@@ -60,11 +60,11 @@ def _score(source: Path, output: Path) -> tuple[float, int]:
 def _record_path(source: Path) -> float:
     """The record path (pipes take it) on the first lines: records/s."""
     from fraudcli.config import load_config
-    from fraudcli.io import read_batches
-    from fraudcli.rejects import RejectSink
+    from fraudcli.io.read import read_batches
+    from fraudcli.io.writers import JsonlWriter
+    from fraudcli.records.rejects import RejectSink
     from fraudcli.runtime import load_pipeline
     from fraudcli.score import score_stream
-    from fraudcli.writers import JsonlWriter
 
     head = CACHE / "head.jsonl"
     with open(source, "rb") as src, open(head, "wb") as dst:

@@ -16,12 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from fraudcli.columnar import clean_mask, renamed, timestamps
 from fraudcli.features.batch import batch_features_columns
 from fraudcli.features.batch_groups import Codes, TxnColumns
 from fraudcli.features.store import InMemoryStore
-from fraudcli.io import detect_format
-from fraudcli.schema import FIELDS, ColumnMap
+from fraudcli.io.formats import detect_format
+from fraudcli.records.columns import clean_mask, renamed
+from fraudcli.records.schema import FIELDS, ColumnMap
+from fraudcli.records.timestamps import timestamps
 from fraudcli.table import CATEGORICAL, RECORD, FeatureTable
 
 BATCH_ROWS = 65_536

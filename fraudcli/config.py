@@ -14,7 +14,7 @@ from pathlib import Path
 from fraudcli.errors import ConfigError
 from fraudcli.features.spec import DAY
 from fraudcli.features.store import StoreConfig
-from fraudcli.schema import ColumnMap
+from fraudcli.records.schema import ColumnMap
 
 USER_CONFIG = Path("fraud.toml")
 

@@ -23,11 +23,12 @@ from fraudcli.drift.verdict import DatasetVerdict
 from fraudcli.errors import BundleError, InputError, UsageError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore
-from fraudcli.io import read_batches
+from fraudcli.io.read import read_batches
 from fraudcli.profile import MODEL_CATEGORICAL, MODEL_NUMERIC, decide_rows, profile_columns
-from fraudcli.rejects import RejectSink
+from fraudcli.records.accounting import RunSummary, tallied
+from fraudcli.records.rejects import RejectSink
 from fraudcli.runtime import load_pipeline
-from fraudcli.score import RunSummary, scored_file, tallied
+from fraudcli.score import scored_file
 from fraudcli.score_columns import Scored
 from fraudcli.table import CATEGORICAL, collect_features
 
@@ -129,7 +130,7 @@ def _name_of(length: float) -> str:
 
 
 def _label(period: int, length: float) -> str:
-    from fraudcli.schema import format_timestamp
+    from fraudcli.records.schema import format_timestamp
 
     text = format_timestamp(period * length)
     return text[:10] if length >= 86400 else text[:13] + "h"

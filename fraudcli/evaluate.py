@@ -11,11 +11,12 @@ import pyarrow.compute as pc
 
 from fraudcli.config import Config
 from fraudcli.errors import InputError
-from fraudcli.io import read_batches
+from fraudcli.io.read import read_batches
 from fraudcli.model.metrics import Metrics, evaluate
-from fraudcli.rejects import RejectSink
+from fraudcli.records.accounting import RunSummary, tallied
+from fraudcli.records.rejects import RejectSink
 from fraudcli.runtime import load_pipeline
-from fraudcli.score import RunSummary, scored_file, tallied
+from fraudcli.score import scored_file
 from fraudcli.score_columns import Scored
 
 

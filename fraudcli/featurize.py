@@ -7,11 +7,11 @@ from pathlib import Path
 
 from fraudcli.config import load_config
 from fraudcli.features.store import InMemoryStore
-from fraudcli.io import read_batches
-from fraudcli.rejects import RejectSink
-from fraudcli.score import RunSummary
+from fraudcli.io.read import read_batches
+from fraudcli.io.writers import write_table
+from fraudcli.records.accounting import RunSummary
+from fraudcli.records.rejects import RejectSink
 from fraudcli.table import collect_features, to_arrow
-from fraudcli.writers import write_table
 
 
 def features_file(

@@ -7,16 +7,13 @@ proved equal), so the model is trained on exactly what it sees in production.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from fraudcli.errors import StrictRejectError
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.io import Item
-from fraudcli.rejects import Reject, RejectSink
-from fraudcli.schema import FIELDS, Txn
+from fraudcli.records.schema import FIELDS, Txn
 
 if TYPE_CHECKING:
     from fraudcli.decision.engine import Decision, DecisionEngine
@@ -150,46 +147,3 @@ def record_values(txn: Txn) -> dict:
 
 # `amount` is both a feature and a field; the field comes last and is the same number.
 VALUE_NAMES = FEATURE_NAMES + RECORD_FIELDS
-
-
-class Deduper:
-    """Rejects a transaction_id seen before in this run: a replayed or double-submitted
-    transaction must not be counted twice (in the state, the output, or the metrics)."""
-
-    def __init__(self) -> None:
-        self._seen: set[str] = set()
-
-    def check(self, line: int, raw: str | None, txn: Txn) -> Txn | Reject:
-        if txn.transaction_id in self._seen:
-            reason = f"duplicate transaction_id {txn.transaction_id!r}"
-            return Reject(line, reason, raw if raw is not None else _raw(txn))
-        self._seen.add(txn.transaction_id)
-        return txn
-
-
-def accepted(
-    batches: Iterable[list[Item]], rejects: RejectSink, strict: bool = False
-) -> Iterator[tuple[int, list[Txn]]]:
-    """(records read, valid transactions) per batch; every other record goes to `rejects`.
-
-    Under `strict`, the first reject raises StrictRejectError after being recorded.
-    """
-    dedupe = Deduper()
-    for batch in batches:
-        txns = []
-        for line, raw, item in batch:
-            if isinstance(item, Txn):
-                item = dedupe.check(line, raw, item)
-            if isinstance(item, Txn):
-                txns.append(item)
-                continue
-            rejects.add(item)
-            if strict:
-                raise StrictRejectError(f"line {item.line}: {item.reason} (--strict)")
-        yield len(batch), txns
-
-
-def _raw(txn: Txn) -> str:
-    import json
-
-    return json.dumps(txn.fields() | (txn.extras or {}), default=str)

@@ -2,50 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import stat
-import sys
-import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from fraudcli.config import Config
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.io import Item, read_batches
-from fraudcli.pipeline import Pipeline, accepted
-from fraudcli.rejects import RejectSink
-from fraudcli.schema import Txn, format_timestamp
+from fraudcli.io.blocks import column_blocks
+from fraudcli.io.read import read_batches
+from fraudcli.io.writers import open_writer
+from fraudcli.pipeline import Pipeline
+from fraudcli.records.accounting import RunSummary, tallied
+from fraudcli.records.rejects import Item, RejectSink
+from fraudcli.records.schema import Txn, format_timestamp
 from fraudcli.score_columns import ColumnScorer, Scored, scored_blocks
-from fraudcli.writers import open_writer
-
-
-@dataclass
-class RunSummary:
-    """What a run read, wrote and rejected: read == written + rejected, always."""
-
-    read: int = 0
-    written: int = 0
-    rejected: int = 0
-    decisions: Counter = field(default_factory=Counter)
-    reject_reasons: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def rate(self) -> float:
-        return self.read / self.seconds if self.seconds > 0 else 0.0
-
-    def to_dict(self) -> dict:
-        return {
-            "read": self.read,
-            "written": self.written,
-            "rejected": self.rejected,
-            "decisions": dict(self.decisions),
-            "reject_reasons": self.reject_reasons,
-            "seconds": round(self.seconds, 3),
-        }
 
 
 def score_stream(
@@ -69,27 +39,6 @@ def score_stream(
             summary.decisions[decision.decision] += 1
         write(out)
     return summary
-
-
-def tallied(
-    batches: Iterable[list[Item]],
-    rejects: RejectSink,
-    summary: RunSummary,
-    *,
-    strict: bool = False,
-    on_batch: Callable[[int], None] | None = None,
-) -> Iterator[list[Txn]]:
-    """The valid transactions of each batch, counted into `summary` as they are consumed:
-    read, written (= valid), rejected with reasons, and the time taken."""
-    started = time.perf_counter()
-    for n_read, txns in accepted(batches, rejects, strict):
-        yield txns
-        summary.read += n_read
-        summary.written += len(txns)
-        if on_batch is not None:
-            on_batch(n_read)
-    summary.rejected, summary.reject_reasons = rejects.count, dict(rejects.reasons)
-    summary.seconds = time.perf_counter() - started
 
 
 def output_record(txn: Txn, decision, features: list[float] | None) -> dict:
@@ -165,8 +114,6 @@ def score_file(
         sink.close()
 
 
-BLOCK_ROWS = 1 << 19  # records per block of CSV, or of JSONL parsed line by line (mapped keys)
-PARQUET_ROWS = 1 << 18  # Parquet rows per block: measured fastest here (each block re-reads the
 # stored state, and blocks of 1M rows sort out of cache)
 
 
@@ -199,61 +146,6 @@ def scored_file(
     scorer = column_scorer(bundle, config, fresh_state, features=False)
     blocks = read_ahead(blocks)
     return scored_blocks(blocks, scorer, sink, summary, strict=strict, on_batch=on_batch)
-
-
-def column_blocks(data: Path | None, columns) -> Iterator | None:
-    """Blocks of valid records as columns, or None when the input is for the record path."""
-    from fraudcli.columnar import parquet_blocks
-    from fraudcli.io import detect_format, ensure_readable
-
-    if data is None or str(data) == "-":
-        try:
-            regular = stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
-        except (AttributeError, OSError, ValueError):  # stdin replaced, e.g. in tests
-            regular = False
-        if not regular:
-            return None
-        return jsonl_blocks(getattr(sys.stdin, "buffer", sys.stdin), columns)
-    fmt = detect_format(data)
-    if fmt == "parquet":
-        return parquet_blocks(ensure_readable(data), columns, PARQUET_ROWS)
-    if fmt == "jsonl":
-        return _jsonl_file_blocks(ensure_readable(data), columns)
-    from fraudcli.csv_columns import csv_blocks
-
-    return csv_blocks(ensure_readable(data), columns, BLOCK_ROWS)
-
-
-def _jsonl_file_blocks(path: Path, columns) -> Iterator:
-    with open(path, "rb") as stream:
-        yield from jsonl_blocks(stream, columns)
-
-
-def jsonl_blocks(stream, columns) -> Iterator:
-    """JSONL as blocks of records: Arrow's JSON reader with the record path's parse for every
-    line Arrow might read differently (`fraudcli.jsonl_columns`). Renamed columns (a mapping in
-    fraud.toml) are parsed line by line as the record path does, then gathered into blocks."""
-    from fraudcli.io import _jsonl_batches
-    from fraudcli.jsonl_columns import jsonl_blocks as arrow_blocks
-
-    if not columns.mapping:
-        yield from arrow_blocks(stream, columns)
-        return
-    yield from _item_blocks(_jsonl_batches(stream, columns))
-
-
-def _item_blocks(batches: Iterable[list[Item]]) -> Iterator:
-    """The record path's parsed batches gathered into blocks of `BLOCK_ROWS` records."""
-    from fraudcli.columnar import block_of_items
-
-    items: list = []
-    for batch in batches:
-        items += batch
-        if len(items) >= BLOCK_ROWS:
-            yield block_of_items(items)
-            items = []
-    if items:
-        yield block_of_items(items)
 
 
 def load_column_scorer(config: Config, model_dir, fresh_state: bool, features: bool):

@@ -24,17 +24,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudcli.batch_judge import BatchJudge, Judged
-from fraudcli.blocks import ValidBlock
-from fraudcli.columnar import format_timestamps
 from fraudcli.decision.engine import DECISIONS, DecisionEngine
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.continued import Chunk, ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.model.logreg import LinearScorer
 from fraudcli.pipeline import RECORD_FIELDS, Pipeline, judge
-from fraudcli.rejects import Reject, RejectSink
-from fraudcli.schema import Txn
-from fraudcli.seen_ids import Dedupe
+from fraudcli.records.columns import ValidBlock
+from fraudcli.records.duplicates import Dedupe
+from fraudcli.records.rejects import Reject, RejectSink
+from fraudcli.records.schema import Txn
+from fraudcli.records.timestamps import format_timestamps
 
 
 @dataclass

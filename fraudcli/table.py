@@ -16,11 +16,9 @@ import pyarrow as pa
 from fraudcli.features.batch import batch_features
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import FeatureStore, InMemoryStore
-from fraudcli.io import Item
-from fraudcli.pipeline import accepted
-from fraudcli.rejects import RejectSink
-from fraudcli.schema import Txn
-from fraudcli.score import RunSummary
+from fraudcli.records.accounting import RunSummary, accepted
+from fraudcli.records.rejects import Item, RejectSink
+from fraudcli.records.schema import Txn
 
 CATEGORICAL = ("merchant_category", "country", "channel")  # profiled for drift
 RECORD = ("merchant_id", "device_id", "lat", "lon")  # kept for rules and missing rates

@@ -16,15 +16,16 @@ from fraudcli.columnar_table import clean_parquet_table
 from fraudcli.config import Config
 from fraudcli.errors import InputError
 from fraudcli.features.store import InMemoryStore
-from fraudcli.io import Item, ensure_readable, read_batches
+from fraudcli.io.formats import ensure_readable
+from fraudcli.io.read import read_batches
 from fraudcli.model.logreg import LinearScorer, LogisticRegression
 from fraudcli.model.metrics import Metrics, choose_thresholds, evaluate
 from fraudcli.model.scaler import StandardScaler
 from fraudcli.profile import reference_profile
-from fraudcli.rejects import Reject, RejectSink
+from fraudcli.records.accounting import RunSummary
+from fraudcli.records.rejects import Item, Reject, RejectSink
+from fraudcli.records.schema import Txn
 from fraudcli.runtime import build_engine
-from fraudcli.schema import Txn
-from fraudcli.score import RunSummary
 from fraudcli.table import FeatureTable, collect_features
 
 MIN_ROWS = 100

@@ -7,7 +7,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from fraudcli.schema import format_timestamp
+from fraudcli.records.schema import format_timestamp
 from fraudcli.simulate import simulate
 
 SEED = 11

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from fraudcli.features.batch import batch_features
 from fraudcli.features.spec import DAY, FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
-from fraudcli.io import read_batches
-from fraudcli.schema import Txn
+from fraudcli.io.read import read_batches
+from fraudcli.records.schema import Txn
 from fraudcli.simulate import simulate
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z

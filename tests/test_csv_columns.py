@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import fraudcli.score as score
-from fraudcli.csv_columns import csv_blocks, stamp_seconds
-from fraudcli.io import read_batches
-from fraudcli.schema import (
+import fraudcli.io.blocks as blocks
+from fraudcli.io.csv_blocks import csv_blocks, stamp_seconds
+from fraudcli.io.read import read_batches
+from fraudcli.records.schema import (
     FIELDS,
     MAX_TS,
     MIN_TS,
@@ -163,8 +163,8 @@ def _written(row: list[str], delimiter: str, end: str, quoting: int) -> bytes:
 
 
 def _expected(path: Path, columns: ColumnMap, block_rows: int, batch_rows: int) -> list:
-    with mock.patch.object(score, "BLOCK_ROWS", block_rows):
-        return list(score._item_blocks(read_batches(path, columns, batch_rows)))
+    with mock.patch.object(blocks, "BLOCK_ROWS", block_rows):
+        return list(blocks._item_blocks(read_batches(path, columns, batch_rows)))
 
 
 def rows_extras(block) -> list[dict | None]:

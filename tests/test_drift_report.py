@@ -182,7 +182,9 @@ def test_a_file_through_the_column_path_gives_the_record_paths_report(
 ):
     """With small blocks, so the state is carried from block to block; a duplicate and a bad
     line are rejected alike."""
-    from fraudcli import driftreport, jsonl_columns, score
+    from fraudcli import driftreport
+    from fraudcli.io import blocks as input_blocks
+    from fraudcli.io import jsonl_blocks as jsonl_columns
 
     rows = pq.read_table(drift_world / "drifted.parquet").slice(0, 6000).to_pylist()
     rows.insert(3000, dict(rows[10]))  # a duplicate transaction_id
@@ -193,7 +195,7 @@ def test_a_file_through_the_column_path_gives_the_record_paths_report(
     else:
         stamped = [r | {"timestamp": r["timestamp"].isoformat()} for r in rows]
         path.write_text("".join(json.dumps(r) + "\n" for r in stamped))
-    monkeypatch.setattr(score, "PARQUET_ROWS", 1000)
+    monkeypatch.setattr(input_blocks, "PARQUET_ROWS", 1000)
     monkeypatch.setattr(jsonl_columns, "READ_BYTES", 200_000)
     got = report(tmp_path, path.name, by="day", model_dir=drift_world / "model")
     monkeypatch.setattr(driftreport, "scored_file", lambda *args, **kwargs: None)

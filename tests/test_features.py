@@ -17,7 +17,7 @@ from fraudcli.features.store import (
     _user_features,
     haversine_km,
 )
-from fraudcli.schema import Txn
+from fraudcli.records.schema import Txn
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z, a Thursday
 

@@ -10,15 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fraudcli.io import (
-    MAX_LINE_BYTES,
-    count_rows,
-    detect_format,
-    read_batches,
-)
-from fraudcli.rejects import Reject, RejectSink
-from fraudcli.schema import ColumnMap, Txn
-from fraudcli.writers import open_writer, write_table
+from fraudcli.io.formats import count_rows, detect_format
+from fraudcli.io.lines import MAX_LINE_BYTES
+from fraudcli.io.read import read_batches
+from fraudcli.io.writers import open_writer, write_table
+from fraudcli.records.rejects import Reject, RejectSink
+from fraudcli.records.schema import ColumnMap, Txn
 
 GOOD = {"transaction_id": "t1", "timestamp": "2026-01-01T10:00:00Z", "user_id": "u1", "amount": 5}
 
@@ -227,8 +224,8 @@ def test_parquet_column_checks_agree_with_one_record_checks(tmp_path, stamps):
     validated one by one, so both paths give the same items for a messy table."""
     import numpy as np
 
-    from fraudcli.io import _batch_items
-    from fraudcli.schema import RecordError, validate
+    from fraudcli.io.parquet import _batch_items
+    from fraudcli.records.schema import RecordError, validate
 
     rng = np.random.default_rng(3)
     n = 400

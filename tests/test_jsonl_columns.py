@@ -14,15 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import fraudcli.io as fio
-import fraudcli.jsonl_arrow as ja
-import fraudcli.jsonl_columns as jc
-from fraudcli.io import _jsonl_batches
-from fraudcli.iso_stamps import canonical_seconds
-from fraudcli.jsonl_columns import jsonl_blocks
-from fraudcli.rejects import Reject
+import fraudcli.io._arrow_json as ja
+import fraudcli.io.jsonl as fio
+import fraudcli.io.jsonl_blocks as jc
+import fraudcli.io.lines as lines
+from fraudcli.io.jsonl import _jsonl_batches
+from fraudcli.io.jsonl_blocks import jsonl_blocks
+from fraudcli.records.rejects import Reject
+from fraudcli.records.schema import ColumnMap, Txn
+from fraudcli.records.timestamps import canonical_seconds
 from fraudcli.samples import sample_path
-from fraudcli.schema import ColumnMap, Txn
 
 SMALL_MAX = 300  # MAX_LINE_BYTES in the Hypothesis test, so oversized lines stay cheap
 STAMP = "2026-01-01T10:00:00Z"
@@ -219,7 +220,7 @@ def streams(draw) -> tuple[bytes, ColumnMap, list[int], int]:
 def test_random_streams_give_what_the_per_record_path_gives(stream):
     data, columns, sizes, block_bytes = stream
     with ExitStack() as stack:
-        for module in (fio, jc):
+        for module in (lines, jc):
             stack.enter_context(mock.patch.object(module, "MAX_LINE_BYTES", SMALL_MAX))
         stack.enter_context(mock.patch.object(ja, "_MIN_HALF", 2))  # halve refused runs far
         assert_same(data, columns, sizes, block_bytes)
@@ -325,7 +326,7 @@ def test_shipped_sample_is_read_by_arrow_but_lines_with_other_keys(monkeypatch):
     "data",
     [
         record_line(transaction_id="a") + b"\r\n" + record_line(transaction_id="b"),
-        b'{"a":"' + b"x" * (3 * fio.MAX_LINE_BYTES) + b'"}\n{"b": 1}\n\n   \n',
+        b'{"a":"' + b"x" * (3 * lines.MAX_LINE_BYTES) + b'"}\n{"b": 1}\n\n   \n',
         record_line(timestamp=1767261600, user_id=7, amount="3", is_fraud=True) * 40,
         b"\n".join([record_line(transaction_id=f"t{i}") for i in range(300)] + [b"\n", b"{}}"]),
         b"\n".join(record_line(transaction_id=f"t{i}", note=[i % 2] * (i % 3)) for i in range(99)),
@@ -381,7 +382,7 @@ def test_a_lone_surrogate_escape_is_a_reject():
 def test_stamps_read_over_columns_as_one_by_one(stamps):
     """Equal to `_iso_z_seconds` on ASCII; stricter on other digits, which `_iso_z_seconds`
     reads in the time of day: such lines go to the record path."""
-    from fraudcli.schema import _iso_z_seconds
+    from fraudcli.records.schema import _iso_z_seconds
 
     stamps = [*stamps, "2026-03-02T0\u0663:00:08Z"]  # an Arabic-Indic 3
 

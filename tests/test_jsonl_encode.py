@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudcli.jsonl_encode import encode_jsonl, jsonl_chunks
-from fraudcli.writers import JsonlWriter
+from fraudcli.io.jsonl_encode import encode_jsonl, jsonl_chunks
+from fraudcli.io.writers import JsonlWriter
 
 
 def writer_bytes(rows: list[dict]) -> bytes:

@@ -12,6 +12,7 @@ import pytest
 
 from fraudcli.errors import SLOError, UsageError
 from fraudcli.pipeline import StoreTimeout
+from fraudcli.records.schema import Txn
 from fraudcli.replay import (
     Fault,
     ReplayOptions,
@@ -23,7 +24,6 @@ from fraudcli.replay import (
 )
 from fraudcli.replay.latency import LatencyRecorder
 from fraudcli.replay.schedule import FixedRate, Recorded, loop_shift
-from fraudcli.schema import Txn
 
 # These tests measure wall-clock time on a shared VM that can pause a process for 10-50 ms:
 # an assertion that fails on such a pause gets two more tries; a real fault fails all three.

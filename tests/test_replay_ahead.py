@@ -6,10 +6,10 @@ import time
 
 import pytest
 
+from fraudcli.records.schema import Txn
 from fraudcli.replay import ahead
 from fraudcli.replay.ahead import Ahead
 from fraudcli.replay.feed import Feed
-from fraudcli.schema import Txn
 
 
 def feed(n: int = 7) -> Feed:

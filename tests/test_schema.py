@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudcli.schema import ColumnMap, RecordError, format_timestamp, parse_timestamp, validate
+from fraudcli.records.schema import (
+    ColumnMap,
+    RecordError,
+    format_timestamp,
+    parse_timestamp,
+    validate,
+)
 
 GOOD = {
     "transaction_id": "t1",
@@ -148,7 +154,7 @@ values = st.one_of(
 )
 def test_fast_path_agrees_with_full_checks(changes):
     """The fast path accepts only what the full checks accept, with the same result."""
-    from fraudcli.schema import _validate_fast, _validate_slow
+    from fraudcli.records.schema import _validate_fast, _validate_slow
 
     record = GOOD | changes
     fast = _validate_fast(record)

@@ -14,14 +14,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from fraudcli import io, jsonl_columns, score
 from fraudcli.config import load_config
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.io import read_batches
-from fraudcli.rejects import RejectSink
+from fraudcli.io import blocks as input_blocks
+from fraudcli.io import jsonl_blocks as jsonl_columns
+from fraudcli.io import lines as io_lines
+from fraudcli.io.blocks import column_blocks
+from fraudcli.io.read import read_batches
+from fraudcli.records.rejects import RejectSink
 from fraudcli.runtime import load_pipeline
-from fraudcli.score import column_blocks, score_file, score_stream
+from fraudcli.score import score_file, score_stream
 from fraudcli.score_columns import ColumnScorer
 
 # Rules and block lists that fire often, so the rows decided one by one are many and varied.
@@ -103,9 +106,9 @@ def assert_same(got, want):
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch):
     """Many blocks, so the state is carried from block to block."""
-    monkeypatch.setattr(score, "BLOCK_ROWS", 700)
+    monkeypatch.setattr(input_blocks, "BLOCK_ROWS", 700)
     monkeypatch.setattr(jsonl_columns, "READ_BYTES", 150_000)
-    monkeypatch.setattr(score, "PARQUET_ROWS", 700)
+    monkeypatch.setattr(input_blocks, "PARQUET_ROWS", 700)
 
 
 @pytest.fixture
@@ -294,7 +297,7 @@ def test_a_pipe_writes_the_same_parquet_as_a_file_with_keys_typed_late(
     source.write_bytes("\n".join(records).encode() + b"\n")
     config, options = load_config(), {"config": load_config(), "model_dir": model_dir}
     score_file(source, tmp_path / "file.parquet", **options)
-    monkeypatch.setattr(io, "CHUNK_BYTES", 20_000)  # some 40 batches
+    monkeypatch.setattr(io_lines, "CHUNK_BYTES", 20_000)  # some 40 batches
     read, write = os.pipe()
 
     def feed():
@@ -391,7 +394,7 @@ def test_jsonl_with_a_byte_order_mark(world, model_dir, tmp_path, columns_only):
 def test_csv_with_bad_rows(world, model_dir, tmp_path, monkeypatch, columns_only, suffix):
     """CSV read by `csv_columns` (its column outside the schema, empty on most rows, carried
     as a column) gives the record path's output."""
-    monkeypatch.setattr(score, "BLOCK_ROWS", 700)
+    monkeypatch.setattr(input_blocks, "BLOCK_ROWS", 700)
     records = [json.loads(line) for line in (world / "later.jsonl").read_text().splitlines()]
     records[5]["amount"], records[9]["timestamp"] = "lots", "yesterday"
     records.insert(1200, records[3])  # a duplicate

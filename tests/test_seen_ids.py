@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from fraudcli import seen_ids
-from fraudcli.seen_ids import SeenIds, id_hashes
+from fraudcli.records import duplicates as seen_ids
+from fraudcli.records.duplicates import SeenIds, id_hashes
 
 
 def _by_set(blocks: list[list[str | None]]) -> list[list[bool]]:

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from fraudcli.schema import format_timestamp, validate
+from fraudcli.records.schema import format_timestamp, validate
 from fraudcli.simulate import (
     DEFAULT_MERCHANTS,
     DEFAULT_USERS,

@@ -7,7 +7,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from fraudcli.table_writer import TableWriter, common_type, grown
+from fraudcli.io.table_writer import TableWriter, common_type, grown
 
 
 def written(tmp_path, fmt: str, batches: list[list[dict]]) -> tuple[list[dict], pa.Schema]:

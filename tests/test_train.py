@@ -8,8 +8,8 @@ import pytest
 
 from fraudcli.config import load_config
 from fraudcli.errors import InputError
-from fraudcli.io import read_batches
-from fraudcli.rejects import RejectSink
+from fraudcli.io.read import read_batches
+from fraudcli.records.rejects import RejectSink
 from fraudcli.train import time_split, train, train_file
 
 

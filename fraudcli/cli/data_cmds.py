@@ -10,7 +10,7 @@ import typer
 from fraudcli import render
 from fraudcli.cli.app import ConfigOpt, MapOpt, RejectsOpt, StrictOpt, app, handled
 from fraudcli.console import progress, status
-from fraudcli.io import count_rows
+from fraudcli.io.formats import count_rows
 
 
 @app.command()
@@ -31,8 +31,8 @@ def simulate(
 
     Example: fraud simulate -n 200000 --seed 7 -o train.parquet
     """
+    from fraudcli.io.writers import write_table
     from fraudcli.simulate import simulate as run
-    from fraudcli.writers import write_table
 
     with status(f"simulating {n:,} transactions"):
         table = run(n, seed=seed, start=start, days=days, drift=drift)

@@ -12,7 +12,7 @@ from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt,
 from fraudcli.config import load_config
 from fraudcli.console import progress
 from fraudcli.errors import DriftDetected
-from fraudcli.io import count_rows
+from fraudcli.io.formats import count_rows
 from fraudcli.render import finite
 from fraudcli.samples import DRIFT, sample_path
 

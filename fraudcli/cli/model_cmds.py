@@ -13,7 +13,7 @@ from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt,
 from fraudcli.config import load_config
 from fraudcli.console import progress, status
 from fraudcli.errors import UsageError
-from fraudcli.io import count_rows
+from fraudcli.io.formats import count_rows
 from fraudcli.samples import SCORE, TRAIN, sample_path
 
 DataArg = Annotated[Path | None, typer.Argument(help="Input file (.parquet/.csv/.jsonl).")]

@@ -14,12 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fraudcli.drift.compare import (
-    CategoricalDrift,
-    NumericDrift,
-    categorical_drift,
-    numeric_drift,
-)
+from fraudcli.drift.compare import CategoricalDrift, NumericDrift, categorical_drift, numeric_drift
 from fraudcli.drift.profile import (
     CategoricalProfile,
     NumericProfile,

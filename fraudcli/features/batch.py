@@ -43,7 +43,7 @@ from fraudcli.features.spec import (
     USER_MEAN_WINDOWS,
 )
 from fraudcli.features.store import _EARTH_KM, _RAD, InMemoryStore, StoreConfig
-from fraudcli.schema import Txn
+from fraudcli.records.schema import Txn
 
 __all__ = ["BatchResult", "batch_features", "batch_features_columns"]
 

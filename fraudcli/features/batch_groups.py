@@ -14,7 +14,7 @@ from operator import attrgetter
 import numpy as np
 import pandas as pd
 
-from fraudcli.schema import Txn
+from fraudcli.records.schema import Txn
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from fraudcli.features.spec import DAY, FEATURE_NAMES, LONGEST_WINDOW, MAX_GAP_HOURS, NEW_WINDOW
 from fraudcli.features.state import MerchantState, UserState
-from fraudcli.schema import Txn
+from fraudcli.records.schema import Txn
 
 _TWO_PI_BY_DAY = 2.0 * math.pi / DAY
 _EARTH_KM = 6371.0088

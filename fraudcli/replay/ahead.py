@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import time
 
+from fraudcli.records.schema import Txn
 from fraudcli.replay.feed import Feed
-from fraudcli.schema import Txn
 
 LEAD = 16_384  # records made ahead at most (a few MB)
 CHUNK = 64  # records made per step of idle time (about 0.1 ms)

@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from fraudcli.errors import UsageError
+from fraudcli.records.schema import Txn
 from fraudcli.replay.faults import Fault, SlowStore
 from fraudcli.replay.feed import Feed
 from fraudcli.replay.loop import UNBOUNDED, LiveStats, _Loop
 from fraudcli.replay.report import ReplayReport, RunFacts, build_report
 from fraudcli.replay.schedule import NS, FixedRate, Recorded, Schedule, loop_shift
-from fraudcli.schema import Txn
 
 
 @dataclass(frozen=True)

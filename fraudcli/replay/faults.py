@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from fraudcli.errors import UsageError
 from fraudcli.pipeline import StoreTimeout
+from fraudcli.records.schema import Txn
 from fraudcli.replay.schedule import wait_until
-from fraudcli.schema import Txn
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fraudcli.schema import Txn
+from fraudcli.records.schema import Txn
 
 
 class Feed:

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fraudcli.config import Config
-from fraudcli.io import read_batches
-from fraudcli.pipeline import accepted
-from fraudcli.rejects import RejectSink
+from fraudcli.io.read import read_batches
+from fraudcli.records.accounting import accepted
+from fraudcli.records.rejects import RejectSink
+from fraudcli.records.schema import ColumnMap, Txn
 from fraudcli.replay.engine import ReplayOptions, replay
 from fraudcli.replay.loop import LiveStats
 from fraudcli.replay.report import ReplayReport
-from fraudcli.schema import ColumnMap, Txn
 
 
 def load_records(

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fraudcli.schema import RecordError, Txn, validate
+from fraudcli.records.schema import RecordError, Txn, validate
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +53,6 @@ class RejectSink:
     def close(self) -> None:
         if self._out is not None:
             self._out.close()
+
+
+Item = tuple[int, "str | None", "Txn | Reject"]

@@ -30,13 +30,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fraudcli.blocks import ValidBlock
-from fraudcli.columnar import filled, txn_columns
-from fraudcli.field_values import MS_CUTOFF
-from fraudcli.io import csv_records
-from fraudcli.iso_stamps import iso_seconds
-from fraudcli.rejects import Reject, _validated
-from fraudcli.schema import FIELDS, MAX_AMOUNT, MAX_TS, MIN_TS, ColumnMap, Txn
+from fraudcli.io.csv_records import csv_records
+from fraudcli.records._arrow import filled
+from fraudcli.records.columns import ValidBlock, txn_columns
+from fraudcli.records.rejects import Reject, _validated
+from fraudcli.records.schema import FIELDS, MAX_AMOUNT, MAX_TS, MIN_TS, ColumnMap, Txn
+from fraudcli.records.timestamps import MS_CUTOFF, iso_seconds
 
 BATCH_ROWS = 8192  # `io.read_batches`' default: blocks hold whole batches of it
 

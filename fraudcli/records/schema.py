@@ -11,19 +11,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from fraudcli.field_values import (
+from fraudcli.records.field_checks import (
     MAX_AMOUNT,
-    MAX_TS,
-    MIN_TS,
     RecordError,
     _coordinate,
     _country,
     _identifier,
-    _iso_z_seconds,
     _label,
     _optional_string,
-    format_timestamp,
     parse_amount,
+)
+from fraudcli.records.timestamps import (
+    MAX_TS,
+    MIN_TS,
+    _iso_z_seconds,
+    format_timestamp,
     parse_timestamp,
 )
 
@@ -165,9 +167,7 @@ def _validate_fast(obj: dict) -> Txn | None:
         if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
             return None
     extras = (
-        None
-        if _FIELD_SET.issuperset(obj)
-        else {k: v for k, v in obj.items() if k not in _FIELD_SET}
+        None if FIELD_SET.issuperset(obj) else {k: v for k, v in obj.items() if k not in FIELD_SET}
     )
     return Txn(
         tid,
@@ -188,7 +188,7 @@ def _validate_fast(obj: dict) -> Txn | None:
 
 
 def _validate_slow(obj: dict, lenient: bool) -> Txn:
-    extras = {k: v for k, v in obj.items() if k not in _FIELD_SET} or None
+    extras = {k: v for k, v in obj.items() if k not in FIELD_SET} or None
     lat = _coordinate(obj, "lat", 90.0, lenient)
     lon = _coordinate(obj, "lon", 180.0, lenient)
     if (lat is None) != (lon is None):
@@ -213,4 +213,4 @@ def _validate_slow(obj: dict, lenient: bool) -> Txn:
     )
 
 
-_FIELD_SET = frozenset(FIELDS)
+FIELD_SET = frozenset(FIELDS)

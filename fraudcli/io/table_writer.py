@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from fraudcli.errors import InputError
 from fraudcli.features.spec import FEATURE_NAMES
+from fraudcli.io.jsonl_encode import DUMPS
 
 # the keys `score.output_record` writes itself: a whole row holds the table's own values there
 OUTPUT_KEYS = frozenset(("transaction_id", "user_id", "timestamp", "amount", "fraud_probability",
@@ -167,7 +168,6 @@ def _cast(column: pa.ChunkedArray, to: pa.DataType) -> pa.ChunkedArray:
 
 def as_text(values: list) -> pa.Array:
     """Strings as they are, other values as JSON text, nulls as nulls."""
-    from fraudcli.writers import DUMPS  # writers imports this module
 
     return pa.array(
         [v if v is None or isinstance(v, str) else DUMPS(v) for v in values], pa.string()

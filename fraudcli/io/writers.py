@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
 
-from fraudcli.io import detect_format
-from fraudcli.table_writer import TableWriter
+from fraudcli.io.formats import detect_format
+from fraudcli.io.jsonl_encode import DUMPS, jsonl_chunks
+from fraudcli.io.table_writer import TableWriter
 
 
 class JsonlWriter:
@@ -31,8 +30,6 @@ class JsonlWriter:
         if len(rows) == table.num_rows:
             self.write([rows[i] for i in range(table.num_rows)])
             return
-        from fraudcli.jsonl_encode import jsonl_chunks  # imports this module: not at the top
-
         self._out.flush()
         for piece in jsonl_chunks(table, {i: self._dumps(row) for i, row in rows.items()}):
             self._out.buffer.write(piece)
@@ -49,16 +46,6 @@ def open_writer(path: str | Path | None) -> JsonlWriter | TableWriter:
     """A writer chosen by the extension of `path`; None or '-' is JSONL on stdout."""
     fmt = detect_format(path)
     return JsonlWriter(path) if fmt == "jsonl" else TableWriter(path, fmt)
-
-
-def json_default(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    return str(value)
-
-
-# One output line's JSON: compact, UTF-8 as is, datetimes as ISO text, anything else as str().
-DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=json_default).encode
 
 
 def write_table(table: pa.Table, path: str | Path | None) -> None:

@@ -7,21 +7,28 @@ handle or says exactly what is wrong. Both paths accept the same rows (see the t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fraudcli.blocks import ValidBlock
-from fraudcli.field_values import MS_CUTOFF
-from fraudcli.iso_stamps import canonical_seconds
-from fraudcli.schema import FIELDS, MAX_AMOUNT, MAX_TS, MIN_TS, STRING_FIELDS, ColumnMap, Txn
+from fraudcli.records._arrow import filled, is_string
+from fraudcli.records.rejects import Reject
+from fraudcli.records.schema import (
+    FIELDS,
+    MAX_AMOUNT,
+    MAX_TS,
+    MIN_TS,
+    STRING_FIELDS,
+    ColumnMap,
+    Txn,
+)
+from fraudcli.records.timestamps import timestamps
 
 _STRINGS = ("transaction_id", "user_id", "merchant_id", "merchant_category", "country")
 _STRINGS += ("device_id", "channel")
 
-_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 _FIELD_SET = frozenset(FIELDS)
 
 
@@ -49,22 +56,11 @@ def clean_mask(data: dict[str, pa.Array], n: int) -> np.ndarray:
     return mask
 
 
-def filled(array: pa.Array, value) -> np.ndarray:
-    """`array` as NumPy, nulls replaced by `value`."""
-    return pc.fill_null(array, value).to_numpy(zero_copy_only=False)
-
-
-def _is_string(array: pa.Array | None) -> bool:
-    return array is not None and (
-        pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
-    )
-
-
 def _ids(data, n):
     mask = np.ones(n, dtype=bool)
     for name in ("transaction_id", "user_id"):
         array = data.get(name)
-        if not _is_string(array):
+        if not is_string(array):
             return np.zeros(n, dtype=bool)
         mask &= filled(pc.utf8_length(array), 0) > 0
     return mask
@@ -77,22 +73,6 @@ def _amount(data, n):
     values = filled(array.cast(pa.float64()), np.nan)
     with np.errstate(invalid="ignore"):
         return (values >= 0.0) & (values <= MAX_AMOUNT)
-
-
-def timestamps(array: pa.Array) -> np.ndarray:
-    """Epoch seconds of a timestamp column as `parse_timestamp` reads its values: a timestamp
-    type by its unit, numbers as epoch seconds (milliseconds above 1e11), text in the canonical
-    'YYYY-MM-DDTHH:MM:SSZ' form. NaN (0 for a timestamp type) where null; NaN for any other
-    type or text form, which the one-record checks then read."""
-    kind = array.type
-    if pa.types.is_timestamp(kind):
-        return filled(array.cast(pa.int64()), 0).astype(np.float64) / _UNITS[kind.unit]
-    if len(array) and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-        seconds = filled(array.cast(pa.float64(), safe=False), np.nan)
-        return np.where(np.abs(seconds) > MS_CUTOFF, seconds / 1000.0, seconds)
-    if len(array) and _is_string(array):
-        return canonical_seconds(array.cast(pa.string()))
-    return np.full(len(array), np.nan)
 
 
 def _timestamp(data, n):
@@ -109,7 +89,7 @@ def _strings(data, n):
         array = data.get(name)
         if array is None:
             continue
-        if not _is_string(array):
+        if not is_string(array):
             return np.zeros(n, dtype=bool)
         mask &= filled(pc.utf8_length(array), 1) > 0  # null is fine, "" is not
     return mask
@@ -119,7 +99,7 @@ def _country(data, n):
     array = data.get("country")
     if array is None:
         return np.ones(n, dtype=bool)
-    if not _is_string(array):
+    if not is_string(array):
         return np.zeros(n, dtype=bool)
     return filled(pc.match_substring_regex(array, "^[A-Z]{2}$"), True)
 
@@ -194,75 +174,7 @@ def clean_txns(data: dict[str, pa.Array], rows: np.ndarray) -> list[Txn]:
     ]
 
 
-def format_timestamps(ts: np.ndarray) -> pa.Array:
-    """`schema.format_timestamp` over an array: the same text, row for row.
-
-    Arrow formats whole seconds as "YYYY-MM-DD HH:MM:SS" (fixed width for the years
-    `validate` accepts); the bytes are then rewritten in place to "YYYY-MM-DDTHH:MM:SSZ".
-    Rows with milliseconds (rare) are formatted one by one."""
-    from fraudcli.schema import format_timestamp
-
-    millis = np.rint(ts * 1000.0).astype(np.int64)  # round half to even, as `round`
-    seconds = np.floor_divide(millis, 1000)
-    text = pa.array(seconds, pa.timestamp("s")).cast(pa.string())
-    n = len(text)
-    raw = np.frombuffer(text.buffers()[2], dtype=np.uint8)[: 19 * n] if n else np.empty(0)
-    if text.buffers()[1] is None or len(raw) != 19 * n or (n and text.offset):
-        return pa.array([format_timestamp(t) for t in ts.tolist()], pa.string())
-    out = np.empty((n, 20), dtype=np.uint8)
-    out[:, :19] = raw.reshape(n, 19)
-    out[:, 10], out[:, 19] = ord("T"), ord("Z")
-    offsets = pa.py_buffer(np.arange(0, 20 * n + 1, 20, dtype=np.int32))
-    stamps = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(out))
-    fraction = np.flatnonzero(millis != seconds * 1000)
-    if len(fraction):
-        texts = stamps.to_numpy(zero_copy_only=False).astype(object)
-        texts[fraction] = [format_timestamp(t) for t in ts[fraction].tolist()]
-        stamps = pa.array(texts, pa.string())
-    return stamps
-
-
 # --- Parquet blocks for the column path of `fraud score` -------------------------------------
-
-
-def parquet_blocks(path, columns: ColumnMap, batch_rows: int) -> Iterator[ValidBlock]:
-    """The valid rows of each Parquet batch as columns (see `ValidBlock`), rejects aside.
-
-    A clean batch goes column to column, its columns outside the schema carried along as
-    `passthrough`; a batch with any row the kernels do not pass goes row by row through the
-    record path's checks (`io._batch_items`), and its valid rows back into columns."""
-    from fraudcli.io import _batch_items, parquet_record_batches
-
-    first = 1
-    for batch in parquet_record_batches(path, batch_rows):
-        data = renamed(batch, columns)
-        n = batch.num_rows
-        if clean_mask(data, n).all():
-            passthrough = {k: v for k, v in data.items() if k not in _FIELD_SET}
-            lines = np.arange(first, first + n)
-            block = ValidBlock(n, lines, _clean_columns(data, n), {}, [], passthrough)
-        else:
-            block = block_of_items(_batch_items(batch, columns, first))
-        yield block
-        first += n
-
-
-def _clean_columns(data: dict[str, pa.Array], n: int) -> dict[str, pa.Array]:
-    """The schema fields of clean rows in `ValidBlock.data` form."""
-    out = {name: _as(data.get(name), pa.string(), n) for name in _STRINGS}
-    out |= {name: _as(data.get(name), pa.float64(), n) for name in ("amount", "lat", "lon")}
-    out["is_fraud"] = _as(data.get("is_fraud"), pa.int8(), n)
-    out["ts"] = pa.array(timestamps(data["timestamp"]), pa.float64())
-    out["ts_text"] = pa.nulls(n, pa.string())
-    return out
-
-
-def _as(array: pa.Array | None, kind: pa.DataType, n: int) -> pa.Array:
-    if array is None:
-        return pa.nulls(n, kind)
-    if pa.types.is_dictionary(array.type):
-        array = array.dictionary_decode()
-    return array if array.type == kind else array.cast(kind)
 
 
 def block_of_items(items) -> ValidBlock:
@@ -287,3 +199,24 @@ def txn_columns(txns: list[Txn]) -> dict[str, pa.Array]:
     out["ts"] = column("ts", pa.float64())
     out["ts_text"] = column("ts_text", pa.string())
     return out
+
+
+@dataclass
+class ValidBlock:
+    """`n_read` records read: the valid ones as columns, the others as `rejects` (in order).
+
+    `data` holds the valid records' fields, all of one length: transaction_id, user_id,
+    merchant_id, merchant_category, country, device_id, channel (string); amount, lat, lon
+    (float64); ts (float64 epoch seconds, `Txn.ts`); ts_text (string, `Txn.ts_text`); is_fraud
+    (int8). Null is None. `lines` are their line (row) numbers; `extras` their `Txn.extras`
+    where a record has its own; `passthrough` input fields outside the schema common to the
+    other records (Parquet columns, JSONL keys on most lines), one value per valid record,
+    which a record listed in `extras` does not take (its own extras are all it has).
+    """
+
+    n_read: int
+    lines: np.ndarray
+    data: dict[str, pa.Array]
+    extras: dict[int, dict]
+    rejects: list[Reject]
+    passthrough: dict[str, pa.Array] = field(default_factory=dict)

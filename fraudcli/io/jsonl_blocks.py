@@ -30,13 +30,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fraudcli.blocks import ValidBlock
-from fraudcli.columnar import filled, txn_columns
-from fraudcli.io import MAX_LINE_BYTES, parse_jsonl_line, reader_of
-from fraudcli.iso_stamps import canonical_seconds
-from fraudcli.jsonl_arrow import _TEXT, _parsed
-from fraudcli.rejects import Reject
-from fraudcli.schema import MAX_AMOUNT, ColumnMap, Txn
+from fraudcli.io._arrow_json import _TEXT, _parsed
+from fraudcli.io.jsonl import parse_jsonl_line
+from fraudcli.io.lines import MAX_LINE_BYTES, reader_of
+from fraudcli.records._arrow import filled
+from fraudcli.records.columns import ValidBlock, txn_columns
+from fraudcli.records.rejects import Reject
+from fraudcli.records.schema import MAX_AMOUNT, ColumnMap, Txn
+from fraudcli.records.timestamps import canonical_seconds
 
 READ_BYTES = 1 << 27  # about 500k simulated lines: one block of the column path
 

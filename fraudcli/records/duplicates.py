@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from fraudcli.blocks import ValidBlock
-from fraudcli.rejects import Reject
+from fraudcli.records.columns import ValidBlock
+from fraudcli.records.rejects import Reject
+from fraudcli.records.schema import Txn
 
 _PRIME = np.uint64(0x100000001B3)  # FNV-1's 64-bit prime, applied a word (8 bytes) at a time
 
@@ -165,3 +166,24 @@ class Dedupe:
             Reject(int(block.lines[i]), f"duplicate transaction_id {tid!r}", tid)
             for i, tid in zip(rows.tolist(), tids, strict=True)
         ]
+
+
+class Deduper:
+    """Rejects a transaction_id seen before in this run: a replayed or double-submitted
+    transaction must not be counted twice (in the state, the output, or the metrics)."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def check(self, line: int, raw: str | None, txn: Txn) -> Txn | Reject:
+        if txn.transaction_id in self._seen:
+            reason = f"duplicate transaction_id {txn.transaction_id!r}"
+            return Reject(line, reason, raw if raw is not None else _raw(txn))
+        self._seen.add(txn.transaction_id)
+        return txn
+
+
+def _raw(txn: Txn) -> str:
+    import json
+
+    return json.dumps(txn.fields() | (txn.extras or {}), default=str)

@@ -17,13 +17,13 @@ with no columns or with repeated column names is encoded row by row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from fraudcli.writers import DUMPS as _DUMPS  # the encoder JsonlWriter uses
 
 __all__ = ["encode_jsonl", "jsonl_chunks"]
 
@@ -84,7 +84,7 @@ def _chunks(table: pa.Table, overrides: dict[int, str]) -> Iterator[bytes | memo
 def _encode_rows(table: pa.Table, overrides: dict[int, str]) -> bytes:
     """The slow, plainly right way: one encode per row."""
     rows = table.to_pylist()
-    lines = [overrides[i] if i in overrides else _DUMPS(row) for i, row in enumerate(rows)]
+    lines = [overrides[i] if i in overrides else DUMPS(row) for i, row in enumerate(rows)]
     return "".join(line + "\n" for line in lines).encode()
 
 
@@ -94,7 +94,7 @@ def _lines(batch: pa.RecordBatch) -> pa.Array:
     between = "{"
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         opening, texts, closing = _parts(column)
-        args += [between + _DUMPS(name) + ":" + opening, texts]
+        args += [between + DUMPS(name) + ":" + opening, texts]
         between = closing + ","
     return pc.binary_join_element_wise(*args, between[:-1] + "}\n", "")
 
@@ -122,7 +122,7 @@ def _parts(values: pa.Array) -> _Parts:
         return "", values.cast(pa.string()), ""
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         return "[", _list_texts(values), "]"
-    return "", pa.array([_DUMPS(value) for value in values.to_pylist()], pa.string()), ""
+    return "", pa.array([DUMPS(value) for value in values.to_pylist()], pa.string()), ""
 
 
 def _texts(values: pa.Array) -> pa.Array:
@@ -146,7 +146,7 @@ def _string_texts(strings: pa.StringArray) -> pa.Array:
     escaped = (text < 0x20) | (text == 0x22) | (text == 0x5C)
     rows = np.zeros(len(strings), dtype=bool)
     rows[np.searchsorted(offsets, offsets[0] + np.flatnonzero(escaped), side="right") - 1] = True
-    return _patch(strings, rows, [_DUMPS(s)[1:-1] for s in strings.filter(rows).to_pylist()])
+    return _patch(strings, rows, [DUMPS(s)[1:-1] for s in strings.filter(rows).to_pylist()])
 
 
 def _float_texts(floats: pa.DoubleArray) -> pa.Array:
@@ -215,3 +215,13 @@ def _patch(texts: pa.Array, rows: np.ndarray, new: pa.Array | Iterable[str]) -> 
     picks = np.arange(len(texts))
     picks[rows] = len(texts) + np.arange(len(new))
     return pa.concat_arrays([texts, new]).take(picks)
+
+
+def json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+# One output line's JSON: compact, UTF-8 as is, datetimes as ISO text, anything else as str().
+DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=json_default).encode

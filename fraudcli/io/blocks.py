@@ -1,0 +1,72 @@
+"""The column path's input: blocks of valid records as Arrow columns, from a file or from
+stdin redirected from a file; None where the input is a pipe (the record path's)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from fraudcli.records.rejects import Item
+
+BLOCK_ROWS = 1 << 19  # records per block of CSV, or of JSONL parsed line by line (mapped keys)
+
+
+PARQUET_ROWS = 1 << 18  # Parquet rows per block: measured fastest here (each block re-reads the
+
+
+def column_blocks(data: Path | None, columns) -> Iterator | None:
+    """Blocks of valid records as columns, or None when the input is for the record path."""
+    from fraudcli.io.formats import detect_format, ensure_readable
+    from fraudcli.io.parquet import parquet_blocks
+
+    if data is None or str(data) == "-":
+        try:
+            regular = stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+        except (AttributeError, OSError, ValueError):  # stdin replaced, e.g. in tests
+            regular = False
+        if not regular:
+            return None
+        return jsonl_blocks(getattr(sys.stdin, "buffer", sys.stdin), columns)
+    fmt = detect_format(data)
+    if fmt == "parquet":
+        return parquet_blocks(ensure_readable(data), columns, PARQUET_ROWS)
+    if fmt == "jsonl":
+        return _jsonl_file_blocks(ensure_readable(data), columns)
+    from fraudcli.io.csv_blocks import csv_blocks
+
+    return csv_blocks(ensure_readable(data), columns, BLOCK_ROWS)
+
+
+def _jsonl_file_blocks(path: Path, columns) -> Iterator:
+    with open(path, "rb") as stream:
+        yield from jsonl_blocks(stream, columns)
+
+
+def jsonl_blocks(stream, columns) -> Iterator:
+    """JSONL as blocks of records: Arrow's JSON reader with the record path's parse for every
+    line Arrow might read differently (`fraudcli.jsonl_columns`). Renamed columns (a mapping in
+    fraud.toml) are parsed line by line as the record path does, then gathered into blocks."""
+    from fraudcli.io.jsonl import _jsonl_batches
+    from fraudcli.io.jsonl_blocks import jsonl_blocks as arrow_blocks
+
+    if not columns.mapping:
+        yield from arrow_blocks(stream, columns)
+        return
+    yield from _item_blocks(_jsonl_batches(stream, columns))
+
+
+def _item_blocks(batches: Iterable[list[Item]]) -> Iterator:
+    """The record path's parsed batches gathered into blocks of `BLOCK_ROWS` records."""
+    from fraudcli.records.columns import block_of_items
+
+    items: list = []
+    for batch in batches:
+        items += batch
+        if len(items) >= BLOCK_ROWS:
+            yield block_of_items(items)
+            items = []
+    if items:
+        yield block_of_items(items)

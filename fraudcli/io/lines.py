@@ -1,0 +1,82 @@
+"""Lines of text input as they arrive: limits, the byte order mark, and CSV's text lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+MAX_LINE_BYTES = 1 << 20
+
+
+CHUNK_BYTES = 1 << 20
+
+
+_BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark
+
+
+def reader_of(stream: BinaryIO) -> Callable[[int], bytes]:
+    """`stream`'s read (`read1` where there is one: what has arrived), a UTF-8 byte order mark
+    at the very start left out (editors on Windows write one)."""
+    read = getattr(stream, "read1", stream.read)
+    first = True
+
+    def read_skipping_bom(size: int) -> bytes:
+        nonlocal first
+        data = read(size)
+        if first and data:
+            first = False
+            if data.startswith(_BOM):
+                data = data[len(_BOM) :] or read(size)
+        return data
+
+    return read_skipping_bom
+
+
+def _line_chunks(stream: BinaryIO) -> Iterator[list[bytes | None]]:
+    """Lists of complete lines as they arrive; None stands for a line over MAX_LINE_BYTES."""
+    read = reader_of(stream)
+    tail = b""
+    oversized = False  # inside a line already known to be too long: skip to its end
+    while True:
+        data = read(CHUNK_BYTES)
+        if not data:
+            break
+        lines = (tail + data).split(b"\n")
+        tail = lines.pop()
+        if oversized and lines:
+            lines[0] = None
+            oversized = False
+        lines = [line if line is None or len(line) <= MAX_LINE_BYTES else None for line in lines]
+        if len(tail) > MAX_LINE_BYTES:
+            tail, oversized = b"", True
+        if lines:
+            yield lines
+    if oversized:
+        yield [None]
+    elif tail:
+        yield [tail]
+
+
+class _TextLines:
+    """Binary lines -> text lines for the csv module; remembers the last bad-UTF-8 line."""
+
+    def __init__(self, binary: BinaryIO) -> None:
+        self._binary = binary
+        self.bad_utf8: str | None = None
+        self._first = True
+
+    def __iter__(self) -> _TextLines:
+        return self
+
+    def __next__(self) -> str:
+        raw = self._binary.readline(MAX_LINE_BYTES + 2)
+        if not raw:
+            raise StopIteration
+        if self._first:
+            self._first = False
+            raw = raw.removeprefix(_BOM)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.bad_utf8 = raw.decode("utf-8", "replace").rstrip("\r\n")
+            return "\x00BAD-UTF8\x00\n"

@@ -1,0 +1,46 @@
+"""Readers in batches: Parquet, CSV, JSONL files and JSONL on stdin/stdout.
+
+A reader yields batches of `Item`s: (line or row number, raw text or None, Txn or Reject).
+Every input record yields exactly one item, so nothing is lost between reading and writing.
+`Reject` and the `RejectSink` that counts and writes rejects are in `fraudcli.rejects`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from fraudcli.io.csv_records import _csv_batches
+from fraudcli.io.formats import _open, detect_format
+from fraudcli.io.jsonl import _jsonl_batches
+from fraudcli.io.parquet import _parquet_batches
+from fraudcli.records.rejects import Item
+from fraudcli.records.schema import ColumnMap
+
+
+def read_batches(
+    path: str | Path | None, columns: ColumnMap | None = None, batch_rows: int = 8192
+) -> Iterator[list[Item]]:
+    """Batches of items from a file (by extension) or from JSONL on stdin (path None or '-')."""
+    fmt = detect_format(path)
+    columns = columns or ColumnMap()
+    if fmt == "jsonl":
+        if path is None or str(path) == "-":
+            yield from _jsonl_batches(sys.stdin.buffer, columns)
+            return
+        with _open(path) as stream:
+            yield from _jsonl_batches(stream, columns)
+    elif fmt == "csv":
+        yield from _csv_batches(Path(path), columns, batch_rows)
+    else:
+        yield from _parquet_batches(Path(path), columns, batch_rows)
+
+
+# --- JSONL -----------------------------------------------------------------------------------
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+# --- Parquet ---------------------------------------------------------------------------------

@@ -1,0 +1,82 @@
+"""The `read = written + rejected` accounting of a run: every record read is written or rejected."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from fraudcli.errors import StrictRejectError
+from fraudcli.records.duplicates import Deduper
+from fraudcli.records.rejects import Item, RejectSink
+from fraudcli.records.schema import Txn
+
+
+@dataclass
+class RunSummary:
+    """What a run read, wrote and rejected: read == written + rejected, always."""
+
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+    decisions: Counter = field(default_factory=Counter)
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "read": self.read,
+            "written": self.written,
+            "rejected": self.rejected,
+            "decisions": dict(self.decisions),
+            "reject_reasons": self.reject_reasons,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def tallied(
+    batches: Iterable[list[Item]],
+    rejects: RejectSink,
+    summary: RunSummary,
+    *,
+    strict: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> Iterator[list[Txn]]:
+    """The valid transactions of each batch, counted into `summary` as they are consumed:
+    read, written (= valid), rejected with reasons, and the time taken."""
+    started = time.perf_counter()
+    for n_read, txns in accepted(batches, rejects, strict):
+        yield txns
+        summary.read += n_read
+        summary.written += len(txns)
+        if on_batch is not None:
+            on_batch(n_read)
+    summary.rejected, summary.reject_reasons = rejects.count, dict(rejects.reasons)
+    summary.seconds = time.perf_counter() - started
+
+
+def accepted(
+    batches: Iterable[list[Item]], rejects: RejectSink, strict: bool = False
+) -> Iterator[tuple[int, list[Txn]]]:
+    """(records read, valid transactions) per batch; every other record goes to `rejects`.
+
+    Under `strict`, the first reject raises StrictRejectError after being recorded.
+    """
+    dedupe = Deduper()
+    for batch in batches:
+        txns = []
+        for line, raw, item in batch:
+            if isinstance(item, Txn):
+                item = dedupe.check(line, raw, item)
+            if isinstance(item, Txn):
+                txns.append(item)
+                continue
+            rejects.add(item)
+            if strict:
+                raise StrictRejectError(f"line {item.line}: {item.reason} (--strict)")
+        yield len(batch), txns
