@@ -20,13 +20,13 @@ def _current_columns():
     import pyarrow.parquet as pq
 
     from fraudcli.bundle import load_bundle
+    from fraudcli.commands.reference import profile_columns
+    from fraudcli.features.feature_table import collect_features
     from fraudcli.features.store import InMemoryStore, StoreConfig
     from fraudcli.io.read import read_batches
     from fraudcli.model.logreg import LinearScorer
-    from fraudcli.profile import profile_columns
     from fraudcli.records.rejects import RejectSink
-    from fraudcli.simulate import simulate
-    from fraudcli.table import collect_features
+    from fraudcli.simulation.simulate import simulate
 
     bundle = load_bundle(trained_model())
     path = CACHE / "drift-100k.parquet"

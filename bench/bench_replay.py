@@ -38,10 +38,10 @@ def _setup():
 def _replay(setup, **options):
     """One replay on a freshly loaded pipeline (the store state starts from the bundle)."""
     from fraudcli.replay import ReplayOptions, replay
-    from fraudcli.runtime import load_pipeline
+    from fraudcli.scoring.load import open_bundle
 
     config, model, records = setup
-    pipeline = load_pipeline(config, model).pipeline
+    pipeline = open_bundle(config, model).pipeline
     return replay(records, pipeline, ReplayOptions(loop=True, **options))
 
 
@@ -99,7 +99,7 @@ def main_run(setup, seconds: float) -> None:
 
 def gc_comparison(setup, seconds: float = 10.0) -> None:
     """The same run with the collector left alone: its pauses land on records."""
-    from fraudcli.replay import engine
+    from fraudcli.replay import driver as engine
 
     quiet = engine.quiet_gc
     engine.quiet_gc = contextlib.nullcontext

@@ -19,7 +19,7 @@ N = 50_000
 
 def _records():
     from fraudcli.records.schema import Txn
-    from fraudcli.simulate import simulate
+    from fraudcli.simulation.simulate import simulate
 
     table = simulate(N, seed=7, start="2026-03-02", days=15)
     ts = table.column("timestamp").cast("int64").to_pylist()
@@ -92,9 +92,9 @@ def _river_rate(txns) -> float:
 
 def _our_rate(txns) -> float:
     from fraudcli.config import load_config
-    from fraudcli.runtime import load_pipeline
+    from fraudcli.scoring.load import open_bundle
 
-    pipeline = load_pipeline(load_config(), trained_model(), fresh_state=True).pipeline
+    pipeline = open_bundle(load_config(), trained_model(), fresh_state=True).pipeline
     started = time.perf_counter()
     for txn in txns:
         pipeline.decide(txn)
@@ -108,9 +108,9 @@ def _our_column_rate(txns) -> float:
 
     from fraudcli.config import load_config
     from fraudcli.records.columns import ValidBlock, txn_columns
-    from fraudcli.score import load_column_scorer
+    from fraudcli.scoring.load import open_bundle
 
-    scorer = load_column_scorer(load_config(), trained_model(), True, False)
+    scorer = open_bundle(load_config(), trained_model(), fresh_state=True).column_scorer()
     block = ValidBlock(len(txns), np.arange(1, len(txns) + 1), txn_columns(txns), {}, [])
     started = time.perf_counter()
     scorer.decide(block)

@@ -49,8 +49,8 @@ def _arrow_floor(path: Path, out: Path) -> float:
 
 
 def _score(source: Path, output: Path) -> tuple[float, int]:
+    from fraudcli.commands.score import score_file
     from fraudcli.config import load_config
-    from fraudcli.score import score_file
 
     started = time.perf_counter()
     summary = score_file(source, output, config=load_config(), model_dir=trained_model())
@@ -62,18 +62,20 @@ def _record_path(source: Path) -> float:
     from fraudcli.config import load_config
     from fraudcli.io.read import read_batches
     from fraudcli.io.writers import JsonlWriter
+    from fraudcli.records.accounting import RunSummary
     from fraudcli.records.rejects import RejectSink
-    from fraudcli.runtime import load_pipeline
-    from fraudcli.score import score_stream
+    from fraudcli.scoring.decided import scored_records
+    from fraudcli.scoring.load import open_bundle
 
     head = CACHE / "head.jsonl"
     with open(source, "rb") as src, open(head, "wb") as dst:
         for _, line in zip(range(RECORD_PATH_ROWS), src, strict=False):
             dst.write(line)
-    pipeline = load_pipeline(load_config(), trained_model()).pipeline
+    pipeline = open_bundle(load_config(), trained_model()).pipeline
     writer = JsonlWriter(CACHE / "head-scored.jsonl")
-    started = time.perf_counter()
-    summary = score_stream(read_batches(head), pipeline, writer.write, RejectSink(None))
+    started, summary = time.perf_counter(), RunSummary()
+    for batch in scored_records(read_batches(head), pipeline, RejectSink(None), summary):
+        writer.write(list(batch.rows.values()))
     seconds = time.perf_counter() - started
     writer.close()
     return summary.read / seconds

@@ -6,7 +6,7 @@ from bench.common import figure, timed
 
 
 def run() -> None:
-    from fraudcli.simulate import simulate
+    from fraudcli.simulation.simulate import simulate
 
     simulate(10_000)  # warm up imports and caches
     with timed() as t:

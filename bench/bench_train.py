@@ -8,8 +8,8 @@ from bench.common import CACHE, big_table, figure
 
 
 def run() -> None:
+    from fraudcli.commands.train import train_file
     from fraudcli.config import load_config
-    from fraudcli.train import train_file
 
     data = big_table()
     started = time.perf_counter()

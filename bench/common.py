@@ -33,7 +33,7 @@ def big_table():
     continues the bundle's state in time order), cached as Parquet."""
     import pyarrow.parquet as pq
 
-    from fraudcli.simulate import simulate
+    from fraudcli.simulation.simulate import simulate
 
     path = CACHE / "big.parquet"
     if not path.exists():
@@ -62,9 +62,9 @@ def big_jsonl() -> Path:
 
 def trained_model() -> Path:
     """A bundle trained on the shipped sample, cached."""
+    from fraudcli.commands.train import train_file
     from fraudcli.config import load_config
     from fraudcli.samples import TRAIN, sample_path
-    from fraudcli.train import train_file
 
     path = CACHE / "model"
     if not (path / "manifest.json").exists():

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from fraudcli.simulate import simulate
+from fraudcli.simulation.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "fraudcli" / "data"

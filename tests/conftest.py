@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fraudcli.records.schema import format_timestamp
-from fraudcli.simulate import simulate
+from fraudcli.simulation.simulate import simulate
 
 SEED = 11
 
@@ -29,8 +29,8 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="session")
 def model_dir(world):
     """A bundle trained on the small world through the library entry point."""
+    from fraudcli.commands.train import train_file
     from fraudcli.config import load_config
-    from fraudcli.train import train_file
 
     path = world / "model"
     train_file(world / "train.parquet", config=load_config(), model_dir=path)

@@ -13,7 +13,7 @@ from fraudcli.features.spec import DAY, FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.io.read import read_batches
 from fraudcli.records.schema import Txn
-from fraudcli.simulate import simulate
+from fraudcli.simulation.simulate import simulate
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z
 

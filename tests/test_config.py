@@ -60,7 +60,7 @@ def test_the_readme_rules_example_loads(tmp_path):
     import re
     from pathlib import Path
 
-    from fraudcli.runtime import build_engine
+    from fraudcli.scoring.load import build_engine
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     (example,) = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)

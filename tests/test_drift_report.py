@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from fraudcli.cli import app
+from fraudcli.commands.drift_report import drift_report
 from fraudcli.config import load_config
-from fraudcli.driftreport import drift_report
-from fraudcli.simulate import simulate
+from fraudcli.simulation.simulate import simulate
 
 runner = CliRunner()
 SEED = 5
@@ -22,7 +22,7 @@ SEED = 5
 @pytest.fixture(scope="module")
 def drift_world(tmp_path_factory):
     """A model trained on 60 days, then 14 later days twice: as they were, and drifted."""
-    from fraudcli.train import train_file
+    from fraudcli.commands.train import train_file
 
     root = tmp_path_factory.mktemp("drift")
     pq.write_table(simulate(60_000, seed=SEED, days=60), root / "train.parquet")
@@ -182,9 +182,9 @@ def test_a_file_through_the_column_path_gives_the_record_paths_report(
 ):
     """With small blocks, so the state is carried from block to block; a duplicate and a bad
     line are rejected alike."""
-    from fraudcli import driftreport
     from fraudcli.io import blocks as input_blocks
     from fraudcli.io import jsonl_blocks as jsonl_columns
+    from fraudcli.scoring import decided as decided_module
 
     rows = pq.read_table(drift_world / "drifted.parquet").slice(0, 6000).to_pylist()
     rows.insert(3000, dict(rows[10]))  # a duplicate transaction_id
@@ -198,7 +198,7 @@ def test_a_file_through_the_column_path_gives_the_record_paths_report(
     monkeypatch.setattr(input_blocks, "PARQUET_ROWS", 1000)
     monkeypatch.setattr(jsonl_columns, "READ_BYTES", 200_000)
     got = report(tmp_path, path.name, by="day", model_dir=drift_world / "model")
-    monkeypatch.setattr(driftreport, "scored_file", lambda *args, **kwargs: None)
+    monkeypatch.setattr(decided_module, "column_blocks", lambda *args, **kwargs: None)
     want = report(tmp_path, path.name, by="day", model_dir=drift_world / "model")
     assert want.summary.rejected == 2 and want.summary.written == 5999
     same(got.to_dict() | {"run": None}, want.to_dict() | {"run": None})

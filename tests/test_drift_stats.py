@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chisquare, false_discovery_control, ks_2samp, wasserstein_distance
 
+from fraudcli.cli.sparkline import sparkline
 from fraudcli.drift import (
     CategoricalAccumulator,
     NumericAccumulator,
@@ -32,7 +33,6 @@ from fraudcli.drift import (
     profile_numeric,
     psi,
     psi_by_period,
-    sparkline,
 )
 from fraudcli.drift.sample import BottomK, bottom_k_sample
 from fraudcli.drift.stats import chi2_test, ks_and_wasserstein, ks_pvalue, smoothed_shares

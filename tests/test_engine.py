@@ -295,6 +295,6 @@ def test_shipped_rules_flag_their_patterns_and_leave_a_quiet_txn_alone() -> None
 
 def test_brief_names_are_the_feature_spec_and_record_fields() -> None:
     from fraudcli.features.spec import FEATURE_NAMES
-    from fraudcli.pipeline import RECORD_FIELDS
+    from fraudcli.records.schema import RECORD_FIELDS
 
     assert set(FEATURE_NAMES) | set(RECORD_FIELDS) == NAMES

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fraudcli.errors import SLOError, UsageError
-from fraudcli.pipeline import StoreTimeout
+from fraudcli.features.store import StoreTimeout
 from fraudcli.records.schema import Txn
 from fraudcli.replay import (
     Fault,

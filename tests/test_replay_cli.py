@@ -18,7 +18,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def data(tmp_path, monkeypatch):
-    monkeypatch.setattr(replay_run, "_load_pipeline", lambda *a: FakePipeline(FakeStore()))
+    monkeypatch.setattr(replay_run, "bundle_pipeline", lambda *a: FakePipeline(FakeStore()))
     lines = [
         json.dumps({"transaction_id": f"t{i}", "timestamp": 1.7e9 + i, "user_id": "u",
                     "amount": 10.0 + i})

@@ -12,10 +12,10 @@ from fraudcli.config import load_config
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.model.logreg import LinearScorer
-from fraudcli.pipeline import Pipeline
 from fraudcli.records.schema import Txn
 from fraudcli.replay import Fault, ReplayOptions, replay
-from fraudcli.runtime import build_engine
+from fraudcli.scoring.load import build_engine
+from fraudcli.scoring.pipeline import Pipeline
 
 # These tests measure wall-clock time on a shared VM that can pause a process for 10-50 ms:
 # an assertion that fails on such a pause gets two more tries; a real fault fails all three.
@@ -58,15 +58,15 @@ def test_real_pipeline_loops_without_duplicate_rejections():
 
 
 def test_cli_on_a_trained_bundle(tmp_path):
-    simulate = pytest.importorskip("fraudcli.simulate").simulate
-    train_file = pytest.importorskip("fraudcli.train").train_file
     import pyarrow.parquet as pq
     from typer.testing import CliRunner
 
     import fraudcli.cli.replay_cmd  # noqa: F401
     from fraudcli.cli.app import app
+    from fraudcli.commands.train import train_file
     from fraudcli.config import load_config as config
     from fraudcli.io.writers import write_table
+    from fraudcli.simulation.simulate import simulate
 
     table = simulate(6000, seed=5, days=60.0)
     train_path, later = tmp_path / "train.parquet", tmp_path / "later.jsonl"
@@ -99,7 +99,7 @@ def test_judging_a_batch_at_once_equals_deciding_one_by_one():
 def test_judge_gives_the_rules_every_value_they_read(tmp_path):
     """`judge` builds `values` with only the names the engine reads; the same decisions as
     with every value, for rules over features, fields and block lists."""
-    from fraudcli.pipeline import ALLOW, VALUE_NAMES, _record_list, judge
+    from fraudcli.scoring.pipeline import ALLOW, VALUE_NAMES, _record_list, judge
 
     config = tmp_path / "fraud.toml"
     config.write_text(

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from fraudcli.commands.score import score_file
 from fraudcli.config import load_config
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.spec import FEATURE_NAMES
@@ -21,11 +22,12 @@ from fraudcli.io import blocks as input_blocks
 from fraudcli.io import jsonl_blocks as jsonl_columns
 from fraudcli.io import lines as io_lines
 from fraudcli.io.blocks import column_blocks
-from fraudcli.io.read import read_batches
+from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import RejectSink
-from fraudcli.runtime import load_pipeline
-from fraudcli.score import score_file, score_stream
-from fraudcli.score_columns import ColumnScorer
+from fraudcli.scoring import decided as decided_module
+from fraudcli.scoring.blocks import ColumnScorer
+from fraudcli.scoring.decided import decided
+from fraudcli.scoring.load import open_bundle
 
 # Rules and block lists that fire often, so the rows decided one by one are many and varied.
 BUSY_RULES = """
@@ -51,16 +53,12 @@ action = "BLOCK"
 
 def record_path(source, model_dir, config, tmp_path, **options):
     """The definition: every record through `Pipeline.decide`."""
-    pipeline = load_pipeline(config, model_dir, fresh_state=options.get("fresh", False)).pipeline
+    opened = open_bundle(config, model_dir, fresh_state=options.get("fresh", False))
     rows: list[dict] = []
-    sink = RejectSink(tmp_path / "want-rejects.jsonl")
-    summary = score_stream(
-        read_batches(source, config.columns),
-        pipeline,
-        rows.extend,
-        sink,
-        with_features=options.get("features", False),
-    )
+    summary, sink = RunSummary(), RejectSink(tmp_path / "want-rejects.jsonl")
+    features = options.get("features", False)
+    for batch in decided(source, opened, sink, summary, with_features=features, record_path=True):
+        rows.extend(batch.rows.values())
     sink.close()
     return rows, summary, _rejects(tmp_path / "want-rejects.jsonl")
 
@@ -323,7 +321,7 @@ def test_evaluate_on_a_file_gives_the_record_paths_metrics(
 ):
     """Blocks of the column path (unlabelled rows, a reject, a duplicate among them; in
     Parquet, timestamps as ISO text) give the metrics and counts of record by record."""
-    from fraudcli import evaluate
+    from fraudcli.commands import evaluate
 
     records = [json.loads(line) for line in (world / "later.jsonl").read_text().splitlines()]
     for record in records[5::9]:
@@ -337,7 +335,7 @@ def test_evaluate_on_a_file_gives_the_record_paths_metrics(
         pq.write_table(pa.Table.from_pylist(records), source)
     options = {"config": load_config(), "model_dir": model_dir}
     got = evaluate.evaluate_file(source, **options).to_dict()
-    monkeypatch.setattr(evaluate, "scored_file", lambda *args, **kwargs: None)
+    monkeypatch.setattr(decided_module, "column_blocks", lambda *args, **kwargs: None)
     want = evaluate.evaluate_file(source, **options).to_dict()
     unlabelled = sum("is_fraud" not in r for i, r in enumerate(records) if i not in (100, 2000))
     assert want["run"]["rejected"] == 2 and want["unlabelled"] == unlabelled

@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from fraudcli.records.schema import format_timestamp, validate
-from fraudcli.simulate import (
+from fraudcli.simulation import world
+from fraudcli.simulation.simulate import (
     DEFAULT_MERCHANTS,
     DEFAULT_USERS,
     DRIFT,
@@ -22,7 +23,6 @@ from fraudcli.simulate import (
     build_population,
     simulate,
 )
-from fraudcli.simulation import world
 
 START = pd.Timestamp("2026-01-01", tz="UTC")
 

@@ -6,17 +6,17 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from fraudcli.commands.train import time_split, train, train_file
 from fraudcli.config import load_config
 from fraudcli.errors import InputError
 from fraudcli.io.read import read_batches
 from fraudcli.records.rejects import RejectSink
-from fraudcli.train import time_split, train, train_file
 
 
 def test_columnar_path_equals_the_record_path(world, tmp_path, monkeypatch):
     config = load_config()
     with monkeypatch.context() as patch:  # the clean file must not take the record path
-        patch.setattr("fraudcli.train.collect_features", None)
+        patch.setattr("fraudcli.commands.train.collect_features", None)
         fast = train_file(world / "train.parquet", config=config, model_dir=tmp_path / "m")
     slow = train(read_batches(world / "train.parquet"), config, RejectSink(None))
     assert fast.bundle.thresholds == slow.bundle.thresholds

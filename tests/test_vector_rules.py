@@ -20,7 +20,8 @@ from fraudcli.decision.rules import compile_rule
 from fraudcli.decision.vector import VectorFlags, flag_mask
 from fraudcli.errors import ConfigError
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.pipeline import RECORD_FIELDS, VALUE_NAMES
+from fraudcli.records.schema import RECORD_FIELDS
+from fraudcli.scoring.pipeline import VALUE_NAMES
 
 EXTRA = ("a", "b", "c")  # stand-in features with short names, for readable expressions
 NAMES = frozenset(VALUE_NAMES) | set(EXTRA)

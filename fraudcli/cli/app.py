@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from fraudcli import __version__
-from fraudcli.console import err
+from fraudcli.cli.console import err
 from fraudcli.errors import EXIT_RUNTIME, FraudError
 
 EXIT_CODES = (

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from fraudcli import render
+from fraudcli.cli import render
 from fraudcli.cli.app import ConfigOpt, MapOpt, RejectsOpt, StrictOpt, app, handled
-from fraudcli.console import progress, status
+from fraudcli.cli.console import progress, status
 from fraudcli.io.formats import count_rows
 
 
@@ -32,7 +32,7 @@ def simulate(
     Example: fraud simulate -n 200000 --seed 7 -o train.parquet
     """
     from fraudcli.io.writers import write_table
-    from fraudcli.simulate import simulate as run
+    from fraudcli.simulation.simulate import simulate as run
 
     with status(f"simulating {n:,} transactions"):
         table = run(n, seed=seed, start=start, days=days, drift=drift)
@@ -64,7 +64,7 @@ def features(
         return
     if data is None:
         raise typer.BadParameter("give a DATA file, or --list", param_hint="DATA")
-    from fraudcli.featurize import features_file
+    from fraudcli.commands.features import features_file
 
     with progress("computing features", count_rows(data)) as advance:
         summary = features_file(

@@ -9,12 +9,11 @@ from typing import Annotated
 import typer
 
 from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt, app, handled
+from fraudcli.cli.console import progress
+from fraudcli.cli.render import finite
 from fraudcli.config import load_config
-from fraudcli.console import progress
 from fraudcli.errors import DriftDetected
 from fraudcli.io.formats import count_rows
-from fraudcli.render import finite
-from fraudcli.samples import DRIFT, sample_path
 
 
 @app.command("drift-report")
@@ -52,11 +51,12 @@ def drift_report(
 
     Example: fraud drift-report --current sample_data/drift.parquet --by day --json drift.json
     """
+    from fraudcli.cli.render_drift import print_drift
+    from fraudcli.commands.drift_report import drift_report as run
+    from fraudcli.commands.drift_report import input_or_default
     from fraudcli.drift import Thresholds
-    from fraudcli.drift_render import print_drift
-    from fraudcli.driftreport import drift_report as run
 
-    source = current or sample_path(DRIFT)
+    source = input_or_default(current)
     thresholds = Thresholds(psi_warn=psi_warn, psi_drift=psi_drift)
     cfg = load_config(config, map_)
     with progress("comparing", count_rows(source)) as advance:

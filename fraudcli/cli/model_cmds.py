@@ -8,13 +8,12 @@ from typing import Annotated
 
 import typer
 
-from fraudcli import render
+from fraudcli.cli import render
 from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt, app, handled
+from fraudcli.cli.console import progress, status
 from fraudcli.config import load_config
-from fraudcli.console import progress, status
 from fraudcli.errors import UsageError
 from fraudcli.io.formats import count_rows
-from fraudcli.samples import SCORE, TRAIN, sample_path
 
 DataArg = Annotated[Path | None, typer.Argument(help="Input file (.parquet/.csv/.jsonl).")]
 FreshOpt = Annotated[bool, typer.Option("--fresh-state", help="Start from an empty feature store.")]
@@ -37,9 +36,9 @@ def train(
 
     Example: fraud train sample_data/train.parquet --model fraud-model
     """
-    from fraudcli.train import train_file
+    from fraudcli.commands.train import input_or_default, train_file
 
-    source = data or sample_path(TRAIN)
+    source = input_or_default(data)
     cfg = load_config(config, map_)
     with progress("features", count_rows(source)) as advance, status("training") as stage:
         result = train_file(
@@ -78,7 +77,7 @@ def score(
 
     Example: fraud score < sample_data/txns.jsonl > decisions.jsonl
     """
-    from fraudcli.score import score_file
+    from fraudcli.commands.score import score_file
 
     if data is None and sys.stdin.isatty():
         raise UsageError(
@@ -120,9 +119,9 @@ def evaluate(
 
     Example: fraud evaluate sample_data/txns.jsonl --json
     """
-    from fraudcli.evaluate import evaluate_file
+    from fraudcli.commands.evaluate import evaluate_file, input_or_default
 
-    source = data or sample_path(SCORE)
+    source = input_or_default(data)
     cfg = load_config(config, map_)
     with progress("evaluating", count_rows(source)) as advance:
         result = evaluate_file(

@@ -9,13 +9,9 @@ import typer
 
 from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, app, handled
 from fraudcli.config import load_config
-from fraudcli.replay.engine import ReplayOptions
 from fraudcli.replay.faults import Fault
 from fraudcli.replay.latency import PERCENTILE_DEFINITION
-from fraudcli.samples import SCORE, sample_path
-
-DEFAULT_TPS = 1000.0
-SAMPLE_DURATION = 10.0
+from fraudcli.replay.options import ReplayOptions
 
 Float = float | None
 
@@ -72,15 +68,10 @@ def replay(
 
     Example: fraud replay --tps 10000 --duration 30 --report replay.json --slo-p99-ms 200
     """
-    from fraudcli.replay.render import live_view, print_report
+    from fraudcli.cli.render_replay import live_view, print_report
     from fraudcli.replay.report import check_slo, write_report
     from fraudcli.replay.run import replay_file
 
-    if data is None:
-        loop = True
-        duration = duration if duration is not None or limit is not None else SAMPLE_DURATION
-    if tps is None and speed is None and not max_rate:
-        tps = DEFAULT_TPS
     options = ReplayOptions(
         tps=tps,
         speed=speed,
@@ -96,7 +87,7 @@ def replay(
     cfg = load_config(config, map_)
     with live_view() as on_progress:
         result = replay_file(
-            data or sample_path(SCORE),
+            data,
             options,
             config=cfg,
             model_dir=model,

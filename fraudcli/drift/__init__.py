@@ -2,7 +2,7 @@
 
 profile.py builds the reference; compare.py and stream.py measure current data against it;
 stats.py holds the statistics; verdict.py turns effect sizes into levels; report.py does it all
-in one call; sparkline.py draws histograms in one line.
+in one call.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from fraudcli.drift.profile import (
     profile_numeric,
 )
 from fraudcli.drift.report import DriftReport, compare_profile
-from fraudcli.drift.sparkline import sparkline
 from fraudcli.drift.stats import benjamini_hochberg, js_distance, psi
 from fraudcli.drift.stream import CategoricalAccumulator, NumericAccumulator
 from fraudcli.drift.verdict import DatasetVerdict, FeatureVerdict, Thresholds, judge
@@ -53,5 +52,4 @@ __all__ = [
     "profile_numeric",
     "psi",
     "psi_by_period",
-    "sparkline",
 ]

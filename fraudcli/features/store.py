@@ -211,3 +211,7 @@ _MINUTE_HOURS = 1.0 / 60.0  # the shortest time speed is measured over
 _NO_USER_HISTORY = (0.0,) * 7 + (1.0, MAX_GAP_HOURS, 0.0, 0.0)
 _NO_MERCHANT_HISTORY = (0.0,) * 6
 N_FEATURES = len(FEATURE_NAMES)
+
+
+class StoreTimeout(Exception):
+    """A feature-store lookup could not answer before the record's deadline."""

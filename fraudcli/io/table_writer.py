@@ -25,12 +25,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fraudcli.errors import InputError
-from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.io.jsonl_encode import DUMPS
 
-# the keys `score.output_record` writes itself: a whole row holds the table's own values there
-OUTPUT_KEYS = frozenset(("transaction_id", "user_id", "timestamp", "amount", "fraud_probability",
-                         "decision", "reasons", "degraded", *FEATURE_NAMES))  # fmt: skip
 DICTIONARY_BYTES = 1 << 17  # Parquet dictionary page limit (Arrow's is 1 MiB)
 MERGE_ROWS = 1 << 16  # rows per batch when parts are merged
 
@@ -52,10 +48,16 @@ class TableWriter:
             columns = [column_of([row.get(key) for row in rows]) for key in keys]
             self.write_table(pa.Table.from_arrays(columns, names=list(keys)))
 
-    def write_arrow(self, table: pa.Table, rows: dict[int, dict]) -> None:
-        """Write a table of output rows; `rows` holds the whole row for some of them, whose
-        own values win outside the output's keys (those only some rows have become columns)."""
-        keys = dict.fromkeys(k for row in rows.values() for k in row if k not in OUTPUT_KEYS)
+    def write_arrow(
+        self, table: pa.Table | None, rows: dict[int, dict], own_keys: frozenset = frozenset()
+    ) -> None:
+        """Write a table of output rows; `rows` holds the whole row for some of them (for every
+        one when `table` is None), whose own values win outside `own_keys` (the keys the table
+        holds for every row: extra keys only some rows have become columns)."""
+        if table is None:
+            self.write(list(rows.values()))
+            return
+        keys = dict.fromkeys(k for row in rows.values() for k in row if k not in own_keys)
         for key in keys:
             if key in table.column_names:
                 values = table[key].to_pylist()

@@ -25,8 +25,14 @@ class JsonlWriter:
         self._out.write("".join([dumps(row) + "\n" for row in rows]))
         self._out.flush()
 
-    def write_arrow(self, table: pa.Table, rows: dict[int, dict]) -> None:
-        """Write a table of output rows; `rows` holds the whole row for some of them."""
+    def write_arrow(
+        self, table: pa.Table | None, rows: dict[int, dict], own_keys: frozenset = frozenset()
+    ) -> None:
+        """Write a table of output rows; `rows` holds the whole row for some of them (for every
+        one when `table` is None). `own_keys` matters only to `TableWriter`."""
+        if table is None:
+            self.write(list(rows.values()))
+            return
         if len(rows) == table.num_rows:
             self.write([rows[i] for i in range(table.num_rows)])
             return

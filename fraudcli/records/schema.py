@@ -214,3 +214,7 @@ def _validate_slow(obj: dict, lenient: bool) -> Txn:
 
 
 FIELD_SET = frozenset(FIELDS)
+
+
+# The schema fields rules may read: all but the timestamp and the label, in schema order.
+RECORD_FIELDS = tuple(f for f in FIELDS if f not in ("timestamp", "is_fraud"))

@@ -3,10 +3,11 @@ latency (measured from each record's due time on an absolute schedule)."""
 
 from __future__ import annotations
 
-from fraudcli.replay.engine import ReplayOptions, replay
+from fraudcli.replay.driver import replay
 from fraudcli.replay.faults import Fault, SlowStore
 from fraudcli.replay.latency import Percentiles, percentiles
 from fraudcli.replay.loop import LiveStats
+from fraudcli.replay.options import ReplayOptions
 from fraudcli.replay.report import ReplayReport, Second, check_slo, write_report
 from fraudcli.replay.run import load_records, replay_file
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from fraudcli.errors import UsageError
-from fraudcli.pipeline import StoreTimeout
+from fraudcli.features.store import StoreTimeout
 from fraudcli.records.schema import Txn
 from fraudcli.replay.schedule import wait_until
 

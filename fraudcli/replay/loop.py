@@ -29,7 +29,7 @@ from fraudcli.replay.latency import LatencyRecorder, p99_ms
 from fraudcli.replay.schedule import NS, Schedule, wait_until
 
 if TYPE_CHECKING:
-    from fraudcli.replay.engine import ReplayOptions
+    from fraudcli.replay.options import ReplayOptions
 
 UNBOUNDED = sys.maxsize
 MAX_BATCH = 256  # --max: records per pass between duration checks

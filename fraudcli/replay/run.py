@@ -14,9 +14,12 @@ from fraudcli.io.read import read_batches
 from fraudcli.records.accounting import accepted
 from fraudcli.records.rejects import RejectSink
 from fraudcli.records.schema import ColumnMap, Txn
-from fraudcli.replay.engine import ReplayOptions, replay
+from fraudcli.replay.driver import replay
 from fraudcli.replay.loop import LiveStats
+from fraudcli.replay.options import ReplayOptions
 from fraudcli.replay.report import ReplayReport
+from fraudcli.samples import SCORE, sample_path
+from fraudcli.scoring.load import open_bundle
 
 
 def load_records(
@@ -43,15 +46,18 @@ def replay_file(
     fresh_state: bool = False,
     on_progress: Callable[[LiveStats], None] | None = None,
 ) -> ReplayReport:
-    """Replay `data` through the bundle's pipeline (as `fraud score` builds it)."""
+    """Replay `data` (default: the shipped sample, looped) through the bundle's pipeline, as
+    `fraud score` builds it, paced by `options` (see `ReplayOptions.with_defaults`)."""
+    options = options.with_defaults(sample=data is None)
     options.check()
+    data = sample_path(SCORE) if data is None else data
     sink = RejectSink(rejects_path)
     try:
         limit = None if options.loop else options.limit
         read, records = load_records(data, config.columns, sink, limit)
     finally:
         sink.close()
-    pipeline = _load_pipeline(config, model_dir, fresh_state)
+    pipeline = bundle_pipeline(config, model_dir, fresh_state)
     return replay(
         records,
         pipeline,
@@ -63,7 +69,6 @@ def replay_file(
     )
 
 
-def _load_pipeline(config: Config, model_dir: str | Path | None, fresh_state: bool):
-    from fraudcli.runtime import load_pipeline
-
-    return load_pipeline(config, model_dir, fresh_state=fresh_state).pipeline
+def bundle_pipeline(config: Config, model_dir: str | Path | None, fresh_state: bool):
+    """The record path of the bundle at `model_dir`, as `fraud score` builds it."""
+    return open_bundle(config, model_dir, fresh_state=fresh_state).pipeline

@@ -13,7 +13,8 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.records.schema import FIELDS, Txn
+from fraudcli.features.store import StoreTimeout
+from fraudcli.records.schema import RECORD_FIELDS, Txn
 
 if TYPE_CHECKING:
     from fraudcli.decision.engine import Decision, DecisionEngine
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
     from fraudcli.model.logreg import LinearScorer
 
 ALLOW = "ALLOW"
-
-
-class StoreTimeout(Exception):
-    """A feature-store lookup could not answer before the record's deadline."""
 
 
 @dataclass
@@ -71,7 +68,7 @@ class Pipeline:
 
     @cached_property
     def _batch(self):
-        from fraudcli.batch_judge import BatchJudge
+        from fraudcli.decision.batch_judge import BatchJudge
 
         return BatchJudge(self.scorer, self.engine)
 
@@ -134,10 +131,6 @@ class _FieldsOf:
         if name in ("amount", "lat", "lon"):
             return np.array(values, dtype=np.float64)  # None becomes NaN
         return np.array(values, dtype=object)
-
-
-# The schema fields rules may read: all but the timestamp and the label, in schema order.
-RECORD_FIELDS = tuple(f for f in FIELDS if f not in ("timestamp", "is_fraud"))
 
 
 def record_values(txn: Txn) -> dict:

@@ -14,6 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from fraudcli.commands.reference import (
+    MODEL_CATEGORICAL,
+    MODEL_NUMERIC,
+    decide_rows,
+    profile_columns,
+)
 from fraudcli.config import Config
 from fraudcli.drift import CategoricalAccumulator, NumericAccumulator, Profile, Thresholds, judge
 from fraudcli.drift.compare import CategoricalDrift, NumericDrift
@@ -21,16 +27,16 @@ from fraudcli.drift.profile import bin_index
 from fraudcli.drift.stats import psi_rows
 from fraudcli.drift.verdict import DatasetVerdict
 from fraudcli.errors import BundleError, InputError, UsageError
+from fraudcli.features.feature_table import CATEGORICAL, collect_features
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore
 from fraudcli.io.read import read_batches
-from fraudcli.profile import MODEL_CATEGORICAL, MODEL_NUMERIC, decide_rows, profile_columns
-from fraudcli.records.accounting import RunSummary, tallied
+from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import RejectSink
-from fraudcli.runtime import load_pipeline
-from fraudcli.score import scored_file
-from fraudcli.score_columns import Scored
-from fraudcli.table import CATEGORICAL, collect_features
+from fraudcli.samples import DRIFT, sample_path
+from fraudcli.scoring.decided import decided
+from fraudcli.scoring.load import OpenBundle, open_bundle
+from fraudcli.scoring.output import Scored, ScoredRecords
 
 PERIODS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
 # A feature of the calendar needs this much current data before its distribution can be
@@ -137,7 +143,7 @@ def _label(period: int, length: float) -> str:
 
 
 def drift_report(
-    current: Path,
+    current: Path | None,
     *,
     config: Config,
     model_dir: Path | None = None,
@@ -148,38 +154,36 @@ def drift_report(
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
 ) -> DriftResult:
-    """Compare `current` with the bundle's profile (or with `reference` data)."""
+    """Compare `current` (default: the shipped drifted sample) with the bundle's profile, or
+    with `reference` data."""
     if by is not None and by not in PERIODS:
         raise UsageError(f"--by must be one of {', '.join(PERIODS)}")
-    loaded = load_pipeline(config, model_dir)
-    pipeline = loaded.pipeline
-    if reference is not None:
-        profile_dict, pipeline.store = _reference_from_data(reference, config, loaded)
+    opened = open_bundle(config, model_dir)
+    source = input_or_default(current)
+    if reference is not None:  # continue the current data from the reference's store
+        profile_dict, opened.pipeline.store = _reference_from_data(reference, opened)
     else:
-        profile_dict = loaded.bundle.profile
+        profile_dict = opened.bundle.profile
     profile, decisions = _parse_profile(profile_dict)
     acc = _Current(profile, decisions, PERIODS.get(by) if by else None)
-    sink = RejectSink(rejects_path)
-    summary = RunSummary()
+    sink, summary = RejectSink(rejects_path), RunSummary()
     try:
-        # a file continuing from the bundle's state goes through score's column path
-        blocks = None
-        if reference is None:
-            blocks = scored_file(
-                current, config, loaded.bundle, sink, summary, strict=strict, on_batch=on_batch
-            )
-        if blocks is not None:
-            for scored in blocks:
-                _add_scored(acc, scored)
-        else:
-            batches = read_batches(current, config.columns)
-            for txns in tallied(batches, sink, summary, strict=strict, on_batch=on_batch):
-                _add_batch(acc, pipeline, txns, summary)
+        batches = decided(
+            source, opened, sink, summary,
+            strict=strict, on_batch=on_batch, record_path=reference is not None,
+        )  # fmt: skip
+        for batch in batches:
+            add_batch(acc, batch)
     finally:
         sink.close()
     if summary.written == 0:
         raise InputError(f"no valid records in {current} to compare")
     return _result(acc, thresholds, summary, by, "data" if reference else "model bundle")
+
+
+def input_or_default(current: Path | None) -> Path:
+    """`current`, or the shipped drifted sample (drift.parquet) when None."""
+    return sample_path(DRIFT) if current is None else current
 
 
 def _parse_profile(data: dict) -> tuple[Profile, Profile | None]:
@@ -198,24 +202,8 @@ def _parse_profile(data: dict) -> tuple[Profile, Profile | None]:
     return profile, extra
 
 
-def _add_batch(acc: _Current, pipeline, txns: list, summary: RunSummary) -> None:
-    from fraudcli.table import _Builder
-
-    builder, probability, decisions = _Builder(), [], []
-    for txn in txns:
-        features, decision = pipeline.decide(txn)
-        builder.add(txn, features)
-        probability.append(decision.fraud_probability)
-        decisions.append(decision.decision)
-    summary.decisions.update(decisions)
-    table = builder.build()
-    rows = np.ones(len(table), dtype=bool)
-    numeric, categorical = profile_columns(table, rows, np.asarray(probability, float), decisions)
-    acc.add(numeric, categorical, table.ts)
-
-
-def _add_scored(acc: _Current, scored: Scored) -> None:
-    """`_add_batch`'s columns, from a block of the column path."""
+def add_batch(acc: _Current, scored: Scored | ScoredRecords) -> None:
+    """The profiled columns of a decided batch, into the accumulators."""
     data, n = scored.data, len(scored.p)
 
     def values(name: str) -> list:
@@ -229,23 +217,24 @@ def _add_scored(acc: _Current, scored: Scored) -> None:
     for name in ("merchant_id", "device_id"):
         categorical[f"has_{name}"] = [None if v is None else "yes" for v in values(name)]
     categorical["is_fraud"] = [None if v is None else str(int(v)) for v in values("is_fraud")]
-    categorical["decision"] = scored.table["decision"].to_pylist()
+    categorical["decision"] = scored.decisions()
     acc.add(numeric, categorical, data["ts"].to_numpy())
 
 
-def _reference_from_data(reference: Path, config: Config, loaded):
+def _reference_from_data(reference: Path, opened: OpenBundle):
     """A profile of `reference` (through a fresh store), and the store it leaves behind."""
+    from fraudcli.commands.reference import steady_rows
     from fraudcli.drift import build_profile
-    from fraudcli.profile import steady_rows
 
-    store = InMemoryStore(loaded.pipeline.store.config)
-    table, _ = collect_features(read_batches(reference, config.columns), store, RejectSink(None))
+    store = InMemoryStore(opened.store_config)
+    batches = read_batches(reference, opened.config.columns)
+    table, _ = collect_features(batches, store, RejectSink(None))
     if not len(table):
         raise InputError(f"no valid records in {reference}")
     rows = steady_rows(table.ts, store.config.label_delay)
-    probability = loaded.pipeline.scorer.proba(table.X)
+    probability = opened.model.proba(table.X)
     sample = np.flatnonzero(rows)
-    decisions = decide_rows(table, sample, probability, loaded.pipeline.engine)
+    decisions = decide_rows(table, sample, probability, opened.engine)
     numeric, categorical = profile_columns(table, rows, probability, decisions)
     decision_column = {"decision": categorical.pop("decision")}
     profile = build_profile(numeric, categorical).to_dict()

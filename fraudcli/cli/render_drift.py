@@ -7,8 +7,8 @@ import math
 from rich import box
 from rich.table import Table
 
-from fraudcli.console import err
-from fraudcli.drift import sparkline
+from fraudcli.cli.console import err
+from fraudcli.cli.sparkline import sparkline
 from fraudcli.drift.compare import CategoricalDrift, NumericDrift
 from fraudcli.drift.verdict import LEVELS
 
@@ -144,7 +144,7 @@ def format_by_period(result, top: int = 12) -> Table:
 
 
 def print_drift(result) -> None:
-    from fraudcli.render import print_summary
+    from fraudcli.cli.render import print_summary
 
     v = result.verdict
     print_summary(result.summary)

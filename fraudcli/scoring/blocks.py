@@ -23,32 +23,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fraudcli.batch_judge import BatchJudge, Judged
-from fraudcli.decision.engine import DECISIONS, DecisionEngine
+from fraudcli.decision.batch_judge import BatchJudge
+from fraudcli.decision.engine import DecisionEngine
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.continued import Chunk, ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.model.logreg import LinearScorer
-from fraudcli.pipeline import RECORD_FIELDS, Pipeline, judge
 from fraudcli.records.columns import ValidBlock
 from fraudcli.records.duplicates import Dedupe
 from fraudcli.records.rejects import Reject, RejectSink
-from fraudcli.records.schema import Txn
-from fraudcli.records.timestamps import format_timestamps
-
-
-@dataclass
-class Scored:
-    """One block's output: the table (record path's keys and order) and, for rows whose
-    output has keys of their own (per-record extras), the full output row as a dict. Beside
-    them what drift-report profiles: the rows' features `X`, scores `p` (not rounded) and input
-    columns `data`."""
-
-    table: pa.Table
-    rows: dict[int, dict]
-    X: np.ndarray
-    p: np.ndarray
-    data: dict[str, pa.Array]
+from fraudcli.records.schema import RECORD_FIELDS, Txn
+from fraudcli.scoring.output import Scored, extras_rows, output_table, with_passthrough
+from fraudcli.scoring.pipeline import Pipeline, judge
 
 
 @dataclass
@@ -108,9 +94,9 @@ class ColumnScorer:
             np.fromiter(extras, dtype=np.int64, count=len(extras)) if extras else None,
         )
         features = X if self.with_features else None
-        table = _output_table(data, judged, features)
-        rows = _extras_rows(table, extras)  # such a row lists every key of its own
-        return Scored(_with_passthrough(table, ready.passthrough), rows, X, judged.p, data)
+        table = output_table(data, judged, features)
+        rows = extras_rows(table, extras)  # such a row lists every key of its own
+        return Scored(with_passthrough(table, ready.passthrough), rows, X, judged.p, data)
 
     def _judge(self, X: np.ndarray, data, rows: np.ndarray):
         take = pa.array(rows, pa.int64())
@@ -121,7 +107,7 @@ class ColumnScorer:
     def _record_by_record(self, data, extras, passthrough) -> Scored:
         if self.record_path is None:
             self.record_path = Pipeline(self.state.to_store(), self.scorer, self.engine)
-        from fraudcli.score import output_record
+        from fraudcli.scoring.output import output_record
 
         txns = txns_of(data, extras, passthrough)
         rows, X, p = [], np.empty((len(txns), len(FEATURE_NAMES))), np.empty(len(txns))
@@ -149,51 +135,6 @@ class _Fields:
 def _python(data: dict[str, pa.Array], name: str, take: pa.Array, n: int) -> list:
     array = data.get(name)
     return [None] * n if array is None else array.take(take).to_pylist()
-
-
-def _output_table(data, judged: Judged, X: np.ndarray | None) -> pa.Table:
-    n, reasons = len(judged.p), judged.reasons
-    stamps = data["ts_text"]
-    if stamps.null_count:
-        stamps = pc.coalesce(stamps, format_timestamps(data["ts"].to_numpy()))
-    lengths = np.zeros(n + 1, dtype=np.int32)
-    flat: list[str] = []
-    for i, why in sorted(reasons.items()):
-        lengths[i + 1] = len(why)
-        flat.extend(why)
-    offsets = pa.array(np.cumsum(lengths, dtype=np.int32))
-    columns = {
-        "transaction_id": data["transaction_id"],
-        "user_id": data["user_id"],
-        "timestamp": stamps,
-        "amount": data["amount"],
-        "fraud_probability": pa.array(judged.rounded(), pa.float64()),
-        "decision": pc.take(pa.array(DECISIONS), pa.array(judged.severity)),
-        "reasons": pa.ListArray.from_arrays(offsets, pa.array(flat, pa.string())),
-    }
-    if X is not None:
-        columns |= {name: pa.array(X[:, j]) for j, name in enumerate(FEATURE_NAMES)}
-    return pa.table(columns)
-
-
-def _with_passthrough(table: pa.Table, passthrough: dict[str, pa.Array]) -> pa.Table:
-    """Input columns outside the schema, after ours (an input column named like one of ours
-    is left out, as `output_record` keeps its own value)."""
-    for name, array in passthrough.items():
-        if name not in table.column_names:
-            table = table.append_column(name, array)
-    return table
-
-
-def _extras_rows(table: pa.Table, extras: dict[int, dict]) -> dict[int, dict]:
-    """The whole output row of each record with extras, keys as `output_record` orders them."""
-    if not extras:
-        return {}
-    rows = table.take(pa.array(list(extras), pa.int64())).to_pylist()
-    for row, fields in zip(rows, extras.values(), strict=True):
-        for key, value in fields.items():
-            row.setdefault(key, value)
-    return dict(zip(extras, rows, strict=True))
 
 
 def _kept_extras(extras: dict[int, dict], keep: np.ndarray) -> dict[int, dict]:

@@ -13,7 +13,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from fraudcli.console import err
+from fraudcli.cli.console import err
 from fraudcli.features.spec import FEATURES
 
 DECISION_STYLE = {"ALLOW": "green", "REVIEW": "yellow", "BLOCK": "bold red"}

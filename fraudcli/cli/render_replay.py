@@ -7,6 +7,7 @@ it (in idle slack, twice a second): no refresh thread competes with the replay l
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -15,13 +16,13 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from fraudcli.console import err
+from fraudcli.cli.console import err
+from fraudcli.cli.sparkline import sparkline
 from fraudcli.replay.latency import Percentiles
 from fraudcli.replay.loop import LiveStats
 from fraudcli.replay.report import ReplayReport
 
 DECISION_STYLE = {"ALLOW": "green", "REVIEW": "yellow", "BLOCK": "bold red"}
-SPARK = "▁▂▃▄▅▆▇█"
 
 
 def format_live(stats: LiveStats) -> Text:
@@ -79,17 +80,12 @@ def format_target(report: ReplayReport) -> str:
     return "as fast as possible"
 
 
-def sparkline(values: list[float | None]) -> str:
-    known = [v for v in values if v is not None]
-    top = max(known, default=0.0) or 1.0
-    return "".join(" " if v is None else SPARK[min(int(v / top * 7.999), 7)] for v in values)
-
-
 def format_report(report: ReplayReport) -> Group:
     parts = [format_counts(report), format_latency(report.latency, report.service)]
     if report.per_second:
         p99s = [s.p99_ms for s in report.per_second]
-        parts.append(Text(f"p99 per second  {sparkline(p99s)}  (max {_ms(max_of(p99s))} ms)"))
+        line = sparkline([math.nan if v is None else v for v in p99s])
+        parts.append(Text(f"p99 per second  {line}  (max {_ms(max_of(p99s))} ms)"))
     if report.interrupted:
         parts.append(Text.from_markup("[yellow]interrupted: figures cover the run so far[/]"))
     return Group(*parts)

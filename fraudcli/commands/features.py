@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fraudcli.config import load_config
+from fraudcli.features.feature_table import collect_features, to_arrow
 from fraudcli.features.store import InMemoryStore
 from fraudcli.io.read import read_batches
 from fraudcli.io.writers import write_table
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import RejectSink
-from fraudcli.table import collect_features, to_arrow
 
 
 def features_file(

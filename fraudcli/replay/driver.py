@@ -13,52 +13,15 @@ import dataclasses
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from fraudcli.errors import UsageError
 from fraudcli.records.schema import Txn
-from fraudcli.replay.faults import Fault, SlowStore
+from fraudcli.replay.faults import SlowStore
 from fraudcli.replay.feed import Feed
 from fraudcli.replay.loop import UNBOUNDED, LiveStats, _Loop
+from fraudcli.replay.options import ReplayOptions
 from fraudcli.replay.report import ReplayReport, RunFacts, build_report
 from fraudcli.replay.schedule import NS, FixedRate, Recorded, Schedule, loop_shift
-
-
-@dataclass(frozen=True)
-class ReplayOptions:
-    """How to pace the replay. Exactly one of `tps`, `speed`, `max_rate`."""
-
-    tps: float | None = None
-    speed: float | None = None
-    max_rate: bool = False
-    duration: float | None = None
-    limit: int | None = None
-    warmup: float = 0.0
-    loop: bool = False
-    deadline_ms: float | None = None
-    fault: Fault | None = None
-    seed: int = 0
-    batch_ms: float = 1.0
-
-    @property
-    def mode(self) -> str:
-        return "max" if self.max_rate else "speed" if self.speed is not None else "tps"
-
-    def check(self) -> None:
-        """Raise UsageError for contradictory or impossible options."""
-        chosen = [self.tps is not None, self.speed is not None, self.max_rate]
-        if sum(chosen) != 1:
-            raise UsageError("choose exactly one pacing: --tps N, --speed X or --max")
-        for name in ("tps", "speed", "duration", "deadline_ms"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise UsageError(f"--{name.replace('_', '-')} must be positive")
-        if self.limit is not None and self.limit < 1:
-            raise UsageError("--limit must be at least 1")
-        if self.warmup < 0 or (self.duration is not None and self.warmup >= self.duration):
-            raise UsageError("--warmup must be >= 0 and shorter than --duration")
-        if self.loop and self.duration is None and self.limit is None:
-            raise UsageError("--loop needs --duration or --limit")
 
 
 def make_schedule(records: Sequence[Txn], options: ReplayOptions) -> Schedule | None:

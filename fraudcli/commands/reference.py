@@ -13,9 +13,9 @@ import numpy as np
 
 from fraudcli.decision.engine import DecisionEngine
 from fraudcli.drift import build_profile
+from fraudcli.features.feature_table import CATEGORICAL, RECORD, FeatureTable
 from fraudcli.features.spec import FEATURE_NAMES, LONGEST_WINDOW
 from fraudcli.model.logreg import LinearScorer
-from fraudcli.table import CATEGORICAL, RECORD, FeatureTable
 
 MODEL_NUMERIC = "fraud_probability"
 MODEL_CATEGORICAL = ("decision", "is_fraud")

@@ -11,13 +11,13 @@ import pyarrow.compute as pc
 
 from fraudcli.config import Config
 from fraudcli.errors import InputError
-from fraudcli.io.read import read_batches
 from fraudcli.model.metrics import Metrics, evaluate
-from fraudcli.records.accounting import RunSummary, tallied
+from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import RejectSink
-from fraudcli.runtime import load_pipeline
-from fraudcli.score import scored_file
-from fraudcli.score_columns import Scored
+from fraudcli.samples import SCORE, sample_path
+from fraudcli.scoring.decided import decided
+from fraudcli.scoring.load import open_bundle
+from fraudcli.scoring.output import Scored, ScoredRecords
 
 
 @dataclass(frozen=True)
@@ -46,52 +46,39 @@ def evaluate_file(
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
 ) -> Evaluation:
-    """Decide every record of `data` (continuing from the bundle's state) and score the model."""
-    loaded = load_pipeline(config, model_dir, fresh_state=fresh_state)
-    summary, sink, seen = RunSummary(), RejectSink(rejects_path), _Labelled()
+    """Decide every record of `data` (default: the shipped later sample, txns.jsonl),
+    continuing from the bundle's state, and score the model against the labels."""
+    opened = open_bundle(config, model_dir, fresh_state=fresh_state)
+    summary, sink, seen = RunSummary(), RejectSink(rejects_path), Labelled()
     try:
-        blocks = scored_file(
-            data, config, loaded.bundle, sink, summary,
-            fresh_state=fresh_state, strict=strict, on_batch=on_batch,
-        )  # fmt: skip
-        if blocks is not None:  # a file: the column path
-            for scored in blocks:
-                seen.add_block(scored)
-        else:
-            decide = loaded.pipeline.decide
-            batches = read_batches(data, config.columns)
-            for txns in tallied(batches, sink, summary, strict=strict, on_batch=on_batch):
-                for txn in txns:
-                    _, decision = decide(txn)
-                    summary.decisions[decision.decision] += 1
-                    seen.add(txn, decision.fraud_probability)
+        source = input_or_default(data)
+        for batch in decided(source, opened, sink, summary, strict=strict, on_batch=on_batch):
+            seen.add(batch)
     finally:
         sink.close()
     label, probability, amount, ts, unlabelled = seen.arrays()
     if not len(label):
         raise InputError("no labelled records (`is_fraud`) to evaluate against")
-    thresholds = loaded.pipeline.engine.thresholds
+    thresholds = opened.engine.thresholds
     day = (ts // 86400).astype(np.int64)
     metrics = evaluate(label, probability, amount, day, thresholds.review, thresholds.block)
     used = {"review": thresholds.review, "block": thresholds.block}
     return Evaluation(metrics, summary, used, unlabelled)
 
 
-class _Labelled:
-    """The labelled records' label, score, amount and time, record by record or by blocks."""
+def input_or_default(data: Path | None) -> Path:
+    """`data`, or the shipped later sample (txns.jsonl, labelled) when None."""
+    return sample_path(SCORE) if data is None else data
+
+
+class Labelled:
+    """The labelled records' label, score, amount and time, batch by batch."""
 
     def __init__(self) -> None:
-        self.rows: list[tuple[int, float, float, float]] = []
         self.blocks: list[tuple[np.ndarray, ...]] = []
         self.unlabelled = 0
 
-    def add(self, txn, probability: float) -> None:
-        if txn.is_fraud is None:
-            self.unlabelled += 1
-        else:
-            self.rows.append((txn.is_fraud, probability, txn.amount, txn.ts))
-
-    def add_block(self, scored: Scored) -> None:
+    def add(self, scored: Scored | ScoredRecords) -> None:
         data, n = scored.data, len(scored.p)
         label = data.get("is_fraud")
         if label is None:
@@ -104,9 +91,7 @@ class _Labelled:
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
         """label (int8), probability, amount, ts, and the count of unlabelled records."""
-        parts = [*self.blocks]
-        if self.rows:
-            parts.append(tuple(np.array(column) for column in zip(*self.rows, strict=True)))
+        parts = self.blocks
         types = (np.int8, np.float64, np.float64, np.float64)
         columns = [
             np.concatenate([part[i] for part in parts]).astype(kind, copy=False)

@@ -12,21 +12,22 @@ from pathlib import Path
 import numpy as np
 
 from fraudcli.bundle import DEFAULT_MODEL_DIR, Bundle, save_bundle, sha256_file
-from fraudcli.columnar_table import clean_parquet_table
+from fraudcli.commands.reference import reference_profile
 from fraudcli.config import Config
 from fraudcli.errors import InputError
+from fraudcli.features.feature_table import FeatureTable, collect_features
+from fraudcli.features.from_parquet import clean_parquet_table
 from fraudcli.features.store import InMemoryStore
 from fraudcli.io.formats import ensure_readable
 from fraudcli.io.read import read_batches
 from fraudcli.model.logreg import LinearScorer, LogisticRegression
 from fraudcli.model.metrics import Metrics, choose_thresholds, evaluate
 from fraudcli.model.scaler import StandardScaler
-from fraudcli.profile import reference_profile
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import Item, Reject, RejectSink
 from fraudcli.records.schema import Txn
-from fraudcli.runtime import build_engine
-from fraudcli.table import FeatureTable, collect_features
+from fraudcli.samples import TRAIN, sample_path
+from fraudcli.scoring.load import build_engine
 
 MIN_ROWS = 100
 MIN_FRAUD = 5
@@ -155,8 +156,13 @@ def time_split(ts: np.ndarray, fraction: float, gap: float) -> tuple[np.ndarray,
     return train_rows, valid
 
 
+def input_or_default(data: Path | None) -> Path:
+    """`data`, or the shipped training sample (train.parquet) when None."""
+    return sample_path(TRAIN) if data is None else data
+
+
 def train_file(
-    data: Path,
+    data: Path | None,
     *,
     config: Config,
     model_dir: Path | None = None,
@@ -171,7 +177,7 @@ def train_file(
     A clean Parquet file goes from Arrow columns straight to the batch features; any other
     input (or a file with a bad row) goes record by record, with a reject for each bad row.
     """
-    data = ensure_readable(data)
+    data = ensure_readable(input_or_default(data))
     fingerprint = {"source": data.name, "sha256": sha256_file(data)}
     options = dict(C=C, fingerprint=fingerprint, on_stage=on_stage)
     started, store = time.perf_counter(), InMemoryStore(config.store)

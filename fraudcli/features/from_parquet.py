@@ -18,12 +18,12 @@ import pyarrow.parquet as pq
 
 from fraudcli.features.batch import batch_features_columns
 from fraudcli.features.batch_groups import Codes, TxnColumns
+from fraudcli.features.feature_table import CATEGORICAL, RECORD, FeatureTable
 from fraudcli.features.store import InMemoryStore
 from fraudcli.io.formats import detect_format
 from fraudcli.records.columns import clean_mask, renamed
 from fraudcli.records.schema import FIELDS, ColumnMap
 from fraudcli.records.timestamps import timestamps
-from fraudcli.table import CATEGORICAL, RECORD, FeatureTable
 
 BATCH_ROWS = 65_536
 

@@ -1,0 +1,61 @@
+"""What a replay is asked to do: pacing, length, faults (the options of `fraud replay`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from fraudcli.errors import UsageError
+from fraudcli.replay.faults import Fault
+
+DEFAULT_TPS = 1000.0  # the rate when none of --tps, --speed, --max is given
+SAMPLE_DURATION = 10.0  # seconds the shipped sample is looped for when no length is given
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How to pace the replay. Exactly one of `tps`, `speed`, `max_rate`."""
+
+    tps: float | None = None
+    speed: float | None = None
+    max_rate: bool = False
+    duration: float | None = None
+    limit: int | None = None
+    warmup: float = 0.0
+    loop: bool = False
+    deadline_ms: float | None = None
+    fault: Fault | None = None
+    seed: int = 0
+    batch_ms: float = 1.0
+
+    @property
+    def mode(self) -> str:
+        return "max" if self.max_rate else "speed" if self.speed is not None else "tps"
+
+    def check(self) -> None:
+        """Raise UsageError for contradictory or impossible options."""
+        chosen = [self.tps is not None, self.speed is not None, self.max_rate]
+        if sum(chosen) != 1:
+            raise UsageError("choose exactly one pacing: --tps N, --speed X or --max")
+        for name in ("tps", "speed", "duration", "deadline_ms"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise UsageError(f"--{name.replace('_', '-')} must be positive")
+        if self.limit is not None and self.limit < 1:
+            raise UsageError("--limit must be at least 1")
+        if self.warmup < 0 or (self.duration is not None and self.warmup >= self.duration):
+            raise UsageError("--warmup must be >= 0 and shorter than --duration")
+        if self.loop and self.duration is None and self.limit is None:
+            raise UsageError("--loop needs --duration or --limit")
+
+    def with_defaults(self, sample: bool) -> ReplayOptions:
+        """The options `fraud replay` runs with: 1,000/s unless a pacing is chosen; the shipped
+        `sample` is looped, for 10 s unless a duration or a limit is given."""
+        options = self
+        if self.tps is None and self.speed is None and not self.max_rate:
+            options = dataclasses.replace(options, tps=DEFAULT_TPS)
+        if sample:
+            length = self.duration is not None or self.limit is not None
+            duration = self.duration if length else SAMPLE_DURATION
+            options = dataclasses.replace(options, loop=True, duration=duration)
+        return options
