@@ -36,12 +36,12 @@ def _arrow_floor(path: Path, out: Path) -> float:
     JSON libraries with nothing in between."""
     import pyarrow.json as pj
 
-    from fraudcli.io._arrow_json import _PARSE  # the schema's types, as the column path reads
+    from fraudcli.io._arrow_json import PARSE  # the schema's types, as the column path reads
     from fraudcli.io.jsonl_encode import jsonl_chunks
 
     started = time.perf_counter()
     options = pj.ReadOptions(block_size=1 << 24)
-    table = pj.read_json(path, read_options=options, parse_options=_PARSE)
+    table = pj.read_json(path, read_options=options, parse_options=PARSE)
     with open(out, "wb") as dst:
         for chunk in jsonl_chunks(table):
             dst.write(chunk)

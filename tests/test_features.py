@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fraudcli.features.spec import DAY, FEATURE_NAMES, MAX_GAP_HOURS
-from fraudcli.features.state import UserState, _prune_at
+from fraudcli.features.state import UserState, prune_at
 from fraudcli.features.store import (
     InMemoryStore,
     StoreConfig,
-    _first_for_user,
-    _user_features,
+    first_for_user,
     haversine_km,
+    user_features,
 )
 from fraudcli.records.schema import Txn
 
@@ -225,7 +225,7 @@ def test_expiry_chunk_is_ripe_exactly_when_enough_entries_are_past_the_horizon()
     for n in range(1, 300):
         ts = [float(i) for i in range(n)]
         for k in range(n + 1):
-            ripe = ts[_prune_at(n)] <= k - 0.5  # k entries are at or before k - 0.5
+            ripe = ts[prune_at(n)] <= k - 0.5  # k entries are at or before k - 0.5
             assert ripe == (k >= 32 or (k > 0 and 4 * k >= n)), (n, k)
 
 
@@ -234,4 +234,4 @@ def test_expiry_chunk_is_ripe_exactly_when_enough_entries_are_past_the_horizon()
 def test_a_user_never_seen_is_a_user_with_empty_state(rec):
     """The shortcut for a new user gives what the full computation gives on empty state."""
     (t,) = build([rec], disorder=False)
-    assert _first_for_user(t) == _user_features(UserState(), t)
+    assert first_for_user(t) == user_features(UserState(), t)

@@ -224,7 +224,7 @@ def test_parquet_column_checks_agree_with_one_record_checks(tmp_path, stamps):
     validated one by one, so both paths give the same items for a messy table."""
     import numpy as np
 
-    from fraudcli.io.parquet import _batch_items
+    from fraudcli.io.parquet import batch_items
     from fraudcli.records.schema import RecordError, validate
 
     rng = np.random.default_rng(3)
@@ -247,7 +247,7 @@ def test_parquet_column_checks_agree_with_one_record_checks(tmp_path, stamps):
             "note": pick(["x", None]),
         }
     )
-    items = _batch_items(table.to_batches()[0], ColumnMap(), 1)
+    items = batch_items(table.to_batches()[0], ColumnMap(), 1)
     rows = table.to_pylist()
     for (line, _, item), row in zip(items, rows, strict=True):
         if hasattr(row["timestamp"], "timestamp"):

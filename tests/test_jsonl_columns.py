@@ -18,7 +18,7 @@ import fraudcli.io._arrow_json as ja
 import fraudcli.io.jsonl as fio
 import fraudcli.io.jsonl_blocks as jc
 import fraudcli.io.lines as lines
-from fraudcli.io.jsonl import _jsonl_batches
+from fraudcli.io.jsonl import jsonl_batches
 from fraudcli.io.jsonl_blocks import jsonl_blocks
 from fraudcli.records.rejects import Reject
 from fraudcli.records.schema import ColumnMap, Txn
@@ -44,7 +44,7 @@ class Pipe(io.RawIOBase):
 
 def reference(data: bytes, columns: ColumnMap) -> list[tuple[int, Txn | Reject]]:
     """The record path's items."""
-    batches = _jsonl_batches(io.BytesIO(data), columns)
+    batches = jsonl_batches(io.BytesIO(data), columns)
     return [(n, item) for batch in batches for n, _, item in batch]
 
 
@@ -380,16 +380,16 @@ def test_a_lone_surrogate_escape_is_a_reject():
     )
 )
 def test_stamps_read_over_columns_as_one_by_one(stamps):
-    """Equal to `_iso_z_seconds` on ASCII; stricter on other digits, which `_iso_z_seconds`
+    """Equal to `iso_z_seconds` on ASCII; stricter on other digits, which `iso_z_seconds`
     reads in the time of day: such lines go to the record path."""
-    from fraudcli.records.schema import _iso_z_seconds
+    from fraudcli.records.timestamps import iso_z_seconds
 
     stamps = [*stamps, "2026-03-02T0\u0663:00:08Z"]  # an Arabic-Indic 3
 
     def want(stamp):
-        return None if stamp is None or not stamp.isascii() else _iso_z_seconds(stamp)
+        return None if stamp is None or not stamp.isascii() else iso_z_seconds(stamp)
 
-    assert _iso_z_seconds(stamps[-1]) == _iso_z_seconds("2026-03-02T03:00:08Z")
+    assert iso_z_seconds(stamps[-1]) == iso_z_seconds("2026-03-02T03:00:08Z")
     got = canonical_seconds(pa.array(stamps, pa.string())).tolist()
     assert [None if g != g else g for g in got] == [want(s) for s in stamps]
     same_length = [s for s in stamps if s is not None and len(s.encode()) == 20]

@@ -99,7 +99,7 @@ def test_judging_a_batch_at_once_equals_deciding_one_by_one():
 def test_judge_gives_the_rules_every_value_they_read(tmp_path):
     """`judge` builds `values` with only the names the engine reads; the same decisions as
     with every value, for rules over features, fields and block lists."""
-    from fraudcli.scoring.pipeline import ALLOW, VALUE_NAMES, _record_list, judge
+    from fraudcli.scoring.pipeline import ALLOW, VALUE_NAMES, judge, record_list
 
     config = tmp_path / "fraud.toml"
     config.write_text(
@@ -113,8 +113,8 @@ def test_judge_gives_the_rules_every_value_they_read(tmp_path):
     fired = 0
     for txn in transactions(500):
         features = pipeline.observe(txn)
-        got = judge(pipeline.scorer, engine, features, _record_list(txn))
-        every = dict(zip(VALUE_NAMES, features + _record_list(txn), strict=True))
+        got = judge(pipeline.scorer, engine, features, record_list(txn))
+        every = dict(zip(VALUE_NAMES, features + record_list(txn), strict=True))
         p = pipeline.scorer.proba_one(features)
         want = engine.decide(p, every, None)
         assert (got.decision, got.reasons[: len(want.reasons)]) == (want.decision, want.reasons)

@@ -9,7 +9,7 @@ A rule has a `name`, a `when` expression and an `action` (REVIEW or BLOCK):
 
 `when` is a small whitelisted subset of Python expressions. It is parsed with
 `ast.parse(when, mode="eval")`, checked node by node and compiled into nested closures (the
-getters of `fraudcli.decision.getters`); Python never evaluates the text itself. Allowed:
+getters of `fraudcli.decision._getters`); Python never evaluates the text itself. Allowed:
 
 - `and`, `or`, `not`, parentheses;
 - comparisons `< <= > >= == !=`, chains such as `0 < amount < 5`, and `in` / `not in` against a
@@ -40,18 +40,18 @@ import operator
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from fraudcli.decision.getters import (
+from fraudcli.decision._getters import (
     Getter,
     Values,
-    _all,
-    _any,
-    _arithmetic,
-    _chain,
-    _compare1,
-    _lookup,
-    _minus,
-    _name_compare,
-    _negation,
+    all_of,
+    any_of,
+    arithmetic,
+    chain,
+    compare1,
+    lookup,
+    minus,
+    name_compare,
+    negation,
 )
 from fraudcli.errors import ConfigError
 
@@ -177,20 +177,20 @@ class _Compiler:
     def compile(self, node: ast.expr) -> Getter:
         if isinstance(node, ast.BoolOp):
             parts = tuple(self.compile(value) for value in node.values)
-            return _all(parts) if isinstance(node.op, ast.And) else _any(parts)
+            return all_of(parts) if isinstance(node.op, ast.And) else any_of(parts)
         if isinstance(node, ast.UnaryOp):
             return self.unary(node)
         if isinstance(node, ast.Compare):
             return self.compare(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
-            return _arithmetic(
+            return arithmetic(
                 _ARITHMETIC[type(node.op)], self.compile(node.left), self.compile(node.right)
             )
         if isinstance(node, ast.Constant):
             value = self.constant(node)
             return lambda values: value
         if isinstance(node, ast.Name):
-            return _lookup(self.name(node))
+            return lookup(self.name(node))
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
             raise self.fail(node, "a literal list outside `in [...]` is")
         if isinstance(node, ast.BinOp):
@@ -199,20 +199,20 @@ class _Compiler:
 
     def unary(self, node: ast.UnaryOp) -> Getter:
         if isinstance(node.op, ast.Not):
-            return _negation(self.compile(node.operand))
+            return negation(self.compile(node.operand))
         if not isinstance(node.op, ast.USub):
             raise self.fail(node, f"the unary operator {type(node.op).__name__} is")
         if isinstance(node.operand, ast.Constant):
             value = -self.number(node.operand)
             return lambda values: value
-        return _minus(self.compile(node.operand))
+        return minus(self.compile(node.operand))
 
     def compare(self, node: ast.Compare) -> Getter:
         if any(type(op) in _MEMBERSHIP for op in node.ops):
             if len(node.ops) != 1:
                 raise self.fail(node, "chaining `in` with other comparisons is")
             members = self.members(node.comparators[0])
-            return _compare1(_MEMBERSHIP[type(node.ops[0])], self.compile(node.left), members)
+            return compare1(_MEMBERSHIP[type(node.ops[0])], self.compile(node.left), members)
         for op in node.ops:
             if type(op) not in _COMPARISON:
                 raise self.fail(node, f"the comparison {type(op).__name__} is")
@@ -221,9 +221,9 @@ class _Compiler:
         if len(ops) == 1 and isinstance(node.comparators[0], ast.Constant):
             constant = self.constant(node.comparators[0])
             if isinstance(node.left, ast.Name):  # the usual `feature > 3`: one closure, no calls
-                return _name_compare(ops[0], node.left.id, constant)
-            return _compare1(ops[0], operands[0], constant)
-        return _chain(ops, operands)
+                return name_compare(ops[0], node.left.id, constant)
+            return compare1(ops[0], operands[0], constant)
+        return chain(ops, operands)
 
     def members(self, node: ast.expr) -> frozenset:
         if not isinstance(node, (ast.List, ast.Tuple, ast.Set)):

@@ -11,8 +11,8 @@ per name and only for names in `flags.names`. Columns follow the batch conventio
 object arrays with None for a missing value.
 
 Each rule's `when` is compiled here into a function of the batch; the values it computes (a
-`_Vec` per sub-expression, with the semantics of `fraudcli.decision.rules`) are the array maths of
-`fraudcli.decision.vector_values`.
+`Vec` per sub-expression, with the semantics of `fraudcli.decision.rules`) are the array maths of
+`fraudcli.decision._vector_values`.
 
 Three shapes cannot be computed exactly in float64: an integer constant float64 cannot hold,
 integer arithmetic (on comparison results and integer constants) that could pass 2**53, and a
@@ -28,22 +28,22 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from fraudcli.decision._vector_values import (
+    Awkward,
+    Vec,
+    arithmetic,
+    constant_vec,
+    is_float,
+    isin_strings,
+    link,
+    logic,
+    membership,
+    negation,
+    negative,
+    true,
+)
 from fraudcli.decision.engine import DecisionEngine
 from fraudcli.decision.rules import Rule
-from fraudcli.decision.vector_values import (
-    _arithmetic,
-    _Awkward,
-    _constant,
-    _is_float,
-    _isin_strings,
-    _link,
-    _logic,
-    _membership,
-    _negation,
-    _negative,
-    _true,
-    _Vec,
-)
 
 Column = Callable[[str], np.ndarray]
 
@@ -79,7 +79,7 @@ class VectorFlags:
         frame = _Frame(column, n)
         flagged = np.zeros(n, dtype=bool)
         for field, _label, members in self._lists:
-            flagged |= _isin_strings(frame.raw(field), members)
+            flagged |= isin_strings(frame.raw(field), members)
         for i, rule in enumerate(self._rules):
             flagged |= self._fires(i, rule, frame)
         return flagged
@@ -89,8 +89,8 @@ class VectorFlags:
         if compiled is not None:
             try:
                 with np.errstate(all="ignore"):  # NaN and inf follow IEEE, as in Python
-                    return _true(compiled(frame))
-            except _Awkward:  # a matter of shape, not data: remembered for the next batches
+                    return true(compiled(frame))
+            except Awkward:  # a matter of shape, not data: remembered for the next batches
                 self._compiled[i] = None
         rows = frame.rows(sorted(rule.names))
         return np.fromiter(map(rule.predicate, rows), dtype=bool, count=frame.n)
@@ -107,14 +107,14 @@ class _Frame:
     def __init__(self, column: Column, n: int) -> None:
         self.column, self.n = column, n
         self._raw: dict[str, np.ndarray] = {}
-        self._vecs: dict[str, _Vec] = {}
+        self._vecs: dict[str, Vec] = {}
 
     def raw(self, name: str) -> np.ndarray:
         if name not in self._raw:
             self._raw[name] = self.column(name)
         return self._raw[name]
 
-    def load(self, name: str) -> _Vec:
+    def load(self, name: str) -> Vec:
         if name not in self._vecs:
             self._vecs[name] = _column_vec(name, self.raw(name))
         return self._vecs[name]
@@ -133,18 +133,18 @@ class _Frame:
         return values
 
 
-def _column_vec(name: str, column: np.ndarray) -> _Vec:
+def _column_vec(name: str, column: np.ndarray) -> Vec:
     """A batch column as a value: object arrays are strings (None missing), others numbers."""
     if column.dtype == object:
-        return _Vec("str", column, np.not_equal(column, None))
+        return Vec("str", column, np.not_equal(column, None))
     column = np.asarray(column, dtype=np.float64)
-    return _Vec("num", column, ~np.isnan(column) if name in MISSING_AS_NAN else True)
+    return Vec("num", column, ~np.isnan(column) if name in MISSING_AS_NAN else True)
 
 
 # Compiling: each AST node becomes a function of the frame. The rule was validated when the
 # engine was built, so only whitelisted nodes remain.
 
-Compiled = Callable[[_Frame], _Vec]
+Compiled = Callable[[_Frame], Vec]
 
 
 def _compile_rule(rule: Rule) -> Compiled:
@@ -155,19 +155,19 @@ def _compile_rule(rule: Rule) -> Compiled:
 def _compile(node: ast.expr) -> Compiled:
     if isinstance(node, ast.BoolOp):
         parts, conjunction = tuple(_compile(v) for v in node.values), isinstance(node.op, ast.And)
-        return lambda frame: _logic([part(frame) for part in parts], conjunction)
+        return lambda frame: logic([part(frame) for part in parts], conjunction)
     if isinstance(node, ast.UnaryOp):
         operand = _compile(node.operand)
-        apply = _negation if isinstance(node.op, ast.Not) else _negative
+        apply = negation if isinstance(node.op, ast.Not) else negative
         return lambda frame: apply(operand(frame))
     if isinstance(node, ast.Compare):
         return _compile_compare(node)
     if isinstance(node, ast.BinOp):
         op, left, right = _ARITHMETIC[type(node.op)], _compile(node.left), _compile(node.right)
-        return lambda frame: _arithmetic(op, left(frame), right(frame))
+        return lambda frame: arithmetic(op, left(frame), right(frame))
     if isinstance(node, ast.Constant):
-        constant = _constant(node.value)
-        return lambda frame: constant
+        value = constant_vec(node.value)
+        return lambda frame: value
     name = node.id  # an ast.Name
     return lambda frame: frame.load(name)
 
@@ -176,19 +176,19 @@ def _compile_compare(node: ast.Compare) -> Compiled:
     left = _compile(node.left)
     if isinstance(node.ops[0], (ast.In, ast.NotIn)):  # validated: alone in its comparison
         members = _members(node.comparators[0])
-        numbers = np.array([float(m) for m in members if _is_float(m)], dtype=np.float64)
+        numbers = np.array([float(m) for m in members if is_float(m)], dtype=np.float64)
         negate = isinstance(node.ops[0], ast.NotIn)
-        return lambda frame: _membership(left(frame), members, numbers, negate)
+        return lambda frame: membership(left(frame), members, numbers, negate)
     ops = tuple(_COMPARISON[type(op)] for op in node.ops)
     operands = (left, *(_compile(n) for n in node.comparators))
     if len(ops) == 1:
         op, right = ops[0], operands[1]
-        return lambda frame: _link(op, left(frame), right(frame))
+        return lambda frame: link(op, left(frame), right(frame))
 
-    def chain(frame: _Frame) -> _Vec:  # `a < b < c` is `a < b and b < c`, b computed once
+    def chain(frame: _Frame) -> Vec:  # `a < b < c` is `a < b and b < c`, b computed once
         values = [operand(frame) for operand in operands]
         links = zip(ops, values[:-1], values[1:], strict=True)
-        return _logic([_link(*link) for link in links], conjunction=True)
+        return logic([link(*pair) for pair in links], conjunction=True)
 
     return chain
 

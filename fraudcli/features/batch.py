@@ -42,7 +42,7 @@ from fraudcli.features.spec import (
     USER_COUNT_WINDOWS,
     USER_MEAN_WINDOWS,
 )
-from fraudcli.features.store import _EARTH_KM, _RAD, InMemoryStore, StoreConfig
+from fraudcli.features.store import EARTH_KM, RADIANS_PER_DEGREE, InMemoryStore, StoreConfig
 from fraudcli.records.schema import Txn
 
 __all__ = ["BatchResult", "batch_features", "batch_features_columns"]
@@ -78,12 +78,12 @@ def batch_features_columns(columns: TxnColumns, config: StoreConfig) -> BatchRes
     users = Groups(columns.user.codes, columns.ts, ranks)
     merchants = Groups(columns.merchant.codes, columns.ts, ranks)
     X = np.zeros((len(columns.ts), len(FEATURE_NAMES)), dtype=np.float64)
-    X[:, :6] = _time_features(columns.ts, columns.amount)
-    users.scatter(_user_features(columns, users), into=X[:, 6:17])
+    X[:, :6] = time_feature_columns(columns.ts, columns.amount)
+    users.scatter(user_feature_columns(columns, users), into=X[:, 6:17])
     for j, values in enumerate((columns.merchant, columns.country, columns.device)):
-        X[:, 17 + j] = _is_new(columns.user, values, columns.ts)
+        X[:, 17 + j] = is_new_columns(columns.user, values, columns.ts)
     # rows without a merchant keep zeros, as for a merchant with no history
-    merchants.scatter(_merchant_features(columns, merchants, config.label_delay), X[:, 20:])
+    merchants.scatter(merchant_feature_columns(columns, merchants, config.label_delay), X[:, 20:])
     return BatchResult(X, build_store(columns, users, merchants, config))
 
 
@@ -91,7 +91,7 @@ def _config_ok(config: StoreConfig) -> bool:
     return config.lateness >= 0.0 and math.isfinite(config.label_delay)
 
 
-def _time_features(t: np.ndarray, amount: np.ndarray) -> np.ndarray:
+def time_feature_columns(t: np.ndarray, amount: np.ndarray) -> np.ndarray:
     seconds_of_day = np.mod(t, DAY)  # same rounding as Python's float % and //
     angle = seconds_of_day * _TWO_PI_BY_DAY
     weekday = (np.floor_divide(t, DAY) + 3.0) % 7.0
@@ -107,7 +107,7 @@ def _time_features(t: np.ndarray, amount: np.ndarray) -> np.ndarray:
     )
 
 
-def _user_features(
+def user_feature_columns(
     columns: TxnColumns, users: Groups, places: np.ndarray | None = None, first: int = 0
 ) -> np.ndarray:
     """Counts, means, ratio, gap, travel (11 columns) of the rows at `places` of the users'
@@ -155,12 +155,15 @@ def _travel(lat: np.ndarray, lon: np.ndarray, users: Groups) -> np.ndarray:
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     """`store.haversine_km` over arrays, the same expression term by term."""
-    p1, p2 = lat1 * _RAD, lat2 * _RAD
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((lon2 - lon1) * _RAD / 2) ** 2
-    return 2.0 * _EARTH_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    p1, p2 = lat1 * RADIANS_PER_DEGREE, lat2 * RADIANS_PER_DEGREE
+    a = (
+        np.sin((p2 - p1) / 2) ** 2
+        + np.cos(p1) * np.cos(p2) * np.sin((lon2 - lon1) * RADIANS_PER_DEGREE / 2) ** 2
+    )
+    return 2.0 * EARTH_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
-def _is_new(user: Codes, values: Codes, ts: np.ndarray) -> np.ndarray:
+def is_new_columns(user: Codes, values: Codes, ts: np.ndarray) -> np.ndarray:
     """1 where the value is not among the user's prior txns in (t-30d, t]; 0 for None."""
     has = values.codes >= 0
     value = np.where(has, values.codes, len(values.uniques))  # None: a group of its own
@@ -175,7 +178,7 @@ def _is_new(user: Codes, values: Codes, ts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _merchant_features(
+def merchant_feature_columns(
     columns: TxnColumns,
     merchants: Groups,
     delay: float,

@@ -29,11 +29,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudcli.features.batch import (
-    _is_new,
-    _merchant_features,
-    _time_features,
-    _user_features,
     haversine_km,
+    is_new_columns,
+    merchant_feature_columns,
+    time_feature_columns,
+    user_feature_columns,
 )
 from fraudcli.features.batch_groups import Codes, Groups, Ranks, TxnColumns, stable_order
 from fraudcli.features.chunk import Chunk, Vocab
@@ -121,7 +121,7 @@ class ColumnState:
         # the merchant side and the user side share nothing but the chunk and write other
         # columns of X; NumPy lets go of the GIL in its loops, so on two cores they overlap
         merchants = _POOL.submit(self._merchant_side, chunk, X)
-        X[:, :6] = _time_features(chunk.ts, chunk.amount)
+        X[:, :6] = time_feature_columns(chunk.ts, chunk.amount)
         users = self._user_side(chunk, X)
         self._advance(chunk, users, merchants.result())
         return X
@@ -157,7 +157,7 @@ class ColumnState:
         novelty = _POOL.submit(self._novelty, columns, h, X)
         groups = Groups(columns.user.codes, columns.ts, Ranks(columns.ts))
         places = np.flatnonzero(groups.order >= h)  # the chunk's rows, in group order
-        X[groups.order[places] - h, 6:17] = _user_features(columns, groups, places, h)
+        X[groups.order[places] - h, 6:17] = user_feature_columns(columns, groups, places, h)
         novelty.result()
         self._from_before(chunk, groups, h, X)
         return groups, columns
@@ -165,7 +165,7 @@ class ColumnState:
     @staticmethod
     def _novelty(columns: TxnColumns, h: int, X: np.ndarray) -> None:
         for j, values in enumerate((columns.merchant, columns.country, columns.device)):
-            X[:, 17 + j] = _is_new(columns.user, values, columns.ts)[h:]
+            X[:, 17 + j] = is_new_columns(columns.user, values, columns.ts)[h:]
 
     def _from_before(self, chunk: Chunk, groups: Groups, h: int, X: np.ndarray) -> None:
         """Gap and travel of the rows whose previous (located) txn is not in the chunk."""
@@ -205,7 +205,7 @@ class ColumnState:
         )
         groups = Groups(codes, ts, Ranks(ts))
         places = np.flatnonzero(groups.order >= h)  # rows without a merchant keep zeros
-        features = _merchant_features(columns, groups, self.config.label_delay, places, h)
+        features = merchant_feature_columns(columns, groups, self.config.label_delay, places, h)
         X[groups.order[places] - h, 20:] = features
         return groups, columns
 

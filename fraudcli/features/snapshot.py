@@ -7,7 +7,7 @@ from operator import itemgetter
 
 import pyarrow as pa
 
-from fraudcli.features.state import MerchantState, UserState, _prefix
+from fraudcli.features.state import MerchantState, UserState, prefix_sums
 
 SNAPSHOT_VERSION = 1
 
@@ -70,7 +70,7 @@ def restore_store(store, tables: dict[str, pa.Table]):
         state = store.users.setdefault(user_id, UserState())
         group = list(group)
         state.ts = [g[1] for g in group]
-        state.cum = _prefix([g[2] for g in group], 0.0)
+        state.cum = prefix_sums([g[2] for g in group], 0.0)
         state.merchant = [g[3] for g in group]
         state.country = [g[4] for g in group]
         state.device = [g[5] for g in group]
@@ -86,7 +86,7 @@ def restore_store(store, tables: dict[str, pa.Table]):
         state = store.merchants.setdefault(merchant_id, MerchantState())
         group = list(group)
         state.ts = [g[1] for g in group]
-        state.cum_fraud = _prefix([g[2] for g in group], 0)
+        state.cum_fraud = prefix_sums([g[2] for g in group], 0)
     return store
 
 

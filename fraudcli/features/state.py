@@ -44,7 +44,7 @@ class UserState:
         if device is not None and seen_d.get(device, -1.0) < ts:
             seen_d[device] = ts
         cutoff = times[-1] - horizon
-        if times[_prune_at(len(times))] <= cutoff:
+        if times[prune_at(len(times))] <= cutoff:
             self._expire(cutoff)
 
     def _insert(self, pos: int, ts: float, amount: float, merchant, country, device) -> None:
@@ -54,7 +54,7 @@ class UserState:
         self.merchant.insert(pos, merchant)
         self.country.insert(pos, country)
         self.device.insert(pos, device)
-        self.cum = _prefix(amounts, self.cum[0])
+        self.cum = prefix_sums(amounts, self.cum[0])
 
     def _expire(self, cutoff: float) -> None:
         k = bisect_right(self.ts, cutoff)
@@ -83,14 +83,14 @@ class MerchantState:
             labels = [b - a for a, b in zip(self.cum_fraud, self.cum_fraud[1:], strict=False)]
             labels.insert(pos, is_fraud)
             times.insert(pos, ts)
-            self.cum_fraud = _prefix(labels, self.cum_fraud[0])
+            self.cum_fraud = prefix_sums(labels, self.cum_fraud[0])
         cutoff = times[-1] - horizon
-        if times[_prune_at(len(times))] <= cutoff:
+        if times[prune_at(len(times))] <= cutoff:
             k = bisect_right(times, cutoff)
             del times[:k], self.cum_fraud[:k]
 
 
-def _prune_at(n: int) -> int:
+def prune_at(n: int) -> int:
     """Entries expire in chunks, at least _PRUNE_MIN of them or a quarter of the n entries,
     whichever is fewer (deleting a list's head costs its length): the chunk is ripe when
     its last entry is past the horizon. One comparison per update instead of a search."""
@@ -98,7 +98,7 @@ def _prune_at(n: int) -> int:
     return (quarter if quarter < _PRUNE_MIN else _PRUNE_MIN) - 1
 
 
-def _prefix(values: list, start):
+def prefix_sums(values: list, start):
     out = [start]
     total = start
     for value in values:

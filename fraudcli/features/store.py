@@ -19,8 +19,8 @@ from fraudcli.features.state import MerchantState, UserState
 from fraudcli.records.schema import Txn
 
 _TWO_PI_BY_DAY = 2.0 * math.pi / DAY
-_EARTH_KM = 6371.0088
-_RAD = math.pi / 180.0
+EARTH_KM = 6371.0088
+RADIANS_PER_DEGREE = math.pi / 180.0
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,12 @@ class InMemoryStore:
         user = self.users.get(txn.user_id)
         merchant = self.merchants.get(txn.merchant_id) if txn.merchant_id is not None else None
         return [
-            *_time_features(txn.ts, txn.amount),
-            *(_first_for_user(txn) if user is None else _user_features(user, txn)),
+            *time_features(txn.ts, txn.amount),
+            *(first_for_user(txn) if user is None else user_features(user, txn)),
             *(
                 _NO_MERCHANT_HISTORY
                 if merchant is None
-                else _merchant_features(merchant, txn.ts - self._label_delay)
+                else merchant_features(merchant, txn.ts - self._label_delay)
             ),
         ]
 
@@ -101,7 +101,7 @@ class InMemoryStore:
         return restore_store(cls(config), tables)
 
 
-def _time_features(t: float, amount: float) -> tuple[float, ...]:
+def time_features(t: float, amount: float) -> tuple[float, ...]:
     seconds_of_day = t % DAY
     angle = seconds_of_day * _TWO_PI_BY_DAY
     weekday = (int(t // DAY) + 3) % 7  # 1970-01-01 was a Thursday (3, Monday = 0)
@@ -115,7 +115,7 @@ def _time_features(t: float, amount: float) -> tuple[float, ...]:
     )
 
 
-def _user_features(user: UserState, txn: Txn) -> tuple[float, ...]:
+def user_features(user: UserState, txn: Txn) -> tuple[float, ...]:
     """Windows, gap, travel and novelty. Clipping is spelled as conditionals making the very
     comparisons `min` and `max` make (same results, NaN included), without their calls."""
     t, ts, cum = txn.ts, user.ts, user.cum
@@ -152,8 +152,8 @@ def _user_features(user: UserState, txn: Txn) -> tuple[float, ...]:
     )
 
 
-def _first_for_user(txn: Txn) -> tuple[float, ...]:
-    """`_user_features` of a user with no state at all: empty windows, every value new."""
+def first_for_user(txn: Txn) -> tuple[float, ...]:
+    """`user_features` of a user with no state at all: empty windows, every value new."""
     return (
         *_NO_USER_HISTORY,
         0.0 if txn.merchant_id is None else 1.0,
@@ -181,15 +181,15 @@ def _novelty(user: UserState, txn: Txn, lo: int, hi: int) -> tuple[float, float,
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = lat1 * _RAD, lat2 * _RAD
+    p1, p2 = lat1 * RADIANS_PER_DEGREE, lat2 * RADIANS_PER_DEGREE
     a = (
         math.sin((p2 - p1) / 2) ** 2
-        + math.cos(p1) * math.cos(p2) * math.sin((lon2 - lon1) * _RAD / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin((lon2 - lon1) * RADIANS_PER_DEGREE / 2) ** 2
     )
-    return 2.0 * _EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
+    return 2.0 * EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _merchant_features(merchant: MerchantState, end: float) -> tuple[float, ...]:
+def merchant_features(merchant: MerchantState, end: float) -> tuple[float, ...]:
     ts, cum = merchant.ts, merchant.cum_fraud
     hi = bisect_right(ts, end)
     lo_1d = bisect_right(ts, end - DAY)

@@ -15,21 +15,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.json as pj
 
-_TEXT = ("transaction_id", "user_id", "merchant_id", "merchant_category", "country")
-_TEXT += ("device_id", "channel")
+TEXT = ("transaction_id", "user_id", "merchant_id", "merchant_category", "country")
+TEXT += ("device_id", "channel")
 _NUMBERS = ("amount", "lat", "lon", "is_fraud")
 _SCHEMA = pa.schema(
-    [(name, pa.string()) for name in (*_TEXT, "timestamp")]
+    [(name, pa.string()) for name in (*TEXT, "timestamp")]
     + [(name, pa.float64()) for name in _NUMBERS]
 )
-_PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="infer")
+PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="infer")
 _ROW = re.compile(r" in row (\d+)\.?$")
 _FIELD_SET = frozenset(_SCHEMA.names)
 Parsed = tuple[pa.Table | None, np.ndarray, set[str]]
 _MIN_HALF = 64  # a refused run this short goes line by line rather than be halved again
 
 
-def _parsed(text: pa.Buffer, offsets: np.ndarray) -> Parsed:
+def parse_text(text: pa.Buffer, offsets: np.ndarray) -> Parsed:
     """Arrow's table of the lines of `text` (bounds `offsets`), which lines it holds (every
     one when Arrow reads them all at once, else all but the lines it refuses), and the keys
     outside the schema it met (also columns of the table unless two runs typed one apart)."""
@@ -52,7 +52,7 @@ def _extra_keys(table: pa.Table) -> set[str]:
 def _read(data: pa.Buffer, threads: bool) -> pa.Table:
     size = (1 << 24) if threads else len(data) + 1  # one block: refusals name the exact row
     options = pj.ReadOptions(use_threads=threads, block_size=size)
-    return pj.read_json(pa.BufferReader(data), read_options=options, parse_options=_PARSE)
+    return pj.read_json(pa.BufferReader(data), read_options=options, parse_options=PARSE)
 
 
 def _read_around_refusals(data: pa.Buffer, offsets: np.ndarray) -> Parsed:

@@ -15,7 +15,7 @@ of each field, read as `validate(obj, lenient=True)` reads it:
 - country: two ASCII letters (upper-cased) or ""; is_fraud: '0', '1', 'true', 'false',
   'True', 'False' or "".
 
-Every other row goes through the record path's own `rejects._validated`, which accepts the
+Every other row goes through the record path's own `rejects.validated`, which accepts the
 other valid forms or says what is wrong, so exactness never rests on the kernels' coverage.
 With a column mapping every row goes that way.
 """
@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from fraudcli.io.csv_records import csv_records
 from fraudcli.records._arrow import filled
 from fraudcli.records.columns import ValidBlock, txn_columns
-from fraudcli.records.rejects import Reject, _validated
+from fraudcli.records.rejects import Reject, validated
 from fraudcli.records.schema import FIELDS, MAX_AMOUNT, MAX_TS, MIN_TS, ColumnMap, Txn
 from fraudcli.records.timestamps import MS_CUTOFF, iso_seconds
 
@@ -92,7 +92,7 @@ class _Rows:
 
 
 def _block(rows: _Rows, header: list[str], columns: ColumnMap) -> ValidBlock:
-    """One block: rows in the clean form as columns, the others through `_validated`."""
+    """One block: rows in the clean form as columns, the others through `validated`."""
     where = {name: i for i, name in enumerate(header)}  # a name twice: its last cell, as dict()
     n = len(rows.lines)
     get = {name: rows.column(i) for name, i in where.items() if name in _FIELD_SET}
@@ -101,7 +101,7 @@ def _block(rows: _Rows, header: list[str], columns: ColumnMap) -> ValidBlock:
     for k in np.flatnonzero(~ok).tolist():
         row = rows.row(k)
         obj = columns.apply(dict(zip(header, row, strict=True)))
-        checked[k] = _validated(obj, rows.lines[k], ",".join(row), lenient=True)
+        checked[k] = validated(obj, rows.lines[k], ",".join(row), lenient=True)
     data = _columns(get, ok) if ok.any() else txn_columns([])
     block = _merged(rows, ok, data, checked)
     # columns outside the schema: every row has them (its extras), so they go along as columns;

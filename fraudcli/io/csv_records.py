@@ -8,20 +8,20 @@ from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
 
-from fraudcli.io.formats import _open
-from fraudcli.io.lines import _TextLines
-from fraudcli.records.rejects import Item, Reject, _validated
+from fraudcli.io.formats import open_binary
+from fraudcli.io.lines import TextLines
+from fraudcli.records.rejects import Item, Reject, validated
 from fraudcli.records.schema import ColumnMap
 
 
-def _csv_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[list[Item]]:
+def csv_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[list[Item]]:
     items: list[Item] = []
     for header, (line_no, raw, row, reject) in csv_records(path):
         if reject is not None:
             items.append((line_no, raw, reject))
         else:
             obj = columns.apply(dict(zip(header, row, strict=True)))
-            items.append((line_no, raw, _validated(obj, line_no, raw, lenient=True)))
+            items.append((line_no, raw, validated(obj, line_no, raw, lenient=True)))
         if len(items) >= batch_rows:
             yield items
             items = []
@@ -31,8 +31,8 @@ def _csv_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[li
 
 def csv_records(path: Path) -> Iterator[tuple[list[str], tuple]]:
     """Each row of a CSV file, as `csv_rows` gives it, beside the file's header."""
-    with _open(path) as binary:
-        text = _TextLines(binary)
+    with open_binary(path) as binary:
+        text = TextLines(binary)
         first = next(text, None)
         if first is None:
             return
@@ -48,7 +48,7 @@ def _delimiter(header: str) -> str:
     return max(",;\t|", key=lambda d: len(next(csv.reader([header], delimiter=d))))
 
 
-def csv_rows(reader, text: _TextLines, width: int) -> Iterator[tuple]:
+def csv_rows(reader, text: TextLines, width: int) -> Iterator[tuple]:
     """The rows of a CSV file as `(line, raw, cells, None)` when a row has the header's
     `width` of cells, else `(line, raw, None, reject)`: malformed CSV, invalid UTF-8, an
     empty line or a row of another width."""

@@ -37,7 +37,7 @@ def ensure_readable(path: str | Path) -> Path:
     return path
 
 
-def _open(path: str | Path) -> BinaryIO:
+def open_binary(path: str | Path) -> BinaryIO:
     try:
         return open(path, "rb")  # noqa: SIM115 - closed by the caller's with-block
     except OSError as exc:

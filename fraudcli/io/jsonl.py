@@ -7,15 +7,15 @@ import json
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from fraudcli.io.lines import _line_chunks
-from fraudcli.records.rejects import Item, Reject, _validated, dumps_raw
+from fraudcli.io.lines import line_chunks
+from fraudcli.records.rejects import Item, Reject, dumps_raw, validated
 from fraudcli.records.schema import ColumnMap
 
 
-def _jsonl_batches(stream: BinaryIO, columns: ColumnMap) -> Iterator[list[Item]]:
+def jsonl_batches(stream: BinaryIO, columns: ColumnMap) -> Iterator[list[Item]]:
     """Parse what is available now as one batch, so a piped record is decided at once."""
     line_no = 0
-    for chunk in _line_chunks(stream):
+    for chunk in line_chunks(stream):
         items = []
         for raw in chunk:
             line_no += 1
@@ -45,7 +45,7 @@ def parse_jsonl_line(raw: bytes | None, line_no: int, columns: ColumnMap) -> Ite
         return line_no, text, Reject(line_no, f"not a JSON object but {_kind(obj)}", text)
     if "\\u" in text and not _encodable(obj):
         return line_no, text, Reject(line_no, "malformed JSON: a lone surrogate escape", text)
-    return line_no, text, _validated(columns.apply(obj), line_no, text, lenient=False)
+    return line_no, text, validated(columns.apply(obj), line_no, text, lenient=False)
 
 
 def _encodable(obj: dict) -> bool:

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fraudcli.io._arrow_json import _TEXT, _parsed
+from fraudcli.io._arrow_json import TEXT, parse_text
 from fraudcli.io.jsonl import parse_jsonl_line
 from fraudcli.io.lines import MAX_LINE_BYTES, reader_of
 from fraudcli.records._arrow import filled
@@ -85,7 +85,7 @@ def _block(body: bytes, continued: bool, first: int, columns: ColumnMap) -> Vali
     sizes = np.minimum(ends + 1, len(body)) - starts  # each line with its newline
     text = pa.py_buffer(body if plain.all() else arr[np.repeat(plain, sizes)].tobytes())
     offsets = np.concatenate(([0], np.cumsum(sizes[plain])))  # the plain lines' in `text`
-    table, held, extras = _parsed(text, offsets)
+    table, held, extras = parse_text(text, offsets)
     clean = np.zeros(len(starts), dtype=bool)
     data: dict[str, pa.Array] = {}
     carried: dict[str, pa.Array] = {}
@@ -180,7 +180,7 @@ def _first_by_line(at: np.ndarray, ends: np.ndarray) -> np.ndarray:
 def _columns(get: dict[str, pa.Array], ts: np.ndarray, ok: np.ndarray) -> dict[str, pa.Array]:
     """`ValidBlock.data` of the parsed rows where `ok`."""
     keep = pa.array(ok)
-    out = {name: get[name].filter(keep) for name in (*_TEXT, "amount", "lat", "lon")}
+    out = {name: get[name].filter(keep) for name in (*TEXT, "amount", "lat", "lon")}
     out["is_fraud"] = get["is_fraud"].filter(keep).cast(pa.int8())  # 0.0 and 1.0 only
     out["ts"] = pa.array(ts[ok], pa.float64())
     out["ts_text"] = get["timestamp"].filter(keep)

@@ -32,7 +32,7 @@ def reader_of(stream: BinaryIO) -> Callable[[int], bytes]:
     return read_skipping_bom
 
 
-def _line_chunks(stream: BinaryIO) -> Iterator[list[bytes | None]]:
+def line_chunks(stream: BinaryIO) -> Iterator[list[bytes | None]]:
     """Lists of complete lines as they arrive; None stands for a line over MAX_LINE_BYTES."""
     read = reader_of(stream)
     tail = b""
@@ -57,7 +57,7 @@ def _line_chunks(stream: BinaryIO) -> Iterator[list[bytes | None]]:
         yield [tail]
 
 
-class _TextLines:
+class TextLines:
     """Binary lines -> text lines for the csv module; remembers the last bad-UTF-8 line."""
 
     def __init__(self, binary: BinaryIO) -> None:
@@ -65,7 +65,7 @@ class _TextLines:
         self.bad_utf8: str | None = None
         self._first = True
 
-    def __iter__(self) -> _TextLines:
+    def __iter__(self) -> TextLines:
         return self
 
     def __next__(self) -> str:

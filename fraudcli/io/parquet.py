@@ -12,22 +12,22 @@ import pyarrow.parquet as pq
 
 from fraudcli.errors import InputError
 from fraudcli.records.columns import (
-    _STRINGS,
+    STRING_COLUMNS,
     ValidBlock,
     block_of_items,
     clean_mask,
     clean_txns,
     renamed,
 )
-from fraudcli.records.rejects import Item, _validated
+from fraudcli.records.rejects import Item, validated
 from fraudcli.records.schema import FIELD_SET, ColumnMap
 from fraudcli.records.timestamps import timestamps
 
 
-def _parquet_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[list[Item]]:
+def parquet_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[list[Item]]:
     first = 1
     for batch in parquet_record_batches(path, batch_rows):
-        yield _batch_items(batch, columns, first)
+        yield batch_items(batch, columns, first)
         first += batch.num_rows
 
 
@@ -46,7 +46,7 @@ def parquet_record_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBat
         raise InputError(f"cannot read {path} after row {done}: {exc}") from None
 
 
-def _batch_items(batch: pa.RecordBatch, columns: ColumnMap, first: int) -> list[Item]:
+def batch_items(batch: pa.RecordBatch, columns: ColumnMap, first: int) -> list[Item]:
     """Clean rows validated by column kernels; every other row by the one-record checks."""
     data = renamed(batch, columns)
     mask = clean_mask(data, batch.num_rows)
@@ -61,7 +61,7 @@ def _batch_items(batch: pa.RecordBatch, columns: ColumnMap, first: int) -> list[
         if slow_rows is None:
             slow_rows = [_column_values(data[name]) for name in names]
         obj = {name: values[i] for name, values in zip(names, slow_rows, strict=True)}
-        items.append((first + i, None, _validated(obj, first + i, None, lenient=False)))
+        items.append((first + i, None, validated(obj, first + i, None, lenient=False)))
     return items
 
 
@@ -81,7 +81,7 @@ def parquet_blocks(path, columns: ColumnMap, batch_rows: int) -> Iterator[ValidB
 
     A clean batch goes column to column, its columns outside the schema carried along as
     `passthrough`; a batch with any row the kernels do not pass goes row by row through the
-    record path's checks (`io._batch_items`), and its valid rows back into columns."""
+    record path's checks (`io.batch_items`), and its valid rows back into columns."""
 
     first = 1
     for batch in parquet_record_batches(path, batch_rows):
@@ -92,14 +92,14 @@ def parquet_blocks(path, columns: ColumnMap, batch_rows: int) -> Iterator[ValidB
             lines = np.arange(first, first + n)
             block = ValidBlock(n, lines, _clean_columns(data, n), {}, [], passthrough)
         else:
-            block = block_of_items(_batch_items(batch, columns, first))
+            block = block_of_items(batch_items(batch, columns, first))
         yield block
         first += n
 
 
 def _clean_columns(data: dict[str, pa.Array], n: int) -> dict[str, pa.Array]:
     """The schema fields of clean rows in `ValidBlock.data` form."""
-    out = {name: _as(data.get(name), pa.string(), n) for name in _STRINGS}
+    out = {name: _as(data.get(name), pa.string(), n) for name in STRING_COLUMNS}
     out |= {name: _as(data.get(name), pa.float64(), n) for name in ("amount", "lat", "lon")}
     out["is_fraud"] = _as(data.get("is_fraud"), pa.int8(), n)
     out["ts"] = pa.array(timestamps(data["timestamp"]), pa.float64())

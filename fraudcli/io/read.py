@@ -11,10 +11,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from fraudcli.io.csv_records import _csv_batches
-from fraudcli.io.formats import _open, detect_format
-from fraudcli.io.jsonl import _jsonl_batches
-from fraudcli.io.parquet import _parquet_batches
+from fraudcli.io.csv_records import csv_batches
+from fraudcli.io.formats import detect_format, open_binary
+from fraudcli.io.jsonl import jsonl_batches
+from fraudcli.io.parquet import parquet_batches
 from fraudcli.records.rejects import Item
 from fraudcli.records.schema import ColumnMap
 
@@ -27,14 +27,14 @@ def read_batches(
     columns = columns or ColumnMap()
     if fmt == "jsonl":
         if path is None or str(path) == "-":
-            yield from _jsonl_batches(sys.stdin.buffer, columns)
+            yield from jsonl_batches(sys.stdin.buffer, columns)
             return
-        with _open(path) as stream:
-            yield from _jsonl_batches(stream, columns)
+        with open_binary(path) as stream:
+            yield from jsonl_batches(stream, columns)
     elif fmt == "csv":
-        yield from _csv_batches(Path(path), columns, batch_rows)
+        yield from csv_batches(Path(path), columns, batch_rows)
     else:
-        yield from _parquet_batches(Path(path), columns, batch_rows)
+        yield from parquet_batches(Path(path), columns, batch_rows)
 
 
 # --- JSONL -----------------------------------------------------------------------------------

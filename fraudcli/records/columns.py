@@ -26,8 +26,8 @@ from fraudcli.records.schema import (
 )
 from fraudcli.records.timestamps import timestamps
 
-_STRINGS = ("transaction_id", "user_id", "merchant_id", "merchant_category", "country")
-_STRINGS += ("device_id", "channel")
+STRING_COLUMNS = ("transaction_id", "user_id", "merchant_id", "merchant_category", "country")
+STRING_COLUMNS += ("device_id", "channel")
 
 _FIELD_SET = frozenset(FIELDS)
 
@@ -193,7 +193,7 @@ def txn_columns(txns: list[Txn]) -> dict[str, pa.Array]:
     def column(name: str, kind: pa.DataType) -> pa.Array:
         return pa.array([getattr(t, name) for t in txns], kind)
 
-    out = {name: column(name, pa.string()) for name in _STRINGS}
+    out = {name: column(name, pa.string()) for name in STRING_COLUMNS}
     out |= {name: column(name, pa.float64()) for name in ("amount", "lat", "lon")}
     out["is_fraud"] = column("is_fraud", pa.int8())
     out["ts"] = column("ts", pa.float64())

@@ -17,7 +17,7 @@ class RecordError(ValueError):
     """A record fails validation; the message is the reject reason in plain words."""
 
 
-def _identifier(obj: dict, field: str) -> str:
+def parse_identifier(obj: dict, field: str) -> str:
     value = obj.get(field)
     if value is None or value == "":
         raise RecordError(f"missing required field '{field}'")
@@ -54,7 +54,7 @@ def parse_amount(value: object, lenient: bool = False) -> float:
     return amount
 
 
-def _optional_string(obj: dict, field: str) -> str | None:
+def parse_optional_string(obj: dict, field: str) -> str | None:
     value = obj.get(field)
     if value is None or value == "":
         return None
@@ -65,8 +65,8 @@ def _optional_string(obj: dict, field: str) -> str | None:
     raise RecordError(f"'{field}' must be a string, got {type(value).__name__}")
 
 
-def _country(obj: dict) -> str | None:
-    value = _optional_string(obj, "country")
+def parse_country(obj: dict) -> str | None:
+    value = parse_optional_string(obj, "country")
     if value is None:
         return None
     if len(value) != 2 or not value.isascii() or not value.isalpha():
@@ -74,7 +74,7 @@ def _country(obj: dict) -> str | None:
     return value.upper()
 
 
-def _coordinate(obj: dict, field: str, limit: float, lenient: bool) -> float | None:
+def parse_coordinate(obj: dict, field: str, limit: float, lenient: bool) -> float | None:
     value = obj.get(field)
     if value is None or value == "":
         return None
@@ -84,7 +84,7 @@ def _coordinate(obj: dict, field: str, limit: float, lenient: bool) -> float | N
     return number
 
 
-def _label(obj: dict) -> int | None:
+def parse_label(obj: dict) -> int | None:
     value = obj.get("is_fraud")
     if value is None or value == "":
         return None

@@ -1,5 +1,5 @@
 """Rejects: a record that could not be used (`Reject`), one record validated into a `Txn` or
-the `Reject` saying why (`_validated`), and where rejects go (`RejectSink`: counted by reason,
+the `Reject` saying why (`validated`), and where rejects go (`RejectSink`: counted by reason,
 written as JSONL when asked).
 """
 
@@ -24,7 +24,7 @@ class Reject:
         return {"line": self.line, "reason": self.reason, "raw": self.raw}
 
 
-def _validated(obj: dict, line_no: int, text: str | None, lenient: bool) -> Txn | Reject:
+def validated(obj: dict, line_no: int, text: str | None, lenient: bool) -> Txn | Reject:
     try:
         return validate(obj, lenient)
     except RecordError as exc:

@@ -14,18 +14,18 @@ from dataclasses import dataclass, field
 from fraudcli.records.field_checks import (
     MAX_AMOUNT,
     RecordError,
-    _coordinate,
-    _country,
-    _identifier,
-    _label,
-    _optional_string,
     parse_amount,
+    parse_coordinate,
+    parse_country,
+    parse_identifier,
+    parse_label,
+    parse_optional_string,
 )
 from fraudcli.records.timestamps import (
     MAX_TS,
     MIN_TS,
-    _iso_z_seconds,
     format_timestamp,
+    iso_z_seconds,
     parse_timestamp,
 )
 
@@ -124,11 +124,11 @@ def validate(obj: dict, lenient: bool = False) -> Txn:
 
     `lenient` accepts numbers written as strings (CSV cells); JSON numbers must be numbers.
     """
-    fast = _validate_fast(obj)
-    return fast if fast is not None else _validate_slow(obj, lenient)
+    fast = validate_fast(obj)
+    return fast if fast is not None else validate_slow(obj, lenient)
 
 
-def _validate_fast(obj: dict) -> Txn | None:
+def validate_fast(obj: dict) -> Txn | None:
     """The common, clean case in one pass of cheap checks. None sends the record to the full
     checks, which accept every other valid form or say what is wrong."""
     get = obj.get
@@ -138,7 +138,7 @@ def _validate_fast(obj: dict) -> Txn | None:
     if (type(amount) is not float and type(amount) is not int) or not 0.0 <= amount <= MAX_AMOUNT:
         return None  # NaN fails the range check too
     stamp = get("timestamp")
-    ts = _iso_z_seconds(stamp) if type(stamp) is str else None
+    ts = iso_z_seconds(stamp) if type(stamp) is str else None
     if ts is None:
         return None
     merchant, category, device, channel = (
@@ -187,29 +187,29 @@ def _validate_fast(obj: dict) -> Txn | None:
     )
 
 
-def _validate_slow(obj: dict, lenient: bool) -> Txn:
+def validate_slow(obj: dict, lenient: bool) -> Txn:
     extras = {k: v for k, v in obj.items() if k not in FIELD_SET} or None
-    lat = _coordinate(obj, "lat", 90.0, lenient)
-    lon = _coordinate(obj, "lon", 180.0, lenient)
+    lat = parse_coordinate(obj, "lat", 90.0, lenient)
+    lon = parse_coordinate(obj, "lon", 180.0, lenient)
     if (lat is None) != (lon is None):
         lat = lon = None  # half a location is no location
     stamp = obj.get("timestamp")
     return Txn(
-        transaction_id=_identifier(obj, "transaction_id"),
+        transaction_id=parse_identifier(obj, "transaction_id"),
         ts=parse_timestamp(stamp, lenient),
-        user_id=_identifier(obj, "user_id"),
+        user_id=parse_identifier(obj, "user_id"),
         amount=parse_amount(obj.get("amount"), lenient),
-        merchant_id=_optional_string(obj, "merchant_id"),
-        merchant_category=_optional_string(obj, "merchant_category"),
-        country=_country(obj),
+        merchant_id=parse_optional_string(obj, "merchant_id"),
+        merchant_category=parse_optional_string(obj, "merchant_category"),
+        country=parse_country(obj),
         lat=lat,
         lon=lon,
-        device_id=_optional_string(obj, "device_id"),
-        channel=_optional_string(obj, "channel"),
-        is_fraud=_label(obj),
+        device_id=parse_optional_string(obj, "device_id"),
+        channel=parse_optional_string(obj, "channel"),
+        is_fraud=parse_label(obj),
         extras=extras,
         # the text as written when it is already what format_timestamp would write
-        ts_text=stamp if type(stamp) is str and _iso_z_seconds(stamp) is not None else None,
+        ts_text=stamp if type(stamp) is str and iso_z_seconds(stamp) is not None else None,
     )
 
 

@@ -26,7 +26,7 @@ _FORMS = {19: (0, False), 20: (0, True), 23: (3, False), 24: (3, True)}  # lengt
 
 
 def canonical_seconds(stamps: pa.Array) -> np.ndarray:
-    """Epoch seconds of canonical 'YYYY-MM-DDTHH:MM:SSZ' stamps (as `field_values._iso_z_seconds`
+    """Epoch seconds of canonical 'YYYY-MM-DDTHH:MM:SSZ' stamps (as `field_values.iso_z_seconds`
     reads them) within [MIN_TS, MAX_TS); NaN for null, any other text, or out of range."""
     ts, canonical = iso_seconds(stamps, forms=(20,))
     with np.errstate(invalid="ignore"):
@@ -134,7 +134,7 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _iso_z_seconds(stamp: str) -> float | None:
+def iso_z_seconds(stamp: str) -> float | None:
     """'YYYY-MM-DDTHH:MM:SSZ' -> epoch seconds with a per-day cache; None for any other form."""
     if len(stamp) != 20 or stamp[10] != "T" or stamp[13] != ":" or stamp[16] != ":":
         return None

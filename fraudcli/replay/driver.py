@@ -18,7 +18,7 @@ from fraudcli.errors import UsageError
 from fraudcli.records.schema import Txn
 from fraudcli.replay.faults import SlowStore
 from fraudcli.replay.feed import Feed
-from fraudcli.replay.loop import UNBOUNDED, LiveStats, _Loop
+from fraudcli.replay.loop import UNBOUNDED, LiveStats, ReplayLoop
 from fraudcli.replay.options import ReplayOptions
 from fraudcli.replay.report import ReplayReport, RunFacts, build_report
 from fraudcli.replay.schedule import NS, FixedRate, Recorded, Schedule, loop_shift
@@ -84,7 +84,7 @@ def replay(
     if options.fault is not None or options.deadline_ms is not None:
         store = SlowStore(pipeline.store, options.fault, options.seed)
         pipeline = dataclasses.replace(pipeline, store=store)
-    run = _Loop(feed, pipeline, schedule, planned_count(len(records), schedule, options))
+    run = ReplayLoop(feed, pipeline, schedule, planned_count(len(records), schedule, options))
     run.configure(options, store, on_progress)
     with quiet_gc():
         run.run()

@@ -52,7 +52,7 @@ class LiveStats:
     degraded: int
 
 
-class _Loop:
+class ReplayLoop:
     """One run's state. `_batch` is the hot loop: locals only, results written into the
     preallocated recorder; the only per-record objects of our own are the looped copies."""
 

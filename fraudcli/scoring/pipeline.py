@@ -36,7 +36,7 @@ class Pipeline:
             features = self.store.lookup(txn)
         except StoreTimeout:
             return [], self.decide_degraded(txn)
-        decision = judge(self.scorer, self.engine, features, _record_list(txn))
+        decision = judge(self.scorer, self.engine, features, record_list(txn))
         self.store.update(txn)
         return features, decision
 
@@ -58,7 +58,7 @@ class Pipeline:
         scorer, engine = self.scorer, self.engine
 
         def one_by_one(rows):
-            return [judge(scorer, engine, features[i], _record_list(txns[i])) for i in rows]
+            return [judge(scorer, engine, features[i], record_list(txns[i])) for i in rows]
 
         judged = self._batch.decide(X, _FieldsOf(txns), one_by_one)
         levels, scores, reasons = judged.severity.tolist(), judged.p.tolist(), judged.reasons
@@ -102,7 +102,7 @@ def _picker(names: frozenset[str]) -> Callable[[list], dict]:
     return lambda row: {name: row[i] for name, i in pairs}
 
 
-def _record_list(txn: Txn) -> list:
+def record_list(txn: Txn) -> list:
     """The values of RECORD_FIELDS, in order (a list: cheaper than a dict per record)."""
     return [
         txn.transaction_id,
@@ -135,7 +135,7 @@ class _FieldsOf:
 
 def record_values(txn: Txn) -> dict:
     """The record's own fields, as rules see them (labels are never visible to rules)."""
-    return dict(zip(RECORD_FIELDS, _record_list(txn), strict=True))
+    return dict(zip(RECORD_FIELDS, record_list(txn), strict=True))
 
 
 # `amount` is both a feature and a field; the field comes last and is the same number.

@@ -5,7 +5,7 @@ each takes getters and returns a getter, a function of the record's values. A ge
 value, or None for *unknown*: a missing name, anything computed from one, a division by zero, an
 ordering of mismatched types. `and` / `or` / `not` use three-valued (SQL) logic:
 
-    >>> both = _all((_lookup("a"), _lookup("b")))
+    >>> both = all_of((lookup("a"), lookup("b")))
     >>> both({"a": False, "b": None}), both({"a": True, "b": None}), both({"a": 1, "b": 2})
     (False, None, True)
 """
@@ -18,13 +18,13 @@ Values = Mapping[str, object]
 Getter = Callable[[Values], object]  # returns a value, or None for unknown
 
 
-def _lookup(name: str) -> Getter:
+def lookup(name: str) -> Getter:
     return lambda values: values.get(name)
 
 
-def _all(parts: tuple[Getter, ...]) -> Getter:
+def all_of(parts: tuple[Getter, ...]) -> Getter:
     if len(parts) == 2:
-        return _both(*parts)
+        return both(*parts)
 
     def conjunction(values: Values) -> bool | None:
         unknown = False
@@ -39,7 +39,7 @@ def _all(parts: tuple[Getter, ...]) -> Getter:
     return conjunction
 
 
-def _both(first: Getter, second: Getter) -> Getter:
+def both(first: Getter, second: Getter) -> Getter:
     """`first and second`, unrolled: the most common rule shape."""
 
     def both(values: Values) -> bool | None:
@@ -54,7 +54,7 @@ def _both(first: Getter, second: Getter) -> Getter:
     return both
 
 
-def _any(parts: tuple[Getter, ...]) -> Getter:
+def any_of(parts: tuple[Getter, ...]) -> Getter:
     def disjunction(values: Values) -> bool | None:
         unknown = False
         for part in parts:
@@ -68,7 +68,7 @@ def _any(parts: tuple[Getter, ...]) -> Getter:
     return disjunction
 
 
-def _negation(operand: Getter) -> Getter:
+def negation(operand: Getter) -> Getter:
     def negation(values: Values) -> bool | None:
         result = operand(values)
         return None if result is None else not result
@@ -76,7 +76,7 @@ def _negation(operand: Getter) -> Getter:
     return negation
 
 
-def _minus(operand: Getter) -> Getter:
+def minus(operand: Getter) -> Getter:
     def minus(values: Values) -> object:
         value = operand(values)
         try:
@@ -87,7 +87,7 @@ def _minus(operand: Getter) -> Getter:
     return minus
 
 
-def _arithmetic(op: Callable, left: Getter, right: Getter) -> Getter:
+def arithmetic(op: Callable, left: Getter, right: Getter) -> Getter:
     def arithmetic(values: Values) -> object:
         a, b = left(values), right(values)
         if a is None or b is None:
@@ -100,7 +100,7 @@ def _arithmetic(op: Callable, left: Getter, right: Getter) -> Getter:
     return arithmetic
 
 
-def _compare1(op: Callable, left: Getter, constant: object) -> Getter:
+def compare1(op: Callable, left: Getter, constant: object) -> Getter:
     """`left <op> constant`, the common case, without a call for the constant."""
 
     def comparison(values: Values) -> bool | None:
@@ -115,7 +115,7 @@ def _compare1(op: Callable, left: Getter, constant: object) -> Getter:
     return comparison
 
 
-def _name_compare(op: Callable, name: str, constant: object) -> Getter:
+def name_compare(op: Callable, name: str, constant: object) -> Getter:
     def comparison(values: Values) -> bool | None:
         a = values.get(name)
         if a is None:
@@ -128,7 +128,7 @@ def _name_compare(op: Callable, name: str, constant: object) -> Getter:
     return comparison
 
 
-def _chain(ops: tuple[Callable, ...], operands: tuple[Getter, ...]) -> Getter:
+def chain(ops: tuple[Callable, ...], operands: tuple[Getter, ...]) -> Getter:
     first, rest = operands[0], tuple(zip(ops, operands[1:], strict=True))
 
     def chain(values: Values) -> bool | None:
