@@ -39,7 +39,7 @@ def _current_columns():
 
 
 def run() -> None:
-    from fraudcli.drift import Profile, compare_categorical, compare_numeric, judge
+    from fraudcli.drift import Profile, compare_categorical, compare_numeric, judge_drift
 
     profile_dict, (numeric, categorical) = _current_columns()
     profile = Profile.from_dict(profile_dict)
@@ -48,7 +48,7 @@ def run() -> None:
         started = time.perf_counter()
         num = {n: compare_numeric(p, numeric[n]) for n, p in profile.numeric.items()}
         cat = {n: compare_categorical(p, categorical[n]) for n, p in profile.categorical.items()}
-        verdict = judge(num, cat)
+        verdict = judge_drift(num, cat)
         times.append(time.perf_counter() - started)
     figure(
         f"drift statistics, {N:,} rows x {len(num)} numeric + {len(cat)} categorical",

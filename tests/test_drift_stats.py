@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -19,16 +20,15 @@ from scipy.stats import chisquare, false_discovery_control, ks_2samp, wasserstei
 from fraudcli.cli.sparkline import sparkline
 from fraudcli.drift import (
     CategoricalAccumulator,
+    DriftThresholds,
     NumericAccumulator,
     Profile,
-    Thresholds,
     benjamini_hochberg,
     build_profile,
     compare_categorical,
     compare_numeric,
-    compare_profile,
     js_distance,
-    judge,
+    judge_drift,
     profile_categorical,
     profile_numeric,
     psi,
@@ -140,17 +140,27 @@ def test_benjamini_hochberg_leaves_nan_out():
 
 
 def million_row_report(cur_seed: int, cur_loc: float, cur_mix: dict[str, float]):
+    """Current data streamed in batches through the accumulators `fraud drift-report` uses,
+    then judged: numeric and categorical comparisons and the verdict."""
     n = 1_000_000
     ref = build_profile(
         {"amount_z": normal(10, n), "txn_count_1h": np.random.default_rng(11).poisson(0.3, n)},
         {"channel": categories(12, n, MIX)},
     )
-    current_counts = np.random.default_rng(cur_seed + 1).poisson(0.3, n)
-    return compare_profile(
-        ref,
-        {"amount_z": normal(cur_seed, n, cur_loc), "txn_count_1h": current_counts},
-        {"channel": categories(cur_seed + 2, n, cur_mix)},
-    )
+    numeric = {name: NumericAccumulator(p) for name, p in ref.numeric.items()}
+    categorical = {name: CategoricalAccumulator(p) for name, p in ref.categorical.items()}
+    current = {
+        "amount_z": normal(cur_seed, n, cur_loc),
+        "txn_count_1h": np.random.default_rng(cur_seed + 1).poisson(0.3, n),
+    }
+    channel = categories(cur_seed + 2, n, cur_mix)
+    for start in range(0, n, 262_144):
+        for name, acc in numeric.items():
+            acc.add(current[name][start : start + 262_144])
+        categorical["channel"].add(channel[start : start + 262_144])
+    num = {name: acc.result() for name, acc in numeric.items()}
+    cat = {name: acc.result() for name, acc in categorical.items()}
+    return SimpleNamespace(numeric=num, categorical=cat, verdict=judge_drift(num, cat))
 
 
 def test_no_drift_between_two_million_row_samples_of_one_distribution():
@@ -175,31 +185,33 @@ def test_a_half_sd_shift_and_a_mix_change_are_flagged():
     assert levels["channel"] == "drift"
     assert levels["txn_count_1h"] == "stable"
     assert report.verdict.level == "drift"
-    json.dumps(report.to_dict(), allow_nan=False)
+    json.dumps(report.verdict.to_dict(), allow_nan=False)
 
 
 def test_thresholds_are_configurable():
     ref = profile_numeric(normal(40, 20_000))
     drift = {"x": compare_numeric(ref, normal(41, 20_000, loc=0.5))}
-    assert judge(drift, {}).features[0].level != "stable"
-    lenient = Thresholds(psi_warn=0.5, psi_drift=0.9)
-    assert judge(drift, {}, lenient).features[0].level == "stable"
-    assert judge(drift, {}, lenient).level == "stable"
+    assert judge_drift(drift, {}).features[0].level != "stable"
+    lenient = DriftThresholds(psi_warn=0.5, psi_drift=0.9)
+    assert judge_drift(drift, {}, lenient).features[0].level == "stable"
+    assert judge_drift(drift, {}, lenient).level == "stable"
 
 
 def test_dataset_verdict_counts_warnings():
     ref = profile_numeric(normal(42, 20_000))
     stable = compare_numeric(ref, normal(43, 20_000))
     warn = compare_numeric(ref, normal(44, 20_000, loc=0.4))  # PSI ~ 0.16
-    assert judge({"a": warn}, {}).features[0].level == "warn"
+    assert judge_drift({"a": warn}, {}).features[0].level == "warn"
     one_of_four = {"a": warn, "b": stable, "c": stable, "d": stable}
-    assert judge(one_of_four, {}).level == "warn"
+    assert judge_drift(one_of_four, {}).level == "warn"
     two_of_four = {**one_of_four, "b": warn}
-    assert judge(two_of_four, {}).level == "drift"  # 50% at warn >= 30%
-    assert judge(one_of_four, {}).reason == "1 of 4 inputs warn (fewer than 30% of them)"
-    assert judge(two_of_four, {}).reason == "2 of 4 inputs warn or drift (at least 30% of them)"
-    assert judge({"b": stable}, {}).reason == "none of 1 inputs warns or drifts"
-    assert judge(two_of_four, {}).to_dict()["reason"] == judge(two_of_four, {}).reason
+    assert judge_drift(two_of_four, {}).level == "drift"  # 50% at warn >= 30%
+    assert judge_drift(one_of_four, {}).reason == "1 of 4 inputs warn (fewer than 30% of them)"
+    assert (
+        judge_drift(two_of_four, {}).reason == "2 of 4 inputs warn or drift (at least 30% of them)"
+    )
+    assert judge_drift({"b": stable}, {}).reason == "none of 1 inputs warns or drifts"
+    assert judge_drift(two_of_four, {}).to_dict()["reason"] == judge_drift(two_of_four, {}).reason
 
 
 # --- awkward columns ----------------------------------------------------------------------------
@@ -234,10 +246,10 @@ def test_all_missing_columns():
     assert ref.missing_rate == 1.0 and len(ref.sample) == 0 and list(ref.counts) == [0]
     both_missing = compare_numeric(ref, np.full(500, np.nan))
     assert math.isnan(both_missing.psi) and math.isnan(both_missing.ks_stat)
-    assert judge({"x": both_missing}, {}).level == "stable"
+    assert judge_drift({"x": both_missing}, {}).level == "stable"
     filled = compare_numeric(profile_numeric(normal(60, 1000)), np.full(500, np.nan))
     assert filled.missing_rate_cur == 1.0 and math.isnan(filled.psi)
-    assert judge({"x": filled}, {}).features[0].level == "drift"
+    assert judge_drift({"x": filled}, {}).features[0].level == "drift"
     gone = compare_categorical(profile_categorical([None] * 10), ["a", None])
     assert gone.unseen == ("a",) and gone.missing_rate_cur == 0.5
     json.dumps([both_missing.to_dict(), filled.to_dict(), gone.to_dict()], allow_nan=False)
@@ -253,7 +265,7 @@ def test_constant_column_detects_mass_moving_off_it_either_way():
         drift = compare_numeric(ref, cur)
         assert drift.psi > 1.0
         assert drift.wasserstein_scaled == pytest.approx(0.3)  # std 0: in the feature's units
-        assert judge({"c": drift}, {}).features[0].level == "drift"
+        assert judge_drift({"c": drift}, {}).features[0].level == "drift"
 
 
 def test_heavily_tied_count_column():
@@ -274,7 +286,7 @@ def test_missing_rate_change_is_reported_and_judged():
     drift = compare_numeric(profile_numeric(ref_values), cur)
     assert (drift.missing_rate_ref, drift.missing_rate_cur) == (0.05, 0.3)
     assert drift.psi < 0.05
-    verdict = judge({"x": drift}, {}).features[0]
+    verdict = judge_drift({"x": drift}, {}).features[0]
     assert verdict.level == "drift" and verdict.reasons == ("missing rate +0.250",)
 
 

@@ -7,12 +7,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from fraudcli.io.table_writer import TableWriter, common_type, grown
+from fraudcli.io.growing_writer import GrowingWriter, common_type, grown
 
 
 def written(tmp_path, fmt: str, batches: list[list[dict]]) -> tuple[list[dict], pa.Schema]:
     path = tmp_path / f"out.{fmt}"
-    writer = TableWriter(path, fmt)
+    writer = GrowingWriter(path, fmt)
     for rows in batches:
         writer.write(rows)
     writer.close()
@@ -90,7 +90,7 @@ def test_an_empty_batch_of_reasons_joins_the_typed_ones(tmp_path):
 
 def test_write_arrow_rows_own_keys_grow_the_columns_across_batches(tmp_path):
     path = tmp_path / "out.parquet"
-    writer = TableWriter(path, "parquet")
+    writer = GrowingWriter(path, "parquet")
     writer.write_arrow(pa.table({"transaction_id": ["a", "b"]}), {})
     writer.write_arrow(
         pa.table({"transaction_id": ["c", "d"]}), {1: {"transaction_id": "d", "k": 5}}

@@ -54,10 +54,10 @@ def drift_report(
     from fraudcli.cli.render_drift import print_drift
     from fraudcli.commands.drift_report import drift_report as run
     from fraudcli.commands.drift_report import input_or_default
-    from fraudcli.drift import Thresholds
+    from fraudcli.drift import DriftThresholds
 
     source = input_or_default(current)
-    thresholds = Thresholds(psi_warn=psi_warn, psi_drift=psi_drift)
+    thresholds = DriftThresholds(psi_warn=psi_warn, psi_drift=psi_drift)
     cfg = load_config(config, map_)
     with progress("comparing", count_rows(source)) as advance:
         result = run(

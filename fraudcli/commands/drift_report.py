@@ -21,7 +21,13 @@ from fraudcli.commands.reference import (
     profile_columns,
 )
 from fraudcli.config import Config
-from fraudcli.drift import CategoricalAccumulator, NumericAccumulator, Profile, Thresholds, judge
+from fraudcli.drift import (
+    CategoricalAccumulator,
+    DriftThresholds,
+    NumericAccumulator,
+    Profile,
+    judge_drift,
+)
 from fraudcli.drift.compare import CategoricalDrift, NumericDrift
 from fraudcli.drift.profile import bin_index
 from fraudcli.drift.stats import psi_rows
@@ -149,7 +155,7 @@ def drift_report(
     model_dir: Path | None = None,
     reference: Path | None = None,
     by: str | None = None,
-    thresholds: Thresholds | None = None,
+    thresholds: DriftThresholds | None = None,
     rejects_path: Path | None = None,
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
@@ -252,7 +258,7 @@ def _result(acc: _Current, thresholds, summary, by, reference) -> DriftResult:
     span = acc.last - acc.first
     not_judged = tuple(n for n, needed in MIN_SPAN.items() if n in inputs_num and span < needed)
     judged = {n: d for n, d in inputs_num.items() if n not in not_judged}
-    verdict = judge(judged, inputs_cat, thresholds)
+    verdict = judge_drift(judged, inputs_cat, thresholds)
     by_period = acc.psi_by_period() if by else {}
     return DriftResult(
         verdict,

@@ -1,8 +1,7 @@
 """Drift between the reference profile (stored in the model bundle) and current data.
 
 profile.py builds the reference; compare.py and stream.py measure current data against it;
-stats.py holds the statistics; verdict.py turns effect sizes into levels; report.py does it all
-in one call.
+stats.py holds the statistics; verdict.py turns effect sizes into levels.
 """
 
 from __future__ import annotations
@@ -23,10 +22,9 @@ from fraudcli.drift.profile import (
     profile_categorical,
     profile_numeric,
 )
-from fraudcli.drift.report import DriftReport, compare_profile
 from fraudcli.drift.stats import benjamini_hochberg, js_distance, psi
 from fraudcli.drift.stream import CategoricalAccumulator, NumericAccumulator
-from fraudcli.drift.verdict import DatasetVerdict, FeatureVerdict, Thresholds, judge
+from fraudcli.drift.verdict import DatasetVerdict, DriftThresholds, FeatureVerdict, judge_drift
 
 __all__ = [
     "CategoricalAccumulator",
@@ -34,19 +32,17 @@ __all__ = [
     "CategoricalProfile",
     "CategoryShare",
     "DatasetVerdict",
-    "DriftReport",
     "FeatureVerdict",
     "NumericAccumulator",
     "NumericDrift",
     "NumericProfile",
     "Profile",
-    "Thresholds",
+    "DriftThresholds",
     "benjamini_hochberg",
     "build_profile",
     "compare_categorical",
     "compare_numeric",
-    "compare_profile",
-    "judge",
+    "judge_drift",
     "js_distance",
     "profile_categorical",
     "profile_numeric",

@@ -32,7 +32,7 @@ LEVELS = ("stable", "warn", "drift")
 
 
 @dataclass(frozen=True)
-class Thresholds:
+class DriftThresholds:
     psi_warn: float = 0.10
     psi_drift: float = 0.25
     js_warn: float = 0.10
@@ -72,7 +72,7 @@ class DatasetVerdict:
     n_warn: int
     n_drift: int
     features: tuple[FeatureVerdict, ...]
-    thresholds: Thresholds
+    thresholds: DriftThresholds
 
     @property
     def reason(self) -> str:
@@ -110,7 +110,7 @@ def _worst(*levels: str) -> str:
 
 
 def feature_level(
-    kind: str, effect: float, missing_change: float, t: Thresholds
+    kind: str, effect: float, missing_change: float, t: DriftThresholds
 ) -> tuple[str, tuple[str, ...]]:
     """(level, reasons) of one feature from its effect size and its missing-rate change."""
     name, warn, drift = ("psi", t.psi_warn, t.psi_drift)
@@ -141,13 +141,13 @@ def _rows(
     return rows
 
 
-def judge(
+def judge_drift(
     numeric: Mapping[str, NumericDrift],
     categorical: Mapping[str, CategoricalDrift],
-    thresholds: Thresholds | None = None,
+    thresholds: DriftThresholds | None = None,
 ) -> DatasetVerdict:
     """Per-feature levels, BH-adjusted p-values, and the dataset-level verdict."""
-    t = thresholds or Thresholds()
+    t = thresholds or DriftThresholds()
     rows = _rows(numeric, categorical)
     adjusted = benjamini_hochberg(np.array([r[4] for r in rows], dtype=np.float64))
     features = []
@@ -159,7 +159,7 @@ def judge(
     return dataset_verdict(tuple(features), t)
 
 
-def dataset_verdict(features: tuple[FeatureVerdict, ...], t: Thresholds) -> DatasetVerdict:
+def dataset_verdict(features: tuple[FeatureVerdict, ...], t: DriftThresholds) -> DatasetVerdict:
     n = len(features)
     n_drift = sum(f.level == "drift" for f in features)
     n_warn = sum(f.level == "warn" for f in features)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from fraudcli.io.formats import detect_format
+from fraudcli.io.growing_writer import GrowingWriter
 from fraudcli.io.jsonl_encode import DUMPS, jsonl_chunks
-from fraudcli.io.table_writer import TableWriter
 
 
 class JsonlWriter:
@@ -29,7 +29,7 @@ class JsonlWriter:
         self, table: pa.Table | None, rows: dict[int, dict], own_keys: frozenset = frozenset()
     ) -> None:
         """Write a table of output rows; `rows` holds the whole row for some of them (for every
-        one when `table` is None). `own_keys` matters only to `TableWriter`."""
+        one when `table` is None). `own_keys` matters only to `GrowingWriter`."""
         if table is None:
             self.write(list(rows.values()))
             return
@@ -48,10 +48,10 @@ class JsonlWriter:
             self._out.flush()
 
 
-def open_writer(path: str | Path | None) -> JsonlWriter | TableWriter:
+def open_writer(path: str | Path | None) -> JsonlWriter | GrowingWriter:
     """A writer chosen by the extension of `path`; None or '-' is JSONL on stdout."""
     fmt = detect_format(path)
-    return JsonlWriter(path) if fmt == "jsonl" else TableWriter(path, fmt)
+    return JsonlWriter(path) if fmt == "jsonl" else GrowingWriter(path, fmt)
 
 
 def write_table(table: pa.Table, path: str | Path | None) -> None:
@@ -59,7 +59,7 @@ def write_table(table: pa.Table, path: str | Path | None) -> None:
     Parquet and CSV take the table's own columns and types."""
     writer = open_writer(path)
     try:
-        if isinstance(writer, TableWriter):
+        if isinstance(writer, GrowingWriter):
             writer.write_table(table)
         else:
             for batch in table.to_batches(max_chunksize=65536):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from fraudcli.errors import StrictRejectError
-from fraudcli.records.duplicates import Deduper
+from fraudcli.records.duplicates import RecordDuplicates
 from fraudcli.records.rejects import Item, RejectSink
 from fraudcli.records.schema import Txn
 
@@ -67,7 +67,7 @@ def accepted(
 
     Under `strict`, the first reject raises StrictRejectError after being recorded.
     """
-    dedupe = Deduper()
+    dedupe = RecordDuplicates()
     for batch in batches:
         txns = []
         for line, raw, item in batch:

@@ -154,7 +154,21 @@ def clean_txns(data: dict[str, pa.Array], rows: np.ndarray) -> list[Txn]:
     )
     lat = column("lat")
     return [
-        Txn(tid, t, uid, a, m, cat, c, la, lo, dev, ch, label, ex)
+        Txn(
+            transaction_id=tid,
+            ts=t,
+            user_id=uid,
+            amount=a,
+            merchant_id=m,
+            merchant_category=cat,
+            country=c,
+            lat=la,
+            lon=lo,
+            device_id=dev,
+            channel=ch,
+            is_fraud=label,
+            extras=ex,
+        )  # fmt: skip
         for tid, t, uid, a, m, cat, c, la, lo, dev, ch, label, ex in zip(
             column("transaction_id"),
             ts,

@@ -1,15 +1,17 @@
-"""The column path's duplicate check (`Dedupe`): the transaction_ids of a run, without a set.
+"""Duplicate transaction_ids: a transaction_id seen before in the run is a reject, so a replayed
+or double-submitted transaction is never counted twice (in the state, the output or the metrics).
 
-`pipeline.Deduper` keeps every id in a set: on a block of 256k rows that costs a Python string
-per id, a hash and an insert per string, and then every full garbage collection walks the whole
-set. Here an id is 64 bits hashed from its bytes by NumPy, the ids seen stay in their Arrow
-arrays, and their hashes sit in sorted runs (merged as in a log-structured merge: a run joins
-the one before it when that one is no bigger, so each hash is re-sorted O(log n) times).
+`RecordDuplicates` (the record path) keeps every id in a set. On a block of 256k rows that costs
+a Python string per id, a hash and an insert per string, and then every full garbage collection
+walks the whole set; so `BlockDuplicates` (the column path) hashes an id to 64 bits from its
+bytes with NumPy, keeps the ids seen in their Arrow arrays, and their hashes in sorted runs
+(merged as in a log-structured merge: a run joins the one before it when that one is no bigger,
+so each hash is re-sorted O(log n) times).
 
 A row whose hash is new (not in a run, not twice in its block) is a new id for certain. Any other
-row is only a candidate: it is decided on the strings themselves, in row order, as `Deduper`
-does. Equal ids always hash alike, so the answer is exact whatever the hash; a poor hash would
-only make more candidates.
+row is only a candidate: it is decided on the strings themselves, in row order, as
+`RecordDuplicates` does. Equal ids always hash alike, so the answer is exact whatever the hash;
+a poor hash would only make more candidates.
 """
 
 from __future__ import annotations
@@ -149,8 +151,8 @@ def _plain(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
     return ids if ids.type == pa.string() else ids.cast(pa.string())
 
 
-class Dedupe:
-    """Drops a transaction_id seen before in the run, as a reject (as `pipeline.Deduper`)."""
+class BlockDuplicates:
+    """Drops a transaction_id seen before in the run, as a reject (as `RecordDuplicates`)."""
 
     def __init__(self) -> None:
         self.seen = SeenIds()
@@ -168,7 +170,7 @@ class Dedupe:
         ]
 
 
-class Deduper:
+class RecordDuplicates:
     """Rejects a transaction_id seen before in this run: a replayed or double-submitted
     transaction must not be counted twice (in the state, the output, or the metrics)."""
 

@@ -170,20 +170,20 @@ def validate_fast(obj: dict) -> Txn | None:
         None if FIELD_SET.issuperset(obj) else {k: v for k, v in obj.items() if k not in FIELD_SET}
     )
     return Txn(
-        tid,
-        ts,
-        uid,
-        float(amount),
-        merchant,
-        category,
-        country,
-        lat,
-        lon,
-        device,
-        channel,
-        label,
-        extras,
-        stamp,
+        transaction_id=tid,
+        ts=ts,
+        user_id=uid,
+        amount=float(amount),
+        merchant_id=merchant,
+        merchant_category=category,
+        country=country,
+        lat=lat,
+        lon=lon,
+        device_id=device,
+        channel=channel,
+        is_fraud=label,
+        extras=extras,
+        ts_text=stamp,
     )
 
 

@@ -26,7 +26,8 @@ class Feed:
 def shifted(txn: Txn, loop: int, seconds: float) -> Txn:
     """A copy of `txn` for pass `loop` + 1, `seconds` later, with a unique id."""
     return Txn(
-        f"{txn.transaction_id}~{loop + 1}", txn.ts + seconds, txn.user_id, txn.amount,
-        txn.merchant_id, txn.merchant_category, txn.country, txn.lat, txn.lon,
-        txn.device_id, txn.channel, txn.is_fraud, txn.extras,
+        transaction_id=f"{txn.transaction_id}~{loop + 1}", ts=txn.ts + seconds,
+        user_id=txn.user_id, amount=txn.amount, merchant_id=txn.merchant_id,
+        merchant_category=txn.merchant_category, country=txn.country, lat=txn.lat, lon=txn.lon,
+        device_id=txn.device_id, channel=txn.channel, is_fraud=txn.is_fraud, extras=txn.extras,
     )  # fmt: skip

@@ -30,7 +30,7 @@ from fraudcli.features.continued import Chunk, ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.model.logreg import LinearScorer
 from fraudcli.records.columns import ValidBlock
-from fraudcli.records.duplicates import Dedupe
+from fraudcli.records.duplicates import BlockDuplicates
 from fraudcli.records.rejects import Reject, RejectSink
 from fraudcli.records.schema import RECORD_FIELDS, Txn
 from fraudcli.scoring.output import Scored, extras_rows, output_table, with_passthrough
@@ -156,20 +156,10 @@ def txns_of(data: dict[str, pa.Array], extras: dict[int, dict], passthrough) -> 
             extra = {name: column[i] for name, column in carried.items()}
         txns.append(
             Txn(
-                values["transaction_id"][i],
-                ts[i],
-                values["user_id"][i],
-                values["amount"][i],
-                values["merchant_id"][i],
-                values["merchant_category"][i],
-                values["country"][i],
-                values["lat"][i],
-                values["lon"][i],
-                values["device_id"][i],
-                values["channel"][i],
-                values["is_fraud"][i],
-                extra,
-                stamps[i],
+                **{name: column[i] for name, column in values.items()},
+                ts=ts[i],
+                extras=extra,
+                ts_text=stamps[i],
             )
         )
     return txns
@@ -193,7 +183,7 @@ def scored_blocks(
     import time
 
     started = time.perf_counter()
-    dedupe = Dedupe()
+    dedupe = BlockDuplicates()
 
     def taken(block: ValidBlock):
         keep, duplicates = dedupe.keep(block)

@@ -1,8 +1,8 @@
-"""The one path every command drives: lookup -> predict -> decide -> update.
+"""The record path: one transaction at a time, lookup -> model -> decision -> update.
 
-Scoring, evaluation, replay and drift reports go through `Pipeline.decide`; training and
-`fraud features` go through the same `FeatureStore.lookup` / `update` (or their vectorised twin,
-proved equal), so the model is trained on exactly what it sees in production.
+This is the definition of every number `fraud` writes. Pipes and `replay` run it as it is; the
+faster paths (the column path of `fraudcli.scoring.blocks`, the batch features of training) are
+its vectorised twins, each proved equal to it by a test (see the README's "How it works").
 """
 
 from __future__ import annotations
@@ -26,6 +26,18 @@ ALLOW = "ALLOW"
 
 @dataclass
 class Pipeline:
+    """A feature store, a model and a decision engine, driven one record at a time.
+
+    `decide(txn)` looks up the features of `txn` in the state left by the records before it,
+    scores them, applies thresholds, block lists and rules, and only then adds `txn` to the
+    state: point in time, so a record never sees itself. A store that cannot answer in time
+    (`StoreTimeout`, replay's injected faults) gives a rules-only decision, marked degraded.
+
+    >>> features, decision = pipeline.decide(txn)  # doctest: +SKIP
+    >>> decision.decision, decision.reasons  # doctest: +SKIP
+    ('REVIEW', ('rule:impossible_travel', 'model:speed_from_prev_kmh=+1.62'))
+    """
+
     store: FeatureStore
     scorer: LinearScorer
     engine: DecisionEngine

@@ -31,7 +31,7 @@ DICTIONARY_BYTES = 1 << 17  # Parquet dictionary page limit (Arrow's is 1 MiB)
 MERGE_ROWS = 1 << 16  # rows per batch when parts are merged
 
 
-class TableWriter:
+class GrowingWriter:
     """Writes decisions to one Parquet or CSV file (`fmt`), growing its columns as needed."""
 
     def __init__(self, path: str | Path, fmt: str) -> None:
