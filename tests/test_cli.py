@@ -96,10 +96,13 @@ def test_missing_model_is_exit_4_with_advice(tmp_path, world):
     assert result.exit_code == 4 and "run `fraud train` first" in result.stderr
 
 
-def test_evaluate_json(world, model_dir):
-    result = run("evaluate", world / "later.jsonl", "--model", model_dir, "--json")
+def test_evaluate_json(world, model_dir, tmp_path):
+    out = tmp_path / "evaluation.json"
+    args = ("evaluate", world / "later.jsonl", "--model", model_dir, "--json", "--report", out)
+    result = run(*args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
+    assert json.loads(out.read_text()) == report and "AUC-ROC" in result.stderr
     assert report["metrics"]["n"] == 3000 and 0.5 < report["metrics"]["auc_roc"] <= 1.0
     assert report["run"]["read"] == 3000
 
@@ -241,3 +244,22 @@ def test_an_output_in_a_missing_folder_is_a_one_line_error(
     assert result.exit_code == 1
     assert result.stderr.startswith("error:") and "No such file or directory" in result.stderr
     assert "Traceback" not in result.stderr and isinstance(result.exception, SystemExit)
+
+
+def test_score_and_features_reports_and_train_json(world, model_dir, tmp_path):
+    """--report FILE writes the run's JSON (score and features keep stdout for data); train
+    has --json too."""
+    report = tmp_path / "score.json"
+    result = run("score", world / "later.jsonl", "--model", model_dir, "--report", report)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(report.read_text())
+    assert summary["read"] == 3000 == summary["written"] + summary["rejected"]
+    assert len(result.stdout.splitlines()) == summary["written"]  # stdout: decisions only
+    features = tmp_path / "features.json"
+    out = tmp_path / "f.parquet"
+    result = run("features", world / "later.jsonl", "-o", out, "--report", features)
+    assert result.exit_code == 0 and json.loads(features.read_text())["written"] == 3000
+    result = run("train", world / "train.parquet", "--model", tmp_path / "m", "--json")
+    assert result.exit_code == 0, result.output
+    trained = json.loads(result.stdout)
+    assert trained["validation_rows"] > 0 and 0.5 < trained["metrics"]["auc_roc"] <= 1.0

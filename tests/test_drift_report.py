@@ -104,9 +104,10 @@ def test_cli_json_exit_codes_and_rejects(drift_world, tmp_path):
         "--model",
         str(model),
     ]
-    result = runner.invoke(app, [*args, "--json", str(out), "--by", "day"])
+    result = runner.invoke(app, [*args, "--report", str(out), "--by", "day", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
+    assert json.loads(result.stdout) == data  # --json: the same report on stdout
     assert set(data) >= {
         "reference",
         "verdict",
@@ -203,3 +204,13 @@ def test_a_file_through_the_column_path_gives_the_record_paths_report(
     assert want.summary.rejected == 2 and want.summary.written == 5999
     same(got.to_dict() | {"run": None}, want.to_dict() | {"run": None})
     assert got.summary.to_dict() | {"seconds": 0} == want.summary.to_dict() | {"seconds": 0}
+
+
+def test_the_old_json_file_spelling_still_writes_the_report(drift_world, tmp_path):
+    out = tmp_path / "old.json"
+    args = ["drift-report", "--current", str(drift_world / "drifted.parquet")]
+    args += ["--model", str(drift_world / "model"), "--json", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "--json FILE is deprecated: use --report FILE" in result.stderr
+    assert result.stdout == "" and json.loads(out.read_text())["verdict"]["level"] == "drift"

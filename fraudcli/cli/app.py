@@ -49,6 +49,12 @@ RejectsOpt = Annotated[
     Path | None, typer.Option("--rejects", help="Write rejected records (JSONL) to this file.")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Stop at the first rejected record.")]
+# One convention for machine-readable results: --json prints them on stdout, --report FILE
+# writes the same JSON to a file (commands whose stdout carries data have --report only).
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+ReportOpt = Annotated[
+    Path | None, typer.Option("--report", help="Write the result as JSON to this file.")
+]
 
 
 def handled(command):

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from fraudcli.cli import render
-from fraudcli.cli.app import ConfigOpt, MapOpt, RejectsOpt, StrictOpt, app, handled
+from fraudcli.cli.app import ConfigOpt, MapOpt, RejectsOpt, ReportOpt, StrictOpt, app, handled
 from fraudcli.cli.console import progress, status
 from fraudcli.io.formats import count_rows
 
@@ -54,6 +54,7 @@ def features(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    report: ReportOpt = None,
 ) -> None:
     """Compute the point-in-time feature table (ids, timestamp, features, label).
 
@@ -77,3 +78,4 @@ def features(
             on_batch=advance,
         )
     render.print_summary(summary)
+    render.emit(summary.to_dict(), False, report)

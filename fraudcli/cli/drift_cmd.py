@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt, app, handled
-from fraudcli.cli.console import progress
-from fraudcli.cli.render import finite
+from fraudcli.cli.app import (
+    ConfigOpt,
+    JsonOpt,
+    MapOpt,
+    ModelOpt,
+    RejectsOpt,
+    ReportOpt,
+    StrictOpt,
+    app,
+    handled,
+)
+from fraudcli.cli.console import err, progress
+from fraudcli.cli.render import emit
 from fraudcli.config import load_config
-from fraudcli.errors import DriftDetected
+from fraudcli.errors import DriftDetected, UsageError
 from fraudcli.io.formats import count_rows
 
 
@@ -29,9 +38,8 @@ def drift_report(
     by: Annotated[
         str | None, typer.Option("--by", help="Also PSI per period: hour, day or week.")
     ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write everything as JSON.")
-    ] = None,
+    json_: JsonOpt = False,
+    report: ReportOpt = None,
     fail_on_drift: Annotated[
         bool, typer.Option("--fail-on-drift", help="Exit 6 when the dataset verdict is drift.")
     ] = False,
@@ -42,6 +50,9 @@ def drift_report(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    legacy_json: Annotated[
+        Path | None, typer.Argument(hidden=True, help="Old spelling: --json FILE.")
+    ] = None,
 ) -> None:
     """What changed since training, in the features the model sees and in its output.
 
@@ -49,11 +60,19 @@ def drift_report(
     bundle's state). Verdicts come from effect sizes (PSI, Jensen-Shannon distance, missing-rate
     change); KS / chi-squared p-values, Benjamini-Hochberg adjusted, are supporting evidence.
 
-    Example: fraud drift-report --current sample_data/drift.parquet --by day --json drift.json
+    Example: fraud drift-report --current sample_data/drift.parquet --by day --report drift.json
     """
     from fraudcli.cli.render_drift import print_drift
     from fraudcli.commands.drift_report import drift_report as run
     from fraudcli.commands.drift_report import input_or_default
+
+    if legacy_json is not None:
+        if not json_:
+            raise UsageError(f"unexpected argument {legacy_json}: give data with --current")
+        err.print(
+            "[yellow]--json FILE is deprecated: use --report FILE "
+            "(--json alone prints the report on stdout)[/]"
+        )
     from fraudcli.drift import DriftThresholds
 
     source = input_or_default(current)
@@ -72,7 +91,6 @@ def drift_report(
             on_batch=advance,
         )
     print_drift(result)
-    if json_out is not None:
-        json_out.write_text(json.dumps(finite(result.to_dict()), indent=2) + "\n")
+    emit(result.to_dict(), json_ and legacy_json is None, report or legacy_json)
     if fail_on_drift and result.verdict.level == "drift":
         raise DriftDetected("the dataset verdict is drift (--fail-on-drift)")

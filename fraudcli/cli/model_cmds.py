@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from fraudcli.cli import render
-from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt, app, handled
+from fraudcli.cli.app import (
+    ConfigOpt,
+    JsonOpt,
+    MapOpt,
+    ModelOpt,
+    RejectsOpt,
+    ReportOpt,
+    StrictOpt,
+    app,
+    handled,
+)
 from fraudcli.cli.console import progress, status
 from fraudcli.config import load_config
 from fraudcli.errors import UsageError
@@ -29,6 +39,8 @@ def train(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    json_: JsonOpt = False,
+    report: ReportOpt = None,
 ) -> None:
     """Train the model on labelled data and write the bundle (default ./fraud-model).
 
@@ -52,6 +64,7 @@ def train(
             on_stage=stage,
         )
     render.print_train_report(result, model)
+    render.emit(result.to_dict(), json_, report)
 
 
 @app.command()
@@ -70,6 +83,7 @@ def score(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    report: ReportOpt = None,
 ) -> None:
     """Decide ALLOW / REVIEW / BLOCK for every transaction of DATA or of JSONL on stdin.
 
@@ -97,6 +111,7 @@ def score(
             on_batch=advance,
         )
     render.print_summary(summary)
+    render.emit(summary.to_dict(), False, report)
 
 
 @app.command()
@@ -104,9 +119,8 @@ def score(
 def evaluate(
     data: DataArg = None,
     model: ModelOpt = None,
-    json_: Annotated[
-        bool, typer.Option("--json", help="Print the metrics as JSON on stdout.")
-    ] = False,
+    json_: JsonOpt = False,
+    report: ReportOpt = None,
     fresh_state: FreshOpt = False,
     config: ConfigOpt = None,
     map_: MapOpt = None,
@@ -133,7 +147,5 @@ def evaluate(
             strict=strict,
             on_batch=advance,
         )
-    if json_:
-        render.print_json(result.to_dict())
-    else:
-        render.print_evaluation(result)
+    render.print_evaluation(result)
+    render.emit(result.to_dict(), json_, report)

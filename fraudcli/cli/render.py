@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -22,6 +24,21 @@ DECISION_STYLE = {"ALLOW": "green", "REVIEW": "yellow", "BLOCK": "bold red"}
 def print_json(data: dict) -> None:
     """Machine output on stdout: indented, NaN-free JSON."""
     sys.stdout.write(json.dumps(finite(data), indent=2) + "\n")
+
+
+def write_json(data: dict, path: Path) -> None:
+    """The same JSON to a file, written beside it and renamed into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(finite(data), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def emit(data: dict, as_json: bool, report: Path | None) -> None:
+    """`--json` (stdout) and `--report FILE` (a file) of a command's result."""
+    if report is not None:
+        write_json(data, report)
+    if as_json:
+        print_json(data)
 
 
 def finite(value):

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, app, handled
+from fraudcli.cli.app import (
+    ConfigOpt,
+    JsonOpt,
+    MapOpt,
+    ModelOpt,
+    RejectsOpt,
+    ReportOpt,
+    app,
+    handled,
+)
+from fraudcli.cli.render import emit
 from fraudcli.config import load_config
 from fraudcli.replay.faults import Fault
 from fraudcli.replay.latency import PERCENTILE_DEFINITION
@@ -44,9 +54,8 @@ def replay(
     slo_p99_ms: Annotated[
         Float, typer.Option("--slo-p99-ms", help="Exit 5 when the p99 latency is above this.")
     ] = None,
-    report: Annotated[
-        Path | None, typer.Option("--report", help="Write the whole report as JSON here.")
-    ] = None,
+    json_: JsonOpt = False,
+    report: ReportOpt = None,
     model: ModelOpt = None,
     fresh_state: Annotated[
         bool, typer.Option("--fresh-state", help="Start from an empty feature store.")
@@ -69,7 +78,7 @@ def replay(
     Example: fraud replay --tps 10000 --duration 30 --report replay.json --slo-p99-ms 200
     """
     from fraudcli.cli.render_replay import live_view, print_report
-    from fraudcli.replay.report import check_slo, write_report
+    from fraudcli.replay.report import check_slo
     from fraudcli.replay.run import replay_file
 
     options = ReplayOptions(
@@ -96,8 +105,7 @@ def replay(
             on_progress=on_progress,
         )
     print_report(result)
-    if report is not None:
-        write_report(result, report)
+    emit(result.to_dict(), json_, report)
     if result.interrupted:
         raise typer.Exit(130)
     check_slo(result, slo_p99_ms)

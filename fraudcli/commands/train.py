@@ -43,6 +43,16 @@ class TrainResult:
     thresholds: dict[str, float]
     converged: bool
 
+    def to_dict(self) -> dict:
+        return {
+            "metrics": self.metrics.to_dict(),
+            "thresholds": self.thresholds,
+            "train_rows": self.n_train,
+            "validation_rows": self.n_validation,
+            "converged": self.converged,
+            "run": self.summary.to_dict(),
+        }
+
 
 def train(
     batches: Iterable[list[Item]],
