@@ -31,13 +31,11 @@ def simulate(
 
     Example: fraud simulate -n 200000 --seed 7 -o train.parquet
     """
-    from fraudcli.io.writers import write_table
-    from fraudcli.simulation.simulate import simulate as run
+    from fraudcli.commands.simulate import simulate_file
 
     with status(f"simulating {n:,} transactions"):
-        table = run(n, seed=seed, start=start, days=days, drift=drift)
-        write_table(table, output)
-    render.print_simulated(table, output)
+        result = simulate_file(output, n, seed=seed, start=start, days=days, drift=drift)
+    render.print_simulated(result)
 
 
 @app.command()

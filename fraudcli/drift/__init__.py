@@ -1,51 +1,34 @@
-"""Drift between the reference profile (stored in the model bundle) and current data.
+"""Drift statistics: the reference profile, comparisons of current data with it, and verdicts.
 
 profile.py builds the reference; compare.py and stream.py measure current data against it;
-stats.py holds the statistics; verdict.py turns effect sizes into levels.
-"""
+stats.py holds the statistics; verdict.py turns effect sizes into levels. Pure: no I/O."""
 
 from __future__ import annotations
 
-from fraudcli.drift.compare import (
-    CategoricalDrift,
-    CategoryShare,
-    NumericDrift,
-    compare_categorical,
-    compare_numeric,
-    psi_by_period,
-)
-from fraudcli.drift.profile import (
-    CategoricalProfile,
-    NumericProfile,
-    Profile,
-    build_profile,
-    profile_categorical,
-    profile_numeric,
-)
-from fraudcli.drift.stats import benjamini_hochberg, js_distance, psi
-from fraudcli.drift.stream import CategoricalAccumulator, NumericAccumulator
-from fraudcli.drift.verdict import DatasetVerdict, DriftThresholds, FeatureVerdict, judge_drift
+from fraudcli._lazy import lazy_exports
 
-__all__ = [
-    "CategoricalAccumulator",
-    "CategoricalDrift",
-    "CategoricalProfile",
-    "CategoryShare",
-    "DatasetVerdict",
-    "FeatureVerdict",
-    "NumericAccumulator",
-    "NumericDrift",
-    "NumericProfile",
-    "Profile",
-    "DriftThresholds",
-    "benjamini_hochberg",
-    "build_profile",
-    "compare_categorical",
-    "compare_numeric",
-    "judge_drift",
-    "js_distance",
-    "profile_categorical",
-    "profile_numeric",
-    "psi",
-    "psi_by_period",
-]
+_EXPORTS = {
+    "CategoricalDrift": "compare",
+    "CategoryShare": "compare",
+    "NumericDrift": "compare",
+    "compare_categorical": "compare",
+    "compare_numeric": "compare",
+    "psi_by_period": "compare",
+    "CategoricalProfile": "profile",
+    "NumericProfile": "profile",
+    "Profile": "profile",
+    "build_profile": "profile",
+    "profile_categorical": "profile",
+    "profile_numeric": "profile",
+    "benjamini_hochberg": "stats",
+    "js_distance": "stats",
+    "psi": "stats",
+    "CategoricalAccumulator": "stream",
+    "NumericAccumulator": "stream",
+    "DatasetVerdict": "verdict",
+    "DriftThresholds": "verdict",
+    "FeatureVerdict": "verdict",
+    "judge_drift": "verdict",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

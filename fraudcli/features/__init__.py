@@ -1,6 +1,21 @@
-"""Point-in-time features: their one definition (spec) and the state they are computed from."""
+"""Point-in-time features: their one definition (spec), the store they are looked up in and
+updated, the vectorised kernels proved equal to it, and feature tables."""
 
-from fraudcli.features.spec import FEATURE_NAMES, FEATURES, Feature
-from fraudcli.features.store import FeatureStore, InMemoryStore, StoreConfig
+from __future__ import annotations
 
-__all__ = ["FEATURES", "FEATURE_NAMES", "Feature", "FeatureStore", "InMemoryStore", "StoreConfig"]
+from fraudcli._lazy import lazy_exports
+
+_EXPORTS = {
+    "ColumnState": "continued",
+    "FeatureTable": "feature_table",
+    "collect_features": "feature_table",
+    "FEATURES": "spec",
+    "FEATURE_NAMES": "spec",
+    "Feature": "spec",
+    "FeatureStore": "store",
+    "InMemoryStore": "store",
+    "StoreConfig": "store",
+    "StoreTimeout": "store",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -20,7 +20,7 @@ from fraudcli.features.batch import batch_features_columns
 from fraudcli.features.batch_groups import Codes, TxnColumns
 from fraudcli.features.feature_table import CATEGORICAL, RECORD, FeatureTable
 from fraudcli.features.store import InMemoryStore
-from fraudcli.io.formats import detect_format
+from fraudcli.io.formats import Format, detect_format
 from fraudcli.records.columns import clean_mask, renamed
 from fraudcli.records.schema import FIELDS, ColumnMap
 from fraudcli.records.timestamps import timestamps
@@ -38,7 +38,7 @@ def clean_parquet_table(
 ) -> FeatureTable | None:
     """The feature table of `path` computed from its columns, filling the empty `store`; or
     None when the file is not Parquet, not clean, or the batch path's preconditions fail."""
-    if detect_format(path) != "parquet" or store.users or store.merchants:
+    if detect_format(path) is not Format.PARQUET or store.users or store.merchants:
         return None
     data = _clean_columns(path, columns, need_labels, on_batch)
     if data is None:

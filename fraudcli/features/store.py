@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Protocol
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Protocol
 
 from fraudcli.features.spec import DAY, FEATURE_NAMES, LONGEST_WINDOW, MAX_GAP_HOURS, NEW_WINDOW
 from fraudcli.features.state import MerchantState, UserState
 from fraudcli.records.schema import Txn
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _TWO_PI_BY_DAY = 2.0 * math.pi / DAY
 EARTH_KM = 6371.0088

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from fraudcli.errors import InputError, UsageError
 
-FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
+
+class Format(StrEnum):
+    """A file format fraud reads and writes."""
+
+    JSONL = "jsonl"
+    CSV = "csv"
+    PARQUET = "parquet"
 
 
-FORMATS |= {".parquet": "parquet", ".pq": "parquet"}
+FORMATS = {".jsonl": Format.JSONL, ".ndjson": Format.JSONL, ".json": Format.JSONL}
+FORMATS |= {".csv": Format.CSV, ".parquet": Format.PARQUET, ".pq": Format.PARQUET}
 
 
-def detect_format(path: str | Path | None) -> str:
+def detect_format(path: str | Path | None) -> Format:
     """The format of a path by its extension; None or '-' is JSONL on stdin/stdout."""
     if path is None or str(path) == "-":
-        return "jsonl"
+        return Format.JSONL
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         known = ", ".join(sorted(FORMATS))
@@ -49,11 +54,14 @@ def count_rows(path: str | Path | None) -> int | None:
     (about 0.1 s per 100 MB); None for stdin or what cannot be read."""
     if path is None or str(path) == "-":
         return None
+    import pyarrow as pa  # here, not at the top: `fraud --help` needs no pyarrow
+    import pyarrow.parquet as pq
+
     try:
-        if detect_format(path) == "parquet":
+        if detect_format(path) is Format.PARQUET:
             return pq.ParquetFile(path).metadata.num_rows
         with open(path, "rb") as stream:
             lines = sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))
     except (OSError, pa.ArrowException, UsageError):
         return None
-    return max(lines - 1, 0) if detect_format(path) == "csv" else lines
+    return max(lines - 1, 0) if detect_format(path) is Format.CSV else lines

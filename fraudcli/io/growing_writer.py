@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fraudcli.errors import InputError
+from fraudcli.io.formats import Format
 from fraudcli.io.jsonl_encode import DUMPS
 
 DICTIONARY_BYTES = 1 << 17  # Parquet dictionary page limit (Arrow's is 1 MiB)
@@ -34,8 +35,8 @@ MERGE_ROWS = 1 << 16  # rows per batch when parts are merged
 class GrowingWriter:
     """Writes decisions to one Parquet or CSV file (`fmt`), growing its columns as needed."""
 
-    def __init__(self, path: str | Path, fmt: str) -> None:
-        self._path, self._fmt = Path(path), fmt
+    def __init__(self, path: str | Path, fmt: Format) -> None:
+        self._path, self._fmt = Path(path), Format(fmt)
         self._schema: pa.Schema | None = None
         self._writer = None
         self._parts: list[Path] = []
@@ -72,7 +73,7 @@ class GrowingWriter:
     def write_table(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
-        if self._fmt == "csv":
+        if self._fmt is Format.CSV:
             table = flat_for_csv(table)
         schema = table.schema if self._schema is None else grown(self._schema, table.schema)
         if schema is not self._schema:
@@ -88,7 +89,7 @@ class GrowingWriter:
         self._schema, self._writer = schema, self._open(path, schema)
 
     def _open(self, path: Path, schema: pa.Schema):
-        if self._fmt == "parquet":
+        if self._fmt is Format.PARQUET:
             # a column whose dictionary outgrows the limit is near-unique (ids, times, scores):
             # it goes plain sooner, a third less writing for a file a few percent bigger
             limit = DICTIONARY_BYTES
@@ -102,7 +103,7 @@ class GrowingWriter:
 
     def close(self) -> None:
         if self._writer is None:
-            if self._fmt == "csv":
+            if self._fmt is Format.CSV:
                 self._path.write_text("")
             else:
                 pq.write_table(pa.table({}), self._path)
@@ -111,7 +112,7 @@ class GrowingWriter:
         if len(self._parts) > 1:
             merged = self._hidden("merged")
             try:
-                if self._fmt == "parquet":
+                if self._fmt is Format.PARQUET:
                     _merge_parquet(self._parts, self._schema, merged, self._open)
                 else:
                     _merge_csv(self._parts, self._widths, self._schema, merged, self._open)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fraudcli.io.csv_records import csv_batches
-from fraudcli.io.formats import detect_format, open_binary
+from fraudcli.io.formats import Format, detect_format, open_binary
 from fraudcli.io.jsonl import jsonl_batches
 from fraudcli.io.parquet import parquet_batches
 from fraudcli.records.rejects import Item
@@ -25,13 +25,13 @@ def read_batches(
     """Batches of items from a file (by extension) or from JSONL on stdin (path None or '-')."""
     fmt = detect_format(path)
     columns = columns or ColumnMap()
-    if fmt == "jsonl":
+    if fmt is Format.JSONL:
         if path is None or str(path) == "-":
             yield from jsonl_batches(sys.stdin.buffer, columns)
             return
         with open_binary(path) as stream:
             yield from jsonl_batches(stream, columns)
-    elif fmt == "csv":
+    elif fmt is Format.CSV:
         yield from csv_batches(Path(path), columns, batch_rows)
     else:
         yield from parquet_batches(Path(path), columns, batch_rows)

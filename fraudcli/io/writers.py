@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from fraudcli.io.formats import detect_format
+from fraudcli.io.formats import Format, detect_format
 from fraudcli.io.growing_writer import GrowingWriter
 from fraudcli.io.jsonl_encode import DUMPS, jsonl_chunks
 
@@ -51,7 +51,7 @@ class JsonlWriter:
 def open_writer(path: str | Path | None) -> JsonlWriter | GrowingWriter:
     """A writer chosen by the extension of `path`; None or '-' is JSONL on stdout."""
     fmt = detect_format(path)
-    return JsonlWriter(path) if fmt == "jsonl" else GrowingWriter(path, fmt)
+    return JsonlWriter(path) if fmt is Format.JSONL else GrowingWriter(path, fmt)
 
 
 def write_table(table: pa.Table, path: str | Path | None) -> None:

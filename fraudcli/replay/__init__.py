@@ -3,26 +3,22 @@ latency (measured from each record's due time on an absolute schedule)."""
 
 from __future__ import annotations
 
-from fraudcli.replay.driver import replay
-from fraudcli.replay.faults import Fault, SlowStore
-from fraudcli.replay.latency import Percentiles, percentiles
-from fraudcli.replay.loop import LiveStats
-from fraudcli.replay.options import ReplayOptions
-from fraudcli.replay.report import ReplayReport, Second, check_slo, write_report
-from fraudcli.replay.run import load_records, replay_file
+from fraudcli._lazy import lazy_exports
 
-__all__ = [
-    "Fault",
-    "LiveStats",
-    "Percentiles",
-    "ReplayOptions",
-    "ReplayReport",
-    "Second",
-    "SlowStore",
-    "check_slo",
-    "load_records",
-    "percentiles",
-    "replay",
-    "replay_file",
-    "write_report",
-]
+_EXPORTS = {
+    "replay": "driver",
+    "Fault": "faults",
+    "SlowStore": "faults",
+    "Percentiles": "latency",
+    "percentiles": "latency",
+    "LiveStats": "loop",
+    "ReplayOptions": "options",
+    "ReplayReport": "report",
+    "Second": "report",
+    "check_slo": "report",
+    "write_report": "report",
+    "load_records": "run",
+    "replay_file": "run",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
