@@ -1,4 +1,5 @@
-"""The CLI end to end through Typer's CliRunner: outputs are checked record by record."""
+"""`fraud train`, `fraud score`, `fraud evaluate` end to end through Typer's CliRunner: outputs
+are checked record by record."""
 
 from __future__ import annotations
 
@@ -6,21 +7,9 @@ import json
 import re
 
 import pyarrow.parquet as pq
-import pytest
-from typer.testing import CliRunner
 
-from fraudcli.cli import app
 from fraudcli.features.spec import FEATURE_NAMES
-
-runner = CliRunner()
-
-
-def run(*args, input=None):
-    return runner.invoke(app, [str(a) for a in args], input=input)
-
-
-def jsonl(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+from tests.helpers import jsonl, run
 
 
 def test_score_file_one_decision_per_record(world, model_dir):
@@ -150,56 +139,6 @@ def test_train_with_column_mapping_from_csv(tmp_path, world):
     assert "AUC-ROC" in result.stderr and (tmp_path / "m" / "manifest.json").is_file()
 
 
-def test_features_table(world, tmp_path):
-    out = tmp_path / "features.parquet"
-    result = run("features", world / "later.jsonl", "-o", out)
-    assert result.exit_code == 0, result.output
-    table = pq.read_table(out)
-    assert table.column_names[:3] == ["transaction_id", "user_id", "timestamp"]
-    assert table.column_names[3:-1] == list(FEATURE_NAMES) and table.column_names[-1] == "is_fraud"
-    assert table.num_rows == 3000
-
-
-def test_features_list():
-    result = run("features", "--list")
-    assert result.exit_code == 0
-    names = [line.split("\t")[0] for line in result.stdout.splitlines()]
-    assert names == list(FEATURE_NAMES)
-
-
-def test_simulate_writes_labelled_data(tmp_path):
-    out = tmp_path / "sim.jsonl"
-    result = run("simulate", "-n", 500, "--seed", 3, "-o", out)
-    assert result.exit_code == 0, result.output
-    rows = jsonl(out.read_text())
-    assert len(rows) == 500 and {"transaction_id", "is_fraud"} <= set(rows[0])
-
-
-def test_bad_config_is_exit_2(tmp_path, world, model_dir):
-    bad = tmp_path / "fraud.toml"
-    bad.write_text('[[rules]]\nname = "x"\nwhen = "__import__(\'os\')"\naction = "BLOCK"\n')
-    result = run("score", world / "later.jsonl", "--model", model_dir, "--config", bad)
-    assert result.exit_code == 2 and "x" in result.stderr and "Traceback" not in result.output
-
-
-@pytest.mark.parametrize(
-    "command", ["simulate", "train", "score", "features", "evaluate", "replay", "drift-report"]
-)
-def test_every_command_has_help_with_an_example(command):
-    result = run(command, "--help")
-    assert result.exit_code == 0
-    assert "Example" in result.stdout and "fraud " in result.stdout
-
-
-def test_every_command_appears_in_the_readme():
-    from pathlib import Path
-
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    for command in app.registered_commands:
-        name = command.name or command.callback.__name__.replace("_", "-")
-        assert f"fraud {name}" in readme, name
-
-
 def test_score_streams_a_record_before_the_input_ends(world, model_dir):
     """A line piped in is decided while stdin is still open (no waiting for EOF)."""
     import select
@@ -219,31 +158,6 @@ def test_score_streams_a_record_before_the_input_ends(world, model_dir):
         assert decision["transaction_id"] == json.loads(line)["transaction_id"]
         proc.stdin.close()
         assert proc.wait(timeout=30) == 0
-
-
-@pytest.mark.parametrize("command", ["train", "score", "evaluate", "features"])
-def test_missing_or_broken_input_is_exit_3_without_traceback(command, tmp_path, model_dir):
-    broken = tmp_path / "broken.parquet"
-    broken.write_bytes(b"not parquet at all")
-    for path in (tmp_path / "missing.parquet", broken):
-        extra = ["--model", str(model_dir)] if command in ("score", "evaluate") else []
-        if command == "train":
-            extra = ["--model", str(tmp_path / "m")]
-        result = run(command, path, *extra)
-        assert result.exit_code == 3, (command, path, result.output)
-        assert "error: cannot read" in result.stderr and "Traceback" not in result.output
-
-
-@pytest.mark.parametrize("option", ["-o", "--rejects"])
-@pytest.mark.parametrize("name", ["out.jsonl", "out.parquet"])
-def test_an_output_in_a_missing_folder_is_a_one_line_error(
-    world, model_dir, tmp_path, option, name
-):
-    target = tmp_path / "no-such-folder" / name
-    result = run("score", world / "later.jsonl", "--model", model_dir, option, target)
-    assert result.exit_code == 1
-    assert result.stderr.startswith("error:") and "No such file or directory" in result.stderr
-    assert "Traceback" not in result.stderr and isinstance(result.exception, SystemExit)
 
 
 def test_score_and_features_reports_and_train_json(world, model_dir, tmp_path):

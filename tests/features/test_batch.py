@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
@@ -14,55 +13,7 @@ from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.io.read import read_batches
 from fraudcli.records.schema import Txn
 from fraudcli.simulation.simulate import simulate
-
-T0 = 1767225600.0  # 2026-01-01T00:00:00Z
-
-
-def txn(i, ts, user="u", amount=10.0, merchant="m", country="US", device="d", label=0, loc=None):
-    lat, lon = loc if loc else (None, None)
-    return Txn(f"t{i}", ts, user, amount, merchant, None, country, lat, lon, device, None, label)
-
-
-def one_record(stream, config):
-    store = InMemoryStore(config)
-    rows = []
-    for t in stream:
-        rows.append(store.lookup(t))
-        store.update(t)
-    return np.asarray(rows, dtype=np.float64).reshape(len(stream), len(FEATURE_NAMES)), store
-
-
-def assert_features_equal(got, want):
-    assert got.shape == want.shape and got.dtype == np.float64
-    for j, name in enumerate(FEATURE_NAMES):
-        np.testing.assert_allclose(got[:, j], want[:, j], rtol=1e-9, atol=1e-9, err_msg=name)
-
-
-DELAY = 2 * DAY
-gaps = st.sampled_from(
-    [0.0, 0.0, 1.0, 59.0, 3599.0, 3600.0, 3601.0, DAY, DELAY, DELAY + DAY, 7 * DAY, 30 * DAY]
-    + [DELAY + 7 * DAY, DELAY + 30 * DAY, 12 * DAY]
-)
-record = st.tuples(
-    gaps,
-    st.sampled_from(["u1", "u2", "u3"]),
-    st.integers(0, 50_000).map(lambda cents: cents / 100),  # money: whole cents
-    st.sampled_from(["m1", "m2", None]),
-    st.sampled_from(["US", "FR", None]),
-    st.sampled_from(["d1", "d2", None]),
-    st.sampled_from([0, 1, None]),
-    st.sampled_from([None, (48.85, 2.35), (40.71, -74.0), (40.72, -74.0)]),
-    st.floats(-3 * DAY, 0),  # for follow-up records: behind the clock, up to `lateness`
-)
-
-
-def build(records, clock=T0, late=False, first=0):
-    stream = []
-    for i, (gap, user, amount, merchant, country, device, label, loc, behind) in enumerate(records):
-        clock += gap
-        ts = clock + (behind if late else 0.0)
-        stream.append(txn(first + i, ts, user, amount, merchant, country, device, label, loc))
-    return stream
+from tests.helpers import DELAY, T0, assert_features_equal, build, one_record, record, txn
 
 
 def assert_lookups_agree(batch_store, reference, follow_ups):

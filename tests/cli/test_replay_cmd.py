@@ -1,5 +1,6 @@
-"""`fraud replay` through Typer's CliRunner, on a fake pipeline (no model needed), plus an
-end-to-end run on a real trained bundle once the model modules exist."""
+"""`fraud replay` through Typer's CliRunner on a fake pipeline (no model needed): the report,
+looping, the shipped sample by default, the SLO exit code, bad options. The run on a real
+bundle is in tests/replay/test_run.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 import fraudcli.cli.replay_cmd  # noqa: F401  (registers the command)
 from fraudcli.cli.app import app
 from fraudcli.replay import run as replay_run
-from tests.test_replay import FakePipeline, FakeStore
+from tests.helpers import FakePipeline, FakeStore
 
 runner = CliRunner()
 

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fraudcli.features.continued import ColumnState
+from fraudcli.features.spec import DAY
 from fraudcli.features.store import InMemoryStore, StoreConfig
-from tests.test_batch_features import (
-    DAY,
+from tests.helpers import (
     DELAY,
     T0,
     assert_features_equal,

@@ -1,4 +1,6 @@
-"""`fraud score`'s column path gives the record path's output, row for row, and its rejects."""
+"""The column path (`fraudcli.scoring.blocks`) gives the record path's output, row for row, and
+its rejects: through `fraud score` (JSONL, Parquet, CSV, stdin from a file or a pipe) and
+`fraud evaluate`."""
 
 from __future__ import annotations
 
