@@ -103,7 +103,7 @@ def _our_rate(txns) -> float:
 
 def _our_column_rate(txns) -> float:
     """The same records as columns through the column path (`fraud score` on a file): the same
-    decisions as `decide` one by one (tests/test_score_columns.py), a block at a time."""
+    decisions as `decide` one by one (tests/scoring/test_blocks.py), a block at a time."""
     import numpy as np
 
     from fraudcli.config import load_config

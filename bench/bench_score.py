@@ -1,7 +1,7 @@
 """`fraud score` throughput: JSONL -> JSONL against bare parse + dump; Parquet -> Parquet.
 
-A file goes through the column path (`fraudcli.score_columns`): lines parsed by Arrow's JSON
-reader (`fraudcli.jsonl_columns`), everything after them over columns, written by our Arrow
+A file goes through the column path (`fraudcli.scoring.blocks`): lines parsed by Arrow's JSON
+reader (`fraudcli.io.jsonl_blocks`), everything after them over columns, written by our Arrow
 encoder (`fraudcli.jsonl_encode`). Two floors of bare parse + serialise of the same lines:
 those same two libraries (Arrow's reader, our encoder), and the stdlib json.loads + json.dumps
 that the record path uses. The record path (what a pipe takes) is timed on a slice, and CSV

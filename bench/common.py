@@ -46,7 +46,7 @@ def big_jsonl() -> Path:
     """The same 1M transactions as JSONL lines with ISO timestamps."""
     import pyarrow.parquet as pq
 
-    from fraudcli.records.schema import format_timestamp
+    from fraudcli.records.timestamps import format_timestamp
 
     path = CACHE / "big.jsonl"
     if not path.exists():

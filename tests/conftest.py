@@ -7,7 +7,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from fraudcli.records.schema import format_timestamp
+from fraudcli.records.timestamps import format_timestamp
 from fraudcli.simulation.simulate import simulate
 
 SEED = 11

@@ -142,7 +142,7 @@ def _name_of(length: float) -> str:
 
 
 def _label(period: int, length: float) -> str:
-    from fraudcli.records.schema import format_timestamp
+    from fraudcli.records.timestamps import format_timestamp
 
     text = format_timestamp(period * length)
     return text[:10] if length >= 86400 else text[:13] + "h"

@@ -1,4 +1,4 @@
-"""Decisions for a batch of feature rows, equal to `pipeline.judge` row by row.
+"""Decisions for a batch of feature rows, equal to `fraudcli.scoring.pipeline.judge` row by row.
 
 The model scores the whole matrix at once. Then each row is one of three kinds:
 - *plain*: no block list or rule fires (`VectorFlags`, exact) and the score is below the review

@@ -1,9 +1,9 @@
 """The feature table of a clean Parquet file without a Python object per row (for `train`).
 
-When every row passes the column checks of `fraudcli.columnar`, no `transaction_id` repeats and
-(for training) every row has a label, the rows go from Arrow arrays straight to the vectorised
-batch features. Otherwise this returns None and the caller takes the record-by-record path,
-which gives the same table plus a reject for each bad row.
+When every row passes the column checks of `fraudcli.records.columns`, no `transaction_id` repeats
+and (for training) every row has a label, the rows go from Arrow arrays straight to the vectorised
+batch features. Otherwise this returns None and the caller takes the record-by-record path, which
+gives the same table plus a reject for each bad row.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Arrow's JSON reader over the plain lines of a block of `fraudcli.jsonl_columns`: the schema
+"""Arrow's JSON reader over the plain lines of a block of `fraudcli.io.jsonl_blocks`: the schema
 it reads them with, and the lines it refuses found and left out.
 
 Arrow refuses a whole read for one line it will not take (malformed, a key outside the schema,

@@ -46,7 +46,7 @@ def _jsonl_file_blocks(path: Path, columns) -> Iterator:
 
 def jsonl_blocks(stream, columns) -> Iterator:
     """JSONL as blocks of records: Arrow's JSON reader with the record path's parse for every
-    line Arrow might read differently (`fraudcli.jsonl_columns`). Renamed columns (a mapping in
+    line Arrow might read differently (`fraudcli.io.jsonl_blocks`). Renamed columns (a mapping in
     fraud.toml) are parsed line by line as the record path does, then gathered into blocks."""
     from fraudcli.io.jsonl import jsonl_batches
     from fraudcli.io.jsonl_blocks import jsonl_blocks as arrow_blocks
@@ -54,10 +54,10 @@ def jsonl_blocks(stream, columns) -> Iterator:
     if not columns.mapping:
         yield from arrow_blocks(stream, columns)
         return
-    yield from _item_blocks(jsonl_batches(stream, columns))
+    yield from item_blocks(jsonl_batches(stream, columns))
 
 
-def _item_blocks(batches: Iterable[list[Item]]) -> Iterator:
+def item_blocks(batches: Iterable[list[Item]]) -> Iterator:
     """The record path's parsed batches gathered into blocks of `BLOCK_ROWS` records."""
     from fraudcli.records.columns import block_of_items
 

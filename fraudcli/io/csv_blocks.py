@@ -1,9 +1,9 @@
-"""CSV straight into validated columns: the fast twin of `score._item_blocks(read_batches(...))`
+"""CSV straight into validated columns: the fast twin of `io.blocks.item_blocks(read_batches(...))`
 for a CSV file, giving block for block the same records and rejects.
 
-Python's csv module still splits the lines, with the record path's own `io.csv_rows` (quoting,
-line numbers, bad UTF-8, empty and ragged rows). Then, instead of `validate` row by row, a block's
-cells are checked as Arrow string columns by kernels that accept only the common clean form
+Python's csv module still splits the lines, with the record path's own `io.csv_records.csv_rows`
+(quoting, line numbers, bad UTF-8, empty and ragged rows). Then, instead of `validate` row by row, a
+block's cells are checked as Arrow string columns by kernels that accept only the common clean form
 of each field, read as `validate(obj, lenient=True)` reads it:
 
 - ids: any non-empty text; optional strings: "" is null, any other text is kept;
@@ -33,11 +33,12 @@ import pyarrow.compute as pc
 from fraudcli.io.csv_records import csv_records
 from fraudcli.records._arrow import filled
 from fraudcli.records.columns import ValidBlock, txn_columns
+from fraudcli.records.field_checks import MAX_AMOUNT
 from fraudcli.records.rejects import Reject, validated
-from fraudcli.records.schema import FIELDS, MAX_AMOUNT, MAX_TS, MIN_TS, ColumnMap, Txn
-from fraudcli.records.timestamps import MS_CUTOFF, iso_seconds
+from fraudcli.records.schema import FIELDS, ColumnMap, Txn
+from fraudcli.records.timestamps import MAX_TS, MIN_TS, MS_CUTOFF, iso_seconds
 
-BATCH_ROWS = 8192  # `io.read_batches`' default: blocks hold whole batches of it
+BATCH_ROWS = 8192  # `io.read.read_batches`' default: blocks hold whole batches of it
 
 _FIELD_SET = frozenset(FIELDS)
 _TEXT = ("transaction_id", "user_id", "merchant_id", "merchant_category", "country")
@@ -50,8 +51,8 @@ _LABELS = {"0": 0, "1": 1, "false": 0, "true": 1, "False": 0, "True": 1}
 def csv_blocks(
     path: str | Path, columns: ColumnMap, block_rows: int, batch_rows: int = BATCH_ROWS
 ) -> Iterator[ValidBlock]:
-    """The records of a CSV file as blocks, each exactly what `score._item_blocks` makes of
-    `io.read_batches(path, columns, batch_rows)` with `BLOCK_ROWS = block_rows`: a block holds
+    """The records of a CSV file as blocks, each exactly what `io.blocks.item_blocks` makes of
+    `io.read.read_batches(path, columns, batch_rows)` with `BLOCK_ROWS = block_rows`: a block holds
     `block_rows` records rounded up to whole batches (the last block the rest)."""
     size = -(-max(block_rows, 1) // batch_rows) * batch_rows
     rows, header = None, []
@@ -198,7 +199,7 @@ def _label(array: pa.Array | None, n: int) -> pa.Array:
 
 def _merged(rows: _Rows, ok: np.ndarray, data, checked: dict) -> ValidBlock:
     """The clean rows (`ok`: columns `data`) and the others (`checked`: row -> Txn or Reject)
-    in the rows' order, as `columnar.block_of_items` gathers them; the rows validated one by
+    in the rows' order, as `records.columns.block_of_items` gathers them; the rows validated one by
     one list their own extras."""
     slow = [k for k, item in checked.items() if isinstance(item, Txn)]
     placed = np.ones(len(rows), dtype=bool)

@@ -1,9 +1,9 @@
 """JSONL straight into validated columns with Arrow's JSON reader: the fast twin of
-`io._jsonl_batches`, giving line for line the same records and rejects.
+`io.jsonl.jsonl_batches`, giving line for line the same records and rejects.
 
 Arrow parses a block of lines in C++ on both cores; the rest is column kernels. (`fraud score`
-reads the next block while it scores one: `score.read_ahead`.) A line is left
-to the record path's own `io.parse_jsonl_line` whenever Arrow might read it differently from
+reads the next block while it scores one: `scoring.decided.read_ahead`.) A line is left
+to the record path's own `io.jsonl.parse_jsonl_line` whenever Arrow might read it differently from
 `json.loads`, so exactness never rests on Arrow's corner cases:
 
 - before parsing: a line that does not start with '{' or holds a second '{' (blank lines, other
@@ -11,7 +11,7 @@ to the record path's own `io.parse_jsonl_line` whenever Arrow might read it diff
   not valid UTF-8, or over MAX_LINE_BYTES;
 - while parsing: a line Arrow refuses (malformed, a key outside the schema, a value of another
   JSON type, a key twice). Arrow names the row in most refusals; the others are found by halving
-  (`fraudcli.jsonl_arrow`);
+  (`fraudcli.io._arrow_json`);
 - after parsing: a row the kernels below do not accept in `_validate_fast`'s clean form, or where
   Arrow's float may hide how the number was written (an amount of 0, whole-number coordinates).
 
@@ -35,8 +35,9 @@ from fraudcli.io.jsonl import parse_jsonl_line
 from fraudcli.io.lines import MAX_LINE_BYTES, reader_of
 from fraudcli.records._arrow import filled
 from fraudcli.records.columns import ValidBlock, txn_columns
+from fraudcli.records.field_checks import MAX_AMOUNT
 from fraudcli.records.rejects import Reject
-from fraudcli.records.schema import MAX_AMOUNT, ColumnMap, Txn
+from fraudcli.records.schema import ColumnMap, Txn
 from fraudcli.records.timestamps import canonical_seconds
 
 READ_BYTES = 1 << 27  # about 500k simulated lines: one block of the column path
@@ -55,7 +56,7 @@ def jsonl_blocks(
 
 
 def _bodies(stream: BinaryIO, read_bytes: int) -> Iterator[tuple[bytes, bool]]:
-    """Complete lines as `io._line_chunks` cuts them. The flag marks a body whose first line
+    """Complete lines as `io.lines.line_chunks` cuts them. The flag marks a body whose first line
     ends a line already known to be longer than MAX_LINE_BYTES."""
     read = reader_of(stream)
     tail, oversized = b"", False

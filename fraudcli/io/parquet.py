@@ -81,7 +81,7 @@ def parquet_blocks(path, columns: ColumnMap, batch_rows: int) -> Iterator[ValidB
 
     A clean batch goes column to column, its columns outside the schema carried along as
     `passthrough`; a batch with any row the kernels do not pass goes row by row through the
-    record path's checks (`io.batch_items`), and its valid rows back into columns."""
+    record path's checks (`io.parquet.batch_items`), and its valid rows back into columns."""
 
     first = 1
     for batch in parquet_record_batches(path, batch_rows):

@@ -1,9 +1,9 @@
 """One input field's value: parsed and checked, or a RecordError saying why not.
 
-The per-field rules of `fraudcli.schema.validate`: identifiers and optional strings, amounts and
-coordinates, the country code and the fraud label, and timestamps (ISO-8601 or epoch seconds or
-milliseconds in; epoch seconds out, and back to ISO-8601 text with `format_timestamp`). Plain
-Python over one value: it runs once per input field.
+The per-field rules of `fraudcli.records.schema.validate`: identifiers and optional strings, amounts
+and coordinates, the country code and the fraud label, and timestamps (ISO-8601 or epoch seconds or
+milliseconds in; epoch seconds out, and back to ISO-8601 text with `format_timestamp`). Plain Python
+over one value: it runs once per input field.
 """
 
 from __future__ import annotations

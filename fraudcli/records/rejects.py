@@ -9,7 +9,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fraudcli.records.schema import RecordError, Txn, validate
+from fraudcli.records.field_checks import RecordError
+from fraudcli.records.schema import Txn, validate
 
 
 @dataclass(frozen=True, slots=True)

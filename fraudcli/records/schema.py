@@ -2,8 +2,7 @@
 
 Validation is plain Python over one record: it runs once per input line, where a NumPy call
 would cost more than the checks themselves. The checks of each field's value live in
-`fraudcli.field_values`; the names other modules use (RecordError, parse_timestamp,
-format_timestamp, the limits) are importable from here too.
+`fraudcli.records.field_checks`, those of timestamps in `fraudcli.records.timestamps`.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from dataclasses import dataclass, field
 
 from fraudcli.records.field_checks import (
     MAX_AMOUNT,
-    RecordError,
     parse_amount,
     parse_coordinate,
     parse_country,
@@ -22,29 +20,9 @@ from fraudcli.records.field_checks import (
     parse_optional_string,
 )
 from fraudcli.records.timestamps import (
-    MAX_TS,
-    MIN_TS,
-    format_timestamp,
     iso_z_seconds,
     parse_timestamp,
 )
-
-__all__ = [
-    "FIELDS",
-    "MAX_AMOUNT",
-    "MAX_TS",
-    "MIN_TS",
-    "OPTIONAL",
-    "REQUIRED",
-    "STRING_FIELDS",
-    "ColumnMap",
-    "RecordError",
-    "Txn",
-    "format_timestamp",
-    "parse_amount",
-    "parse_timestamp",
-    "validate",
-]
 
 REQUIRED = ("transaction_id", "timestamp", "user_id", "amount")
 OPTIONAL = (

@@ -26,7 +26,7 @@ _FORMS = {19: (0, False), 20: (0, True), 23: (3, False), 24: (3, True)}  # lengt
 
 
 def canonical_seconds(stamps: pa.Array) -> np.ndarray:
-    """Epoch seconds of canonical 'YYYY-MM-DDTHH:MM:SSZ' stamps (as `field_values.iso_z_seconds`
+    """Epoch seconds of canonical 'YYYY-MM-DDTHH:MM:SSZ' stamps (as `iso_z_seconds`
     reads them) within [MIN_TS, MAX_TS); NaN for null, any other text, or out of range."""
     ts, canonical = iso_seconds(stamps, forms=(20,))
     with np.errstate(invalid="ignore"):
@@ -196,7 +196,7 @@ def timestamps(array: pa.Array) -> np.ndarray:
 
 
 def format_timestamps(ts: np.ndarray) -> pa.Array:
-    """`schema.format_timestamp` over an array: the same text, row for row.
+    """`format_timestamp` over an array: the same text, row for row.
 
     Arrow formats whole seconds as "YYYY-MM-DD HH:MM:SS" (fixed width for the years
     `validate` accepts); the bytes are then rewritten in place to "YYYY-MM-DDTHH:MM:SSZ".

@@ -1,12 +1,12 @@
 """The replay loop: records paced on an absolute schedule through the real pipeline (run by
-`fraudcli.replay.engine.replay`).
+`fraudcli.replay.driver.replay`).
 
 Each pass of the loop asks the schedule how many records are due by now and decides all of
 them (a batch; about 1 ms of records at high rates). It never sleeps while behind and never
 moves the schedule, so a stall makes the records behind it late and their latency (decision
 ready - due) counts the queueing. Service time (inside the pipeline) is recorded beside it.
 
-The garbage collector is frozen and disabled for the run (`engine.quiet_gc`). In idle slack
+The garbage collector is frozen and disabled for the run (`driver.quiet_gc`). In idle slack
 between batches the youngest generation is collected (about 2,000 objects, well under a
 millisecond), and what survives ten of those is frozen rather than collected: a collection of
 the middle generation walks some 20,000 objects, 6-8 ms at 10,000/s, more than any slack, while
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 UNBOUNDED = sys.maxsize
 MAX_BATCH = 256  # --max: records per pass between duration checks
-JUDGE_MIN = 64  # from this many records, a batch is judged at once (fraudcli.batch_judge)
+JUDGE_MIN = 64  # from this many records, a batch is judged at once (fraudcli.decision.batch_judge)
 GC_SLACK_NS = 300_000  # collect young objects only with this much idle time ahead
 GC_YOUNG = 2_000  # ... and only once this many allocations are pending
 PROGRESS_NS = NS // 2

@@ -1,13 +1,13 @@
-"""`fraud score` on a file, a block of rows at a time: the vectorised twin of `score_stream`.
+"""`fraud score` on a file, a block of rows at a time: the vectorised twin of the record path.
 
 Each block of valid records (as Arrow columns) goes through the same steps as one record in
 `Pipeline.decide`, over whole columns: the features continue from the stored state
-(`ColumnState.step`, proved equal to lookup-then-update), the model scores every row at once,
-and rows that are not plainly ALLOW are decided one by one by `pipeline.judge`, the very code
-the record path runs. "Plainly ALLOW" is decided conservatively: no block list or rule can fire
-(`VectorFlags`, never False where a rule fires), the score is below the review threshold with a
+(`ColumnState.step`, proved equal to lookup-then-update), the model scores every row at once, and
+rows that are not plainly ALLOW are decided one by one by `fraudcli.scoring.pipeline.judge`, the
+very code the record path runs. "Plainly ALLOW" is decided conservatively: no block list or rule can
+fire (`VectorFlags`, never False where a rule fires), the score is below the review threshold with a
 margin, and rounding the score to 6 places is not a tie; everything else goes to `judge`. So the
-output is the record path's output, row for row (`tests/test_score_columns.py`).
+output is the record path's output, row for row (`tests/scoring/test_blocks.py`).
 
 When a block cannot continue the state exactly (out-of-order timestamps, say), the state becomes
 a one-record store and that block and every later one go record by record through `Pipeline`.

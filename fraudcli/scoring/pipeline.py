@@ -60,8 +60,8 @@ class Pipeline:
         return features
 
     def judge_many(self, txns: list[Txn], features: list[list[float]]) -> list[Decision]:
-        """`judge` of each (txn, features) pair, the same decisions, computed over the batch:
-        rows that are plainly ALLOW skip the one-record code (see `fraudcli.batch_judge`)."""
+        """`judge` of each (txn, features) pair, the same decisions, computed over the batch: rows
+        that are plainly ALLOW skip the one-record code (see `fraudcli.decision.batch_judge`)."""
         import numpy as np
 
         from fraudcli.decision.engine import DECISIONS, Decision

@@ -20,15 +20,9 @@ from hypothesis import strategies as st
 import fraudcli.io.blocks as blocks
 from fraudcli.io.csv_blocks import csv_blocks, stamp_seconds
 from fraudcli.io.read import read_batches
-from fraudcli.records.schema import (
-    FIELDS,
-    MAX_TS,
-    MIN_TS,
-    REQUIRED,
-    ColumnMap,
-    RecordError,
-    parse_timestamp,
-)
+from fraudcli.records.field_checks import RecordError
+from fraudcli.records.schema import FIELDS, REQUIRED, ColumnMap
+from fraudcli.records.timestamps import MAX_TS, MIN_TS, parse_timestamp
 
 FIXED = settings(
     max_examples=200,
@@ -164,7 +158,7 @@ def _written(row: list[str], delimiter: str, end: str, quoting: int) -> bytes:
 
 def _expected(path: Path, columns: ColumnMap, block_rows: int, batch_rows: int) -> list:
     with mock.patch.object(blocks, "BLOCK_ROWS", block_rows):
-        return list(blocks._item_blocks(read_batches(path, columns, batch_rows)))
+        return list(blocks.item_blocks(read_batches(path, columns, batch_rows)))
 
 
 def rows_extras(block) -> list[dict | None]:

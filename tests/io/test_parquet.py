@@ -68,7 +68,8 @@ def test_parquet_column_checks_agree_with_one_record_checks(tmp_path, stamps):
     import numpy as np
 
     from fraudcli.io.parquet import batch_items
-    from fraudcli.records.schema import RecordError, validate
+    from fraudcli.records.field_checks import RecordError
+    from fraudcli.records.schema import validate
 
     rng = np.random.default_rng(3)
     n = 400

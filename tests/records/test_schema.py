@@ -8,13 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudcli.records.schema import (
-    ColumnMap,
-    RecordError,
-    format_timestamp,
-    parse_timestamp,
-    validate,
-)
+from fraudcli.records.field_checks import RecordError
+from fraudcli.records.schema import ColumnMap, validate
+from fraudcli.records.timestamps import format_timestamp, parse_timestamp
 
 GOOD = {
     "transaction_id": "t1",

@@ -392,7 +392,7 @@ def test_jsonl_with_a_byte_order_mark(world, model_dir, tmp_path, columns_only):
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_csv_with_bad_rows(world, model_dir, tmp_path, monkeypatch, columns_only, suffix):
-    """CSV read by `csv_columns` (its column outside the schema, empty on most rows, carried
+    """CSV read by `io.csv_blocks` (its column outside the schema, empty on most rows, carried
     as a column) gives the record path's output."""
     monkeypatch.setattr(input_blocks, "BLOCK_ROWS", 700)
     records = [json.loads(line) for line in (world / "later.jsonl").read_text().splitlines()]

@@ -12,7 +12,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from fraudcli.records.schema import format_timestamp, validate
+from fraudcli.records.schema import validate
+from fraudcli.records.timestamps import format_timestamp
 from fraudcli.simulation import world
 from fraudcli.simulation.simulate import (
     DEFAULT_MERCHANTS,
