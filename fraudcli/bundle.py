@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +24,7 @@ import pyarrow.parquet as pq
 
 from fraudcli.errors import BundleError
 from fraudcli.features.spec import FEATURE_NAMES
+from fraudcli.files import Staged
 
 SCHEMA_VERSION = 1
 DEFAULT_MODEL_DIR = Path("fraud-model")
@@ -50,15 +48,16 @@ def save_bundle(bundle: Bundle, path: str | Path) -> Path:
     """Write `bundle` atomically to directory `path` (replacing an existing bundle)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a bundle is an ordinary directory
+    if target.exists() and not (target / MANIFEST).is_file():
+        raise BundleError(f"{target} exists and is not a model bundle; not overwriting it")
+    staged = Staged(target, directory=True)  # .NAME.fraud-PID.tmp, see fraudcli.files
     try:
-        files = _write_parts(bundle, tmp)
+        files = _write_parts(bundle, staged.path)
         manifest = _manifest(bundle, files)
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n")
-        _swap_into_place(tmp, target)
+        (staged.path / MANIFEST).write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n")
+        staged.commit()
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        staged.discard()
         raise
     return target
 
@@ -95,18 +94,6 @@ def _manifest(bundle: Bundle, files: dict[str, str]) -> dict:
 def _manifest_checksum(manifest: dict) -> str:
     body = {k: v for k, v in manifest.items() if k != "checksum"}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def _swap_into_place(tmp: Path, target: Path) -> None:
-    if target.exists():
-        if not (target / MANIFEST).is_file():
-            raise BundleError(f"{target} exists and is not a model bundle; not overwriting it")
-        old = target.with_name(f".{target.name}-old-{os.getpid()}")
-        target.rename(old)
-        tmp.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(target)
 
 
 def load_bundle(path: str | Path = DEFAULT_MODEL_DIR) -> Bundle:
@@ -170,12 +157,6 @@ def _read_json(path: Path) -> dict:
         return json.loads(path.read_text("utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise BundleError(f"{path} is not valid JSON (corrupt)") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def sha256_file(path: Path) -> str:

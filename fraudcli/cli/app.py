@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from fraudcli import __version__
-from fraudcli.cli.console import err
+from fraudcli.cli.console import err, safe
 from fraudcli.errors import EXIT_RUNTIME, FraudError
 
 EXIT_CODES = (
@@ -65,7 +65,7 @@ def handled(command):
         try:
             return command(*args, **kwargs)
         except FraudError as exc:
-            err.print(f"[bold red]error:[/] {exc}")
+            err.print(f"[bold red]error:[/] {safe(exc)}")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]")
@@ -74,7 +74,7 @@ def handled(command):
             raise
         except OSError as exc:  # a file that cannot be written (no such folder, disk full...)
             where = f": {exc.filename}" if exc.filename else ""
-            err.print(f"[bold red]error:[/] {exc.strerror or exc}{where}", highlight=False)
+            err.print(f"[bold red]error:[/] {safe(f'{exc.strerror or exc}{where}')}")
             raise typer.Exit(EXIT_RUNTIME) from None
 
     return wrapper

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,6 +18,16 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (0x0A,)}
+
+
+def safe(text: object) -> str:
+    """User text (data, paths, names) made fit to print through Rich: markup escaped, so
+    `[/x]` is shown and never parsed, and control characters shown escaped (the byte ESC as
+    the four characters `\\x1b`), never sent raw to the terminal."""
+    return escape(str(text).translate(_CONTROL))
+
 
 # Rich honours NO_COLOR and drops colour and animation when stderr is not a terminal.
 err = Console(stderr=True, highlight=False, soft_wrap=True)

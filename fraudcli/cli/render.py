@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from fraudcli.cli.console import err
+from fraudcli.cli.console import err, safe
 from fraudcli.features.spec import FEATURES
 
 DECISION_STYLE = {"ALLOW": "green", "REVIEW": "yellow", "BLOCK": "bold red"}
@@ -72,7 +72,7 @@ def format_reject_reasons(reasons: dict[str, int]) -> Table:
     table.add_column("reason")
     table.add_column("count", justify="right")
     for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1])[:10]:
-        table.add_row(reason, f"{count:,}")
+        table.add_row(safe(reason), f"{count:,}")
     return table
 
 
@@ -106,7 +106,7 @@ def print_feature_list() -> None:
 def print_simulated(result) -> None:
     err.print(
         f"wrote {result.rows:,} transactions ({result.frauds:,} fraud, "
-        f"{result.fraud_share:.2%}) to {result.path}"
+        f"{result.fraud_share:.2%}) to {safe(result.path)}"
     )
 
 
@@ -172,7 +172,7 @@ def print_train_report(result, model_dir) -> None:
     if not result.converged:
         err.print("[yellow]warning: the optimiser did not converge; try a smaller --C[/]")
     err.print(format_metrics(result.metrics, "validation (the later slice)"))
-    err.print(f"model bundle written to [bold]{model_dir or 'fraud-model'}[/]")
+    err.print(f"model bundle written to [bold]{safe(model_dir or 'fraud-model')}[/]")
 
 
 def print_evaluation(result) -> None:

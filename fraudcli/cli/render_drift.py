@@ -7,7 +7,7 @@ import math
 from rich import box
 from rich.table import Table
 
-from fraudcli.cli.console import err
+from fraudcli.cli.console import err, safe
 from fraudcli.cli.sparkline import sparkline
 from fraudcli.drift.compare import CategoricalDrift, NumericDrift
 from fraudcli.drift.verdict import LEVELS
@@ -74,7 +74,7 @@ def format_unseen(result) -> list[str]:
     lines = []
     for name, d in result.categorical.items():
         if d.unseen:
-            shown = ", ".join(d.unseen[:8]) + (" …" if len(d.unseen) > 8 else "")
+            shown = ", ".join(safe(c) for c in d.unseen[:8]) + (" …" if len(d.unseen) > 8 else "")
             lines.append(
                 f"{name}: categories unseen in the reference ({d.unseen_share:.1%} of "
                 f"current rows): {shown}"

@@ -36,6 +36,7 @@ from fraudcli.errors import BundleError, InputError, UsageError
 from fraudcli.features.feature_table import CATEGORICAL, collect_features
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore
+from fraudcli.files import check_distinct
 from fraudcli.io.read import read_batches
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import RejectSink
@@ -164,24 +165,23 @@ def drift_report(
     with `reference` data."""
     if by is not None and by not in PERIODS:
         raise UsageError(f"--by must be one of {', '.join(PERIODS)}")
-    opened = open_bundle(config, model_dir)
     source = input_or_default(current)
+    check_distinct([source, reference], [("--rejects", rejects_path)])
+    opened = open_bundle(config, model_dir)
     if reference is not None:  # continue the current data from the reference's store
         profile_dict, opened.pipeline.store = _reference_from_data(reference, opened)
     else:
         profile_dict = opened.bundle.profile
     profile, decisions = _parse_profile(profile_dict)
     acc = _Current(profile, decisions, PERIODS.get(by) if by else None)
-    sink, summary = RejectSink(rejects_path), RunSummary()
-    try:
+    summary = RunSummary()
+    with RejectSink(rejects_path) as sink:
         batches = decided(
             source, opened, sink, summary,
             strict=strict, on_batch=on_batch, record_path=reference is not None,
         )  # fmt: skip
         for batch in batches:
             add_batch(acc, batch)
-    finally:
-        sink.close()
     if summary.written == 0:
         raise InputError(f"no valid records in {current} to compare")
     return _result(acc, thresholds, summary, by, "data" if reference else "model bundle")

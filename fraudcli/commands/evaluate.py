@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from fraudcli.config import Config
 from fraudcli.errors import InputError
+from fraudcli.files import check_distinct
 from fraudcli.model.metrics import Metrics, evaluate
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import RejectSink
@@ -48,14 +49,13 @@ def evaluate_file(
 ) -> Evaluation:
     """Decide every record of `data` (default: the shipped later sample, txns.jsonl),
     continuing from the bundle's state, and score the model against the labels."""
+    source = input_or_default(data)
+    check_distinct([source], [("--rejects", rejects_path)])
     opened = open_bundle(config, model_dir, fresh_state=fresh_state)
-    summary, sink, seen = RunSummary(), RejectSink(rejects_path), Labelled()
-    try:
-        source = input_or_default(data)
+    summary, seen = RunSummary(), Labelled()
+    with RejectSink(rejects_path) as sink:
         for batch in decided(source, opened, sink, summary, strict=strict, on_batch=on_batch):
             seen.add(batch)
-    finally:
-        sink.close()
     label, probability, amount, ts, unlabelled = seen.arrays()
     if not len(label):
         raise InputError("no labelled records (`is_fraud`) to evaluate against")

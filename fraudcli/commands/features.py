@@ -8,6 +8,7 @@ from pathlib import Path
 from fraudcli.config import load_config
 from fraudcli.features.feature_table import collect_features, to_arrow
 from fraudcli.features.store import InMemoryStore
+from fraudcli.files import check_distinct
 from fraudcli.io.read import read_batches
 from fraudcli.io.writers import write_table
 from fraudcli.records.accounting import RunSummary
@@ -22,16 +23,15 @@ def features_file(
     mapping: list[str] | None = None,
     rejects_path: Path | None = None,
     strict: bool = False,
+    raw_csv: bool = False,
     on_batch: Callable[[int], None] | None = None,
 ) -> RunSummary:
     """Features of every record of `data`, from an empty store, written to `output`."""
+    check_distinct([data], [("-o", output), ("--rejects", rejects_path)])
     config = load_config(config_path, mapping)
-    sink = RejectSink(rejects_path)
-    try:
+    with RejectSink(rejects_path) as sink:
         batches = read_batches(data, config.columns)
         store = InMemoryStore(config.store)
         table, summary = collect_features(batches, store, sink, on_batch, strict=strict)
-    finally:
-        sink.close()
-    write_table(to_arrow(table), output)
+        write_table(to_arrow(table), output, raw_csv=raw_csv)
     return summary

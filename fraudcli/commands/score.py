@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fraudcli.config import Config
+from fraudcli.files import check_distinct
 from fraudcli.io.writers import open_writer
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import RejectSink
@@ -26,26 +27,30 @@ def score_file(
     fresh_state: bool = False,
     with_features: bool = False,
     strict: bool = False,
+    raw_csv: bool = False,
     on_batch: Callable[[int], None] | None = None,
 ) -> RunSummary:
     """Score `data` (JSONL on stdin when None) with the bundle and write decisions to `output`
-    (JSONL on stdout when None), as `fraudcli.scoring.decided` decides them."""
+    (JSONL on stdout when None), as `fraudcli.scoring.decided` decides them.
+
+    Everything is checked before anything is written; a file output appears whole when the run
+    completes, or not at all (`fraudcli.files`). When the reader of the output goes away (a
+    broken pipe), the run stops and the summary says how many rows were written."""
+    check_distinct([data], [("-o", output), ("--rejects", rejects_path)])
     opened = open_bundle(config, model_dir, fresh_state=fresh_state)
-    summary, sink = RunSummary(), RejectSink(rejects_path)
-    try:
+    summary = RunSummary()
+    with RejectSink(rejects_path) as sink:
         batches = decided(
             data, opened, sink, summary,
             with_features=with_features, strict=strict, on_batch=on_batch,
         )  # fmt: skip
-        writer = open_writer(output)
+        writer = open_writer(output, raw_csv=raw_csv)
         try:
-            with written_behind(writer) as write:
+            with writer, written_behind(writer) as write:
                 for batch in batches:
                     write(batch)
-        finally:
-            writer.close()
-    finally:
-        sink.close()
+        except BrokenPipeError:
+            summary.closed_early(writer.rows_written, sink)
     return summary
 
 

@@ -18,6 +18,7 @@ from fraudcli.errors import InputError
 from fraudcli.features.feature_table import FeatureTable, collect_features
 from fraudcli.features.from_parquet import clean_parquet_table
 from fraudcli.features.store import InMemoryStore
+from fraudcli.files import check_distinct
 from fraudcli.io.formats import ensure_readable
 from fraudcli.io.read import read_batches
 from fraudcli.model.logreg import LinearScorer, LogisticRegression
@@ -188,21 +189,20 @@ def train_file(
     input (or a file with a bad row) goes record by record, with a reject for each bad row.
     """
     data = ensure_readable(input_or_default(data))
+    check_distinct([data], [("--rejects", rejects_path), ("--model", model_dir)])
     fingerprint = {"source": data.name, "sha256": sha256_file(data)}
     options = dict(C=C, fingerprint=fingerprint, on_stage=on_stage)
     started, store = time.perf_counter(), InMemoryStore(config.store)
-    table = clean_parquet_table(data, config.columns, store, need_labels=True)
-    if table is not None:
-        if on_batch is not None:
-            on_batch(len(table))
-        summary = RunSummary(len(table), len(table), 0, seconds=time.perf_counter() - started)
-        result = train_table(table, summary, store, config, **options)
-    else:
-        sink = RejectSink(rejects_path)
-        try:
+    with RejectSink(rejects_path) as sink:
+        table = clean_parquet_table(data, config.columns, store, need_labels=True)
+        if table is not None:
+            if on_batch is not None:
+                on_batch(len(table))
+            seconds = time.perf_counter() - started
+            summary = RunSummary(len(table), len(table), 0, seconds=seconds)
+            result = train_table(table, summary, store, config, **options)
+        else:
             batches = read_batches(data, config.columns)
             result = train(batches, config, sink, strict=strict, on_batch=on_batch, **options)
-        finally:
-            sink.close()
     save_bundle(result.bundle, model_dir or DEFAULT_MODEL_DIR)
     return result

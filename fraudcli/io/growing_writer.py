@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fraudcli.errors import InputError
+from fraudcli.files import Staged
 from fraudcli.io.formats import Format
 from fraudcli.io.jsonl_encode import DUMPS
 
@@ -35,8 +36,10 @@ MERGE_ROWS = 1 << 16  # rows per batch when parts are merged
 class GrowingWriter:
     """Writes decisions to one Parquet or CSV file (`fmt`), growing its columns as needed."""
 
-    def __init__(self, path: str | Path, fmt: Format) -> None:
-        self._path, self._fmt = Path(path), Format(fmt)
+    def __init__(self, path: str | Path, fmt: Format, *, raw_csv: bool = False) -> None:
+        self._staged = Staged(path)  # written beside `path`, renamed into place by `close`
+        self._path, self._fmt, self._raw_csv = self._staged.path, Format(fmt), raw_csv
+        self.rows_written = 0
         self._schema: pa.Schema | None = None
         self._writer = None
         self._parts: list[Path] = []
@@ -75,10 +78,13 @@ class GrowingWriter:
             return
         if self._fmt is Format.CSV:
             table = flat_for_csv(table)
+            if not self._raw_csv:
+                table = neutralised(table)
         schema = table.schema if self._schema is None else grown(self._schema, table.schema)
         if schema is not self._schema:
             self._next_part(schema)
         self._writer.write_table(conform(table, self._schema))
+        self.rows_written += table.num_rows
 
     def _next_part(self, schema: pa.Schema) -> None:
         if self._writer is not None:
@@ -102,6 +108,32 @@ class GrowingWriter:
         return self._path.with_name(f".{self._path.name}.{suffix}")
 
     def close(self) -> None:
+        """Finish the file (parts merged) and rename it into place."""
+        if self._staged is None:
+            return
+        self._finish()
+        self._staged.commit()
+        self._staged = None
+
+    def abort(self) -> None:
+        """Leave the destination as it was: what was written so far is removed."""
+        if self._staged is None:
+            return
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except (OSError, pa.ArrowException):
+                pass
+        self._staged.discard()
+        self._staged = None
+
+    def __enter__(self) -> GrowingWriter:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.close() if kind is None else self.abort()
+
+    def _finish(self) -> None:
         if self._writer is None:
             if self._fmt is Format.CSV:
                 self._path.write_text("")
@@ -183,6 +215,30 @@ def column_of(values: list) -> pa.Array:
         return pa.array(values)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return as_text(values)
+
+
+# A text cell a spreadsheet would run as a formula (OWASP's CSV injection): it starts with one
+# of these characters and is not a plain number.
+_FORMULA = r"^[=+\-@\t\r]"
+_NUMBER = r"^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+
+
+def neutralised(table: pa.Table) -> pa.Table:
+    """Text cells that a spreadsheet would run as formulas (`=HYPERLINK(...)`, `+cmd|...`,
+    `@SUM(...)`) prefixed with a `'`, as OWASP advises. Judged by type: only string columns,
+    and a cell holding a plain number (`-5`) is left as it is."""
+    for i, field in enumerate(table.schema):
+        if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+            continue
+        column = table[i]
+        risky = pc.and_(
+            pc.match_substring_regex(column, _FORMULA),
+            pc.invert(pc.match_substring_regex(column, _NUMBER)),
+        )
+        if pc.any(risky).as_py():
+            quoted = pc.binary_join_element_wise("'", column, "")
+            table = table.set_column(i, field.name, pc.if_else(risky, quoted, column))
+    return table
 
 
 def flat_for_csv(table: pa.Table) -> pa.Table:

@@ -37,8 +37,10 @@ def parse_jsonl_line(raw: bytes | None, line_no: int, columns: ColumnMap) -> Ite
         return line_no, text, Reject(line_no, "empty line", text)
     try:
         obj = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return line_no, text, Reject(line_no, f"malformed JSON: {exc.msg} (col {exc.colno})", text)
+    except ValueError:  # an integer of more digits than Python converts (sys.int_info)
+        return line_no, text, Reject(line_no, "malformed JSON: a number with too many digits", text)
     except RecursionError:
         return line_no, text, Reject(line_no, "malformed JSON: nested too deeply", text)
     if not isinstance(obj, dict):

@@ -30,7 +30,7 @@ __all__ = ["encode_jsonl", "jsonl_chunks"]
 CHUNK_ROWS = 65536  # rows per kernel pass; a chunk's text must fit one string array (< 2 GiB)
 
 _NULL = pa.array(["null"])
-_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}  # repr -> json.dumps
+_NON_FINITE = {"nan": "null", "inf": "null", "-inf": "null"}  # JSON has no NaN nor infinity
 _Parts = tuple[str, pa.Array, str]  # JSON text of each value = opening + text + closing
 
 
@@ -224,4 +224,24 @@ def json_default(value: object) -> object:
 
 
 # One output line's JSON: compact, UTF-8 as is, datetimes as ISO text, anything else as str().
-DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=json_default).encode
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=json_default).encode
+
+
+def DUMPS(value: object) -> str:  # noqa: N802 - the encoder, used as a constant
+    """One output line's JSON: compact, UTF-8 as is, datetimes as ISO text, anything else as
+    str(), and always valid JSON: NaN and infinities (a pass-through `1e400`) become null."""
+    text = _ENCODE(value)
+    if "NaN" in text or "Infinity" in text:  # rare; a string holding the word costs a re-encode
+        text = _ENCODE(finite_values(value))
+    return text
+
+
+def finite_values(value: object) -> object:
+    """`value` with NaN and infinite floats replaced by None, in nested dicts and lists too."""
+    if isinstance(value, float):
+        return value if value - value == 0.0 else None
+    if isinstance(value, dict):
+        return {key: finite_values(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_values(v) for v in value]
+    return value

@@ -7,23 +7,30 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from fraudcli.files import Staged, is_stream
 from fraudcli.io.formats import Format, detect_format
 from fraudcli.io.growing_writer import GrowingWriter
 from fraudcli.io.jsonl_encode import DUMPS, jsonl_chunks
 
 
 class JsonlWriter:
-    """One JSON object per line, to a file or stdout; flushed after every batch."""
+    """One JSON object per line, to a file or stdout; flushed after every batch. A regular
+    file appears whole on `close` or not at all (`abort`, see `fraudcli.files`); stdout, a
+    pipe or a device is written directly. `rows_written`: rows written and flushed so far."""
 
     def __init__(self, path: str | Path | None) -> None:
         self._own = path is not None and str(path) != "-"
-        self._out = open(path, "w", encoding="utf-8") if self._own else sys.stdout  # noqa: SIM115
+        self._staged = Staged(path) if self._own and not is_stream(path) else None
+        target = self._staged.path if self._staged else path
+        self._out = open(target, "w", encoding="utf-8") if self._own else sys.stdout  # noqa: SIM115
         self._dumps = DUMPS
+        self.rows_written = 0
 
     def write(self, rows: list[dict]) -> None:
         dumps = self._dumps
         self._out.write("".join([dumps(row) + "\n" for row in rows]))
         self._out.flush()
+        self.rows_written += len(rows)
 
     def write_arrow(
         self, table: pa.Table | None, rows: dict[int, dict], own_keys: frozenset = frozenset()
@@ -40,29 +47,43 @@ class JsonlWriter:
         for piece in jsonl_chunks(table, {i: self._dumps(row) for i, row in rows.items()}):
             self._out.buffer.write(piece)
         self._out.buffer.flush()
+        self.rows_written += table.num_rows
 
     def close(self) -> None:
-        if self._own:
-            self._out.close()
-        else:
+        if not self._own:
             self._out.flush()
+        elif not self._out.closed:
+            self._out.close()
+            if self._staged is not None:
+                self._staged.commit()
+
+    def abort(self) -> None:
+        if self._own and not self._out.closed:
+            self._out.close()
+            if self._staged is not None:
+                self._staged.discard()
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.close() if kind is None else self.abort()
 
 
-def open_writer(path: str | Path | None) -> JsonlWriter | GrowingWriter:
-    """A writer chosen by the extension of `path`; None or '-' is JSONL on stdout."""
-    fmt = detect_format(path)
-    return JsonlWriter(path) if fmt is Format.JSONL else GrowingWriter(path, fmt)
+def open_writer(path: str | Path | None, *, raw_csv: bool = False) -> JsonlWriter | GrowingWriter:
+    """A writer chosen by the extension of `path`. None or '-' is JSONL on stdout, and so is
+    any other stream (a pipe, a device such as /dev/null): a stream needs no format. CSV cells
+    that a spreadsheet would run as formulas are neutralised unless `raw_csv`."""
+    fmt = Format.JSONL if is_stream(path) else detect_format(path)
+    return JsonlWriter(path) if fmt is Format.JSONL else GrowingWriter(path, fmt, raw_csv=raw_csv)
 
 
-def write_table(table: pa.Table, path: str | Path | None) -> None:
+def write_table(table: pa.Table, path: str | Path | None, *, raw_csv: bool = False) -> None:
     """Write a whole Arrow table to `path` by extension (JSONL on stdout when None or '-');
     Parquet and CSV take the table's own columns and types."""
-    writer = open_writer(path)
-    try:
+    with open_writer(path, raw_csv=raw_csv) as writer:
         if isinstance(writer, GrowingWriter):
             writer.write_table(table)
         else:
             for batch in table.to_batches(max_chunksize=65536):
                 writer.write(batch.to_pylist())
-    finally:
-        writer.close()

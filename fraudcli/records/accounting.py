@@ -15,7 +15,9 @@ from fraudcli.records.schema import Txn
 
 @dataclass
 class RunSummary:
-    """What a run read, wrote and rejected: read == written + rejected, always."""
+    """What a run read, wrote and rejected: read == written + rejected, always; or, when the
+    reader of the output went away (`fraud score | head`), read == written + rejected +
+    not_written, the run having stopped there (`output_closed`)."""
 
     read: int = 0
     written: int = 0
@@ -23,6 +25,17 @@ class RunSummary:
     decisions: Counter = field(default_factory=Counter)
     reject_reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    not_written: int = 0
+    output_closed: bool = False
+
+    def closed_early(self, written: int, rejects: RejectSink) -> None:
+        """The output's reader went away after `written` rows: count what was decided and not
+        written, so the sum still holds."""
+        self.output_closed = True
+        self.rejected, self.reject_reasons = rejects.count, dict(rejects.reasons)
+        self.read = max(self.read, written + self.rejected)
+        self.written = written
+        self.not_written = self.read - self.written - self.rejected
 
     @property
     def rate(self) -> float:
@@ -36,7 +49,7 @@ class RunSummary:
             "decisions": dict(self.decisions),
             "reject_reasons": self.reject_reasons,
             "seconds": round(self.seconds, 3),
-        }
+        } | ({"not_written": self.not_written, "output_closed": True} if self.output_closed else {})
 
 
 def tallied(

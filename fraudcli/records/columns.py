@@ -63,7 +63,7 @@ def _amount(data, n):
     array = data.get("amount")
     if array is None or not (pa.types.is_floating(array.type) or pa.types.is_integer(array.type)):
         return np.zeros(n, dtype=bool)
-    values = filled(array.cast(pa.float64()), np.nan)
+    values = filled(array.cast(pa.float64(), safe=False), np.nan)  # 2**60 is too big anyway
     with np.errstate(invalid="ignore"):
         return (values >= 0.0) & (values <= MAX_AMOUNT)
 

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from fraudcli.files import Staged, is_stream
 from fraudcli.records.field_checks import RecordError
 from fraudcli.records.schema import Txn, validate
 
@@ -37,10 +38,14 @@ def dumps_raw(obj: dict) -> str:
 
 
 class RejectSink:
-    """Counts rejects by reason and writes them as JSONL when a path is given."""
+    """Counts rejects by reason and writes them as JSONL when a path is given: the file appears
+    whole when the run completes (`close`), or not at all (`abort`; see `fraudcli.io.atomic`).
+    As a context manager it closes on success and aborts on an exception."""
 
     def __init__(self, path: str | Path | None) -> None:
-        self._out = open(path, "w", encoding="utf-8") if path else None  # noqa: SIM115
+        self._staged = Staged(path) if path and not is_stream(path) else None
+        target = self._staged.path if self._staged else path
+        self._out = open(target, "w", encoding="utf-8") if target else None  # noqa: SIM115
         self.count = 0
         self.reasons: dict[str, int] = {}
 
@@ -52,8 +57,22 @@ class RejectSink:
             self._out.write(json.dumps(reject.to_dict(), ensure_ascii=False) + "\n")
 
     def close(self) -> None:
-        if self._out is not None:
+        if self._out is not None and not self._out.closed:
             self._out.close()
+            if self._staged is not None:
+                self._staged.commit()
+
+    def abort(self) -> None:
+        if self._out is not None and not self._out.closed:
+            self._out.close()
+            if self._staged is not None:
+                self._staged.discard()
+
+    def __enter__(self) -> RejectSink:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.close() if kind is None else self.abort()
 
 
 Item = tuple[int, "str | None", "Txn | Reject"]

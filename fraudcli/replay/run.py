@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fraudcli.config import Config
+from fraudcli.files import check_distinct
 from fraudcli.io.read import read_batches
 from fraudcli.records.accounting import accepted
 from fraudcli.records.rejects import RejectSink
@@ -51,13 +52,11 @@ def replay_file(
     options = options.with_defaults(sample=data is None)
     options.check()
     data = sample_path(SCORE) if data is None else data
-    sink = RejectSink(rejects_path)
-    try:
+    check_distinct([data], [("--rejects", rejects_path)])
+    pipeline = bundle_pipeline(config, model_dir, fresh_state)
+    with RejectSink(rejects_path) as sink:
         limit = None if options.loop else options.limit
         read, records = load_records(data, config.columns, sink, limit)
-    finally:
-        sink.close()
-    pipeline = bundle_pipeline(config, model_dir, fresh_state)
     return replay(
         records,
         pipeline,

@@ -27,13 +27,19 @@ from fraudcli.decision.batch_judge import BatchJudge
 from fraudcli.decision.engine import DecisionEngine
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.continued import Chunk, ColumnState
-from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.model.logreg import LinearScorer
 from fraudcli.records.columns import ValidBlock
 from fraudcli.records.duplicates import BlockDuplicates
 from fraudcli.records.rejects import Reject, RejectSink
 from fraudcli.records.schema import RECORD_FIELDS, Txn
-from fraudcli.scoring.output import Scored, extras_rows, output_table, with_passthrough
+from fraudcli.scoring.output import (
+    Scored,
+    ScoredRecords,
+    extras_rows,
+    output_record,
+    output_table,
+    with_passthrough,
+)
 from fraudcli.scoring.pipeline import Pipeline, judge
 
 
@@ -60,7 +66,7 @@ class ColumnScorer:
         self.batch = BatchJudge(scorer, engine)
         self.record_path: Pipeline | None = None
 
-    def decide(self, block: ValidBlock, keep: np.ndarray | None = None) -> Scored:
+    def decide(self, block: ValidBlock, keep: np.ndarray | None = None) -> Scored | ScoredRecords:
         return self.finish(self.prepare(self.take(block, keep)))
 
     def take(self, block: ValidBlock, keep: np.ndarray | None) -> Ready:
@@ -73,7 +79,7 @@ class ColumnScorer:
             passthrough = {k: v.filter(keep) for k, v in passthrough.items()}
         return Ready(data, extras, passthrough, self.state.chunk(data))
 
-    def prepare(self, ready: Ready) -> Ready | Scored:
+    def prepare(self, ready: Ready) -> Ready | ScoredRecords:
         """The part of deciding that moves the state: the block's features (or, once on the
         record path, its whole output). Blocks must be prepared in order, one at a time."""
         ready.X = None if self.record_path else self.state.step(ready.chunk)
@@ -81,9 +87,9 @@ class ColumnScorer:
             return self._record_by_record(ready.data, ready.extras, ready.passthrough)
         return ready
 
-    def finish(self, ready: Ready | Scored) -> Scored:
+    def finish(self, ready: Ready | ScoredRecords) -> Scored | ScoredRecords:
         """The rest, which reads the state no more: judging and the output table."""
-        if isinstance(ready, Scored):
+        if isinstance(ready, ScoredRecords):
             return ready
         data, extras, X = ready.data, ready.extras, ready.X
         judged = self.batch.decide(
@@ -104,19 +110,19 @@ class ColumnScorer:
         for j, features in enumerate(X[rows].tolist()):
             yield judge(self.scorer, self.engine, features, [column[j] for column in fields])
 
-    def _record_by_record(self, data, extras, passthrough) -> Scored:
+    def _record_by_record(self, data, extras, passthrough) -> ScoredRecords:
+        """The block through the record path: its output rows are dicts, written as they are
+        (a pass-through value no Arrow column type holds, 2**70 say, stays what it was)."""
         if self.record_path is None:
             self.record_path = Pipeline(self.state.to_store(), self.scorer, self.engine)
-        from fraudcli.scoring.output import output_record
-
         txns = txns_of(data, extras, passthrough)
-        rows, X, p = [], np.empty((len(txns), len(FEATURE_NAMES))), np.empty(len(txns))
-        for i, txn in enumerate(txns):
-            features, decision = self.record_path.decide(txn)
-            rows.append(output_record(txn, decision, features if self.with_features else None))
-            X[i], p[i] = features, decision.fraud_probability
-        table = pa.Table.from_pylist(rows) if rows else pa.table({})
-        return Scored(table, dict(enumerate(rows)), X, p, data)
+        features, decisions, rows = [], [], []
+        for txn in txns:
+            values, decision = self.record_path.decide(txn)
+            features.append(values)
+            decisions.append(decision)
+            rows.append(output_record(txn, decision, values if self.with_features else None))
+        return ScoredRecords(txns, features, decisions, rows)
 
 
 class _Fields:
@@ -173,7 +179,7 @@ def scored_blocks(
     *,
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
-) -> Iterator[Scored]:
+) -> Iterator[Scored | ScoredRecords]:
     """Score each block, counting into `summary` (a `RunSummary`) as `tallied` does.
 
     Three blocks are in hand at once, each in its own thread: one has its duplicates dropped
@@ -205,7 +211,7 @@ def scored_blocks(
                     raise StrictRejectError(f"line {reject.line}: {reject.reason} (--strict)")
             scored = scorer.finish(ready)
             yield scored
-            _count(summary, block.n_read, scored.table)
+            _count(summary, block.n_read, scored)
             if on_batch is not None:
                 on_batch(block.n_read)
     summary.rejected, summary.reject_reasons = rejects.count, dict(rejects.reasons)
@@ -220,8 +226,13 @@ def _one_ahead(items: Iterator, pool: ThreadPoolExecutor) -> Iterator:
         yield item
 
 
-def _count(summary, n_read: int, table: pa.Table) -> None:
+def _count(summary, n_read: int, scored: Scored | ScoredRecords) -> None:
     summary.read += n_read
+    table = scored.table
+    if table is None:
+        summary.written += len(scored.rows)
+        summary.decisions.update(scored.decisions())
+        return
     summary.written += table.num_rows
     if table.num_rows:
         for entry in pc.value_counts(table["decision"]).to_pylist():

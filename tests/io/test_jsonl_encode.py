@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 from datetime import UTC, datetime
 
 import numpy as np
@@ -28,7 +29,18 @@ def writer_bytes(rows: list[dict]) -> bytes:
 
 
 def dumps(row: dict) -> str:
-    return json.dumps(row, separators=(",", ":"), ensure_ascii=False)
+    """The oracle: json.dumps, except that NaN and infinities are null (JSON has neither)."""
+    return json.dumps(_finite(row), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 # Floats where Arrow's layout and repr's part ways: around powers of ten and their neighbours.

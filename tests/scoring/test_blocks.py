@@ -212,21 +212,20 @@ def test_parquet_ids_repeated_within_and_across_blocks(
 
 
 def test_strict_stops_at_the_first_repeat_with_earlier_blocks_written(
-    repeated_ids, model_dir, tmp_path
+    repeated_ids, model_dir, tmp_path, capsys
 ):
-    """Blocks are prepared ahead of the one written: the stop still comes at line 1501, with
-    the 1400 rows of the blocks before it written and nothing after."""
-    out = tmp_path / "strict.parquet"
+    """Blocks are prepared ahead of the one written: the stop still comes at line 1501. On
+    stdout the 1400 rows of the blocks before it were written and nothing after; a file is
+    left as it was, the run having failed."""
+    options = {"config": load_config(), "model_dir": model_dir, "fresh_state": True}
     with pytest.raises(StrictRejectError, match="line 1501: duplicate transaction_id"):
-        score_file(
-            repeated_ids,
-            out,
-            config=load_config(),
-            model_dir=model_dir,
-            fresh_state=True,
-            strict=True,
-        )
-    assert pq.read_table(out).num_rows == 1400
+        score_file(repeated_ids, None, strict=True, **options)
+    assert len(capsys.readouterr().out.splitlines()) == 1400
+    out = tmp_path / "strict.parquet"
+    out.write_bytes(b"before")
+    with pytest.raises(StrictRejectError, match="line 1501: duplicate transaction_id"):
+        score_file(repeated_ids, out, strict=True, **options)
+    assert out.read_bytes() == b"before" and not list(tmp_path.glob(".*"))  # no leftovers
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
