@@ -9,10 +9,11 @@ from fraudcli.cli import (  # noqa: F401, E402, I001
     model_cmds,  # noqa: F401, I001  (registers the subcommands)
     replay_cmd,
 )
-from fraudcli.cli.app import app
+from fraudcli.cli.app import app, terminate_on_sigterm
 
 
 def main() -> None:
+    terminate_on_sigterm()
     app()
 
 

@@ -2,12 +2,16 @@
 
 Exit codes: 0 ok; 1 runtime failure; 2 usage or configuration error; 3 bad input (unreadable
 file, or a reject under --strict); 4 model bundle missing or invalid; 5 replay p99 above
---slo-p99-ms; 6 drift found under --fail-on-drift; 130 interrupted.
+--slo-p99-ms; 6 drift found under --fail-on-drift; 130 interrupted; 141 the reader of the output
+closed it (SIGPIPE); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,10 +21,13 @@ from fraudcli import __version__
 from fraudcli.cli.console import err, safe
 from fraudcli.errors import EXIT_RUNTIME, FraudError
 
+EXIT_SIGPIPE = 141  # what a shell reports for a process ended by SIGPIPE
+
 EXIT_CODES = (
     "Exit codes: 0 ok · 1 runtime failure · 2 usage/config error · 3 bad input "
     "(unreadable file, or a reject under --strict) · 4 model bundle missing/invalid · "
-    "5 replay p99 above --slo-p99-ms · 6 drift under --fail-on-drift · 130 interrupted."
+    "5 replay p99 above --slo-p99-ms · 6 drift under --fail-on-drift · 130 interrupted · "
+    "141 the reader of the output closed it · 143 terminated."
 )
 
 app = typer.Typer(
@@ -49,6 +56,14 @@ RejectsOpt = Annotated[
     Path | None, typer.Option("--rejects", help="Write rejected records (JSONL) to this file.")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Stop at the first rejected record.")]
+CsvRawOpt = Annotated[
+    bool,
+    typer.Option(
+        "--csv-raw",
+        help="Write CSV text cells as they are: by default a cell a spreadsheet would run as a "
+        "formula (starting with = + - @, tab or CR, and not a number) gets a ' in front.",
+    ),
+]
 # One convention for machine-readable results: --json prints them on stdout, --report FILE
 # writes the same JSON to a file (commands whose stdout carries data have --report only).
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
@@ -70,14 +85,34 @@ def handled(command):
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
-        except BrokenPipeError:  # the reader of stdout went away (`| head`): nothing to say
-            raise
+        except BrokenPipeError:  # the reader of stdout went away (`| head`)
+            stdout_gone()
+            err.print("[yellow]stopped: the reader closed the output[/]")
+            raise typer.Exit(EXIT_SIGPIPE) from None
         except OSError as exc:  # a file that cannot be written (no such folder, disk full...)
             where = f": {exc.filename}" if exc.filename else ""
             err.print(f"[bold red]error:[/] {safe(f'{exc.strerror or exc}{where}')}")
             raise typer.Exit(EXIT_RUNTIME) from None
 
     return wrapper
+
+
+def stdout_gone() -> None:
+    """stdout's reader went away: later writes (Python's own flush at exit) go to /dev/null,
+    so no second BrokenPipeError is printed."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def terminate_on_sigterm() -> None:
+    """SIGTERM unwinds the run like an error (outputs not renamed into place), exit 143."""
+
+    def terminated(signum, frame):
+        err.print("[yellow]terminated[/]")
+        raise SystemExit(128 + signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, terminated)
 
 
 def version_callback(value: bool) -> None:

@@ -8,8 +8,18 @@ from typing import Annotated
 import typer
 
 from fraudcli.cli import render
-from fraudcli.cli.app import ConfigOpt, MapOpt, RejectsOpt, ReportOpt, StrictOpt, app, handled
+from fraudcli.cli.app import (
+    ConfigOpt,
+    CsvRawOpt,
+    MapOpt,
+    RejectsOpt,
+    ReportOpt,
+    StrictOpt,
+    app,
+    handled,
+)
 from fraudcli.cli.console import progress, status
+from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
 
 
@@ -52,12 +62,14 @@ def features(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    csv_raw: CsvRawOpt = False,
     report: ReportOpt = None,
 ) -> None:
     """Compute the point-in-time feature table (ids, timestamp, features, label).
 
     Example: fraud features sample_data/train.parquet -o features.parquet
     """
+    check_distinct([data], [("--report", report), ("-o", output), ("--rejects", rejects)])
     if list_:
         render.print_feature_list()
         return
@@ -73,7 +85,8 @@ def features(
             mapping=map_,
             rejects_path=rejects,
             strict=strict,
+            raw_csv=csv_raw,
             on_batch=advance,
         )
-    render.print_summary(summary)
+    render.print_summary(summary, rejects)
     render.emit(summary.to_dict(), False, report)

@@ -22,6 +22,7 @@ from fraudcli.cli.console import err, progress
 from fraudcli.cli.render import emit
 from fraudcli.config import load_config
 from fraudcli.errors import DriftDetected, UsageError
+from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
 
 
@@ -62,6 +63,7 @@ def drift_report(
 
     Example: fraud drift-report --current sample_data/drift.parquet --by day --report drift.json
     """
+    check_distinct([current, reference], [("--report", report), ("--rejects", rejects)])
     from fraudcli.cli.render_drift import print_drift
     from fraudcli.commands.drift_report import drift_report as run
     from fraudcli.commands.drift_report import input_or_default

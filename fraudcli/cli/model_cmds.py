@@ -10,7 +10,9 @@ import typer
 
 from fraudcli.cli import render
 from fraudcli.cli.app import (
+    EXIT_SIGPIPE,
     ConfigOpt,
+    CsvRawOpt,
     JsonOpt,
     MapOpt,
     ModelOpt,
@@ -19,10 +21,12 @@ from fraudcli.cli.app import (
     StrictOpt,
     app,
     handled,
+    stdout_gone,
 )
 from fraudcli.cli.console import progress, status
 from fraudcli.config import load_config
 from fraudcli.errors import UsageError
+from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
 
 DataArg = Annotated[Path | None, typer.Argument(help="Input file (.parquet/.csv/.jsonl).")]
@@ -48,6 +52,7 @@ def train(
 
     Example: fraud train sample_data/train.parquet --model fraud-model
     """
+    check_distinct([data], [("--report", report), ("--rejects", rejects)])
     from fraudcli.commands.train import input_or_default, train_file
 
     source = input_or_default(data)
@@ -84,6 +89,7 @@ def score(
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     report: ReportOpt = None,
+    csv_raw: CsvRawOpt = False,
 ) -> None:
     """Decide ALLOW / REVIEW / BLOCK for every transaction of DATA or of JSONL on stdin.
 
@@ -91,6 +97,7 @@ def score(
 
     Example: fraud score < sample_data/txns.jsonl > decisions.jsonl
     """
+    check_distinct([data], [("--report", report), ("-o", output), ("--rejects", rejects)])
     from fraudcli.commands.score import score_file
 
     if data is None and sys.stdin.isatty():
@@ -108,10 +115,14 @@ def score(
             fresh_state=fresh_state,
             with_features=with_features,
             strict=strict,
+            raw_csv=csv_raw,
             on_batch=advance,
         )
-    render.print_summary(summary)
+    render.print_summary(summary, rejects)
     render.emit(summary.to_dict(), False, report)
+    if summary.output_closed:
+        stdout_gone()
+        raise typer.Exit(EXIT_SIGPIPE)
 
 
 @app.command()
@@ -133,6 +144,7 @@ def evaluate(
 
     Example: fraud evaluate sample_data/txns.jsonl --json
     """
+    check_distinct([data], [("--report", report), ("--rejects", rejects)])
     from fraudcli.commands.evaluate import evaluate_file, input_or_default
 
     source = input_or_default(data)

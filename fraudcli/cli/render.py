@@ -54,10 +54,11 @@ def finite(value):
 
 def format_summary(summary) -> str:
     """`read = written + rejected` and the rate, in one line."""
-    line = (
-        f"read {summary.read:,} = written {summary.written:,} + rejected {summary.rejected:,}"
-        f"  ({summary.seconds:.2f} s, {summary.rate:,.0f} records/s)"
-    )
+    line = f"read {summary.read:,} = written {summary.written:,} + rejected {summary.rejected:,}"
+    if summary.output_closed:
+        line += f" + not written {summary.not_written:,} (the reader closed the output first)"
+    else:
+        line += f"  ({summary.seconds:.2f} s, {summary.rate:,.0f} records/s)"
     if summary.decisions:
         parts = [
             f"[{DECISION_STYLE.get(k, '')}]{k}[/] {v:,}"
@@ -76,11 +77,14 @@ def format_reject_reasons(reasons: dict[str, int]) -> Table:
     return table
 
 
-def print_summary(summary) -> None:
+def print_summary(summary, rejects_path: Path | None = None) -> None:
     err.print(format_summary(summary))
     if summary.reject_reasons:
         err.print(format_reject_reasons(summary.reject_reasons))
-        err.print("[dim]write them to a file with --rejects FILE[/]")
+        if rejects_path is None:
+            err.print("[dim]write them to a file with --rejects FILE[/]")
+        else:
+            err.print(f"[dim]rejected records written to {safe(rejects_path)}[/]")
 
 
 def format_feature_list() -> Table:

@@ -19,6 +19,7 @@ from fraudcli.cli.app import (
 )
 from fraudcli.cli.render import emit
 from fraudcli.config import load_config
+from fraudcli.files import check_distinct
 from fraudcli.replay.faults import Fault
 from fraudcli.replay.latency import PERCENTILE_DEFINITION
 from fraudcli.replay.options import ReplayOptions
@@ -77,6 +78,7 @@ def replay(
 
     Example: fraud replay --tps 10000 --duration 30 --report replay.json --slo-p99-ms 200
     """
+    check_distinct([data], [("--report", report), ("--rejects", rejects)])
     from fraudcli.cli.render_replay import live_view, print_report
     from fraudcli.replay.report import check_slo
     from fraudcli.replay.run import replay_file

@@ -22,6 +22,7 @@ With a column mapping every row goes that way.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,7 +221,9 @@ def _merged(rows: _Rows, ok: np.ndarray, data, checked: dict) -> ValidBlock:
     rank = np.empty(len(rows.lines), dtype=np.int64)
     rank[order] = np.arange(len(order))
     out_extras = {int(rank[k]): checked[k].extras or {} for k in slow}
-    return ValidBlock(len(rows), lines, data, out_extras, [r for _, r in rejects])
+    block = ValidBlock(len(rows), lines, data, out_extras, [r for _, r in rejects])
+    block.raw_line = lambda line: ",".join(rows.row(bisect_left(rows.lines, line)))
+    return block
 
 
 def stamp_seconds(stamps: pa.Array) -> tuple[np.ndarray, np.ndarray]:

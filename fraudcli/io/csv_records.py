@@ -9,9 +9,12 @@ from itertools import chain
 from pathlib import Path
 
 from fraudcli.io.formats import open_binary
-from fraudcli.io.lines import TextLines
+from fraudcli.io.lines import BAD_UTF8, MAX_LINE_BYTES, TOO_LONG, TextLines
 from fraudcli.records.rejects import Item, Reject, validated
 from fraudcli.records.schema import ColumnMap
+
+# a cell may be as long as a line may (the csv module's default limit is 128 KiB)
+csv.field_size_limit(MAX_LINE_BYTES + 2)
 
 
 def csv_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[list[Item]]:
@@ -62,8 +65,10 @@ def csv_rows(reader, text: TextLines, width: int) -> Iterator[tuple]:
             continue
         line_no = reader.line_num
         raw = ",".join(row)
-        if row == ["\x00BAD-UTF8\x00"]:
+        if row == [BAD_UTF8]:
             yield line_no, None, None, Reject(line_no, "invalid UTF-8", text.bad_utf8 or "")
+        elif row == [TOO_LONG]:
+            yield line_no, None, None, Reject(line_no, "line longer than 1 MiB", "")
         elif not row or not any(cell.strip() for cell in row):
             yield line_no, raw, None, Reject(line_no, "empty line", raw)
         elif len(row) != width:

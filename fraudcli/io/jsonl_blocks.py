@@ -103,7 +103,19 @@ def _block(body: bytes, continued: bool, first: int, columns: ColumnMap) -> Vali
         parse_jsonl_line(None if oversized[i] else body[starts[i] : ends[i]], first + i, columns)
         for i in other.tolist()
     ]
-    return _merged(len(starts), np.flatnonzero(clean) + first, data, carried, items)
+    block = _merged(len(starts), np.flatnonzero(clean) + first, data, carried, items)
+    block.raw_line = _line_text(body, starts, ends, first)
+    return block
+
+
+def _line_text(body: bytes, starts: np.ndarray, ends: np.ndarray, first: int):
+    """Line number -> its text, as the record path keeps it in a reject."""
+
+    def text(line: int) -> str:
+        i = line - first
+        return body[starts[i] : ends[i]].decode("utf-8").rstrip("\r")
+
+    return text
 
 
 _EXACT = (pa.string(), pa.int64(), pa.bool_(), pa.null())  # as json.loads reads them

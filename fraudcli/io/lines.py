@@ -75,8 +75,17 @@ class TextLines:
         if self._first:
             self._first = False
             raw = raw.removeprefix(_BOM)
+        if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+            while raw and not raw.endswith(b"\n"):  # skip to the end of the line
+                raw = self._binary.readline(MAX_LINE_BYTES)
+            return TOO_LONG + "\n"
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             self.bad_utf8 = raw.decode("utf-8", "replace").rstrip("\r\n")
-            return "\x00BAD-UTF8\x00\n"
+            return BAD_UTF8 + "\n"
+
+
+# What `TextLines` gives the csv module for a line it cannot hand over (each is one cell).
+BAD_UTF8 = "\x00BAD-UTF8\x00"
+TOO_LONG = "\x00TOO-LONG\x00"

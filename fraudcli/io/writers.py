@@ -12,6 +12,8 @@ from fraudcli.io.formats import Format, detect_format
 from fraudcli.io.growing_writer import GrowingWriter
 from fraudcli.io.jsonl_encode import DUMPS, jsonl_chunks
 
+STREAM_PIECE_ROWS = 256  # rows per flush on stdout: `rows_written` counts whole pieces the OS took
+
 
 class JsonlWriter:
     """One JSON object per line, to a file or stdout; flushed after every batch. A regular
@@ -27,10 +29,12 @@ class JsonlWriter:
         self.rows_written = 0
 
     def write(self, rows: list[dict]) -> None:
-        dumps = self._dumps
-        self._out.write("".join([dumps(row) + "\n" for row in rows]))
-        self._out.flush()
-        self.rows_written += len(rows)
+        dumps, step = self._dumps, max(len(rows), 1) if self._own else STREAM_PIECE_ROWS
+        for start in range(0, len(rows), step):  # a stream: flushed (and counted) often
+            piece = rows[start : start + step]
+            self._out.write("".join([dumps(row) + "\n" for row in piece]))
+            self._out.flush()
+            self.rows_written += len(piece)
 
     def write_arrow(
         self, table: pa.Table | None, rows: dict[int, dict], own_keys: frozenset = frozenset()
@@ -44,10 +48,16 @@ class JsonlWriter:
             self.write([rows[i] for i in range(table.num_rows)])
             return
         self._out.flush()
-        for piece in jsonl_chunks(table, {i: self._dumps(row) for i, row in rows.items()}):
-            self._out.buffer.write(piece)
-        self._out.buffer.flush()
-        self.rows_written += table.num_rows
+        out, step = self._out.buffer, max(table.num_rows, 1) if self._own else STREAM_PIECE_ROWS
+        for start in range(0, table.num_rows, step):  # a stream: flushed (and counted) often
+            piece = table.slice(start, step)
+            texts = {
+                i - start: self._dumps(row) for i, row in rows.items() if 0 <= i - start < step
+            }
+            for part in jsonl_chunks(piece, texts):
+                out.write(part)
+            out.flush()
+            self.rows_written += piece.num_rows
 
     def close(self) -> None:
         if not self._own:

@@ -33,7 +33,8 @@ class RunSummary:
         written, so the sum still holds."""
         self.output_closed = True
         self.rejected, self.reject_reasons = rejects.count, dict(rejects.reasons)
-        self.read = max(self.read, written + self.rejected)
+        decided = sum(self.decisions.values())  # batches decided but not yet counted as read
+        self.read = max(self.read, written + self.rejected, decided + self.rejected)
         self.written = written
         self.not_written = self.read - self.written - self.rejected
 

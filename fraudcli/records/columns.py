@@ -7,6 +7,7 @@ handle or says exactly what is wrong. Both paths accept the same rows (see the t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,12 +187,18 @@ def clean_txns(data: dict[str, pa.Array], rows: np.ndarray) -> list[Txn]:
 
 def block_of_items(items) -> ValidBlock:
     """A `ValidBlock` from record-path items `(line, raw, Txn or Reject)`."""
-    txns = [(line, item) for line, _, item in items if isinstance(item, Txn)]
+    txns = [(line, raw, item) for line, raw, item in items if isinstance(item, Txn)]
     rejects = [item for _, _, item in items if not isinstance(item, Txn)]
-    lines = np.array([line for line, _ in txns], dtype=np.int64)
-    valid = [txn for _, txn in txns]
+    lines = np.array([line for line, _, _ in txns], dtype=np.int64)
+    valid = [txn for _, _, txn in txns]
     extras = {i: txn.extras for i, txn in enumerate(valid) if txn.extras is not None}
-    return ValidBlock(len(items), lines, txn_columns(valid), extras, rejects)
+    raws = [raw for _, raw, _ in txns]
+    raw_line = None if any(raw is None for raw in raws) else _raw_of(lines, raws)
+    return ValidBlock(len(items), lines, txn_columns(valid), extras, rejects, raw_line=raw_line)
+
+
+def _raw_of(lines: np.ndarray, raws: list[str]) -> Callable[[int], str]:
+    return lambda line: raws[int(np.searchsorted(lines, line))]
 
 
 def txn_columns(txns: list[Txn]) -> dict[str, pa.Array]:
@@ -227,3 +234,6 @@ class ValidBlock:
     extras: dict[int, dict]
     rejects: list[Reject]
     passthrough: dict[str, pa.Array] = field(default_factory=dict)
+    # line (row) number -> its raw text as the record path gives it in a reject (a JSONL line,
+    # a CSV row); None where the record path has no text (Parquet: the fields as JSON instead)
+    raw_line: Callable[[int], str] | None = None

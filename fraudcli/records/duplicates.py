@@ -16,6 +16,7 @@ a poor hash would only make more candidates.
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ import pyarrow as pa
 
 from fraudcli.records.columns import ValidBlock
 from fraudcli.records.rejects import Reject
-from fraudcli.records.schema import Txn
+from fraudcli.records.schema import FIELDS, Txn
 
 _PRIME = np.uint64(0x100000001B3)  # FNV-1's 64-bit prime, applied a word (8 bytes) at a time
 
@@ -165,7 +166,7 @@ class BlockDuplicates:
         rows = np.flatnonzero(~keep)
         tids = ids.take(pa.array(rows, pa.int64())).to_pylist()
         return keep, [
-            Reject(int(block.lines[i]), f"duplicate transaction_id {tid!r}", tid)
+            Reject(int(block.lines[i]), f"duplicate transaction_id {tid!r}", _raw_row(block, i))
             for i, tid in zip(rows.tolist(), tids, strict=True)
         ]
 
@@ -186,6 +187,21 @@ class RecordDuplicates:
 
 
 def _raw(txn: Txn) -> str:
-    import json
-
     return json.dumps(txn.fields() | (txn.extras or {}), default=str)
+
+
+def _raw_row(block: ValidBlock, i: int) -> str:
+    """Row `i`'s raw text as the record path gives it: its line, or its fields as JSON."""
+    line = int(block.lines[i])
+    if block.raw_line is not None:
+        return block.raw_line(line)
+    fields = {name: block.data[name][i].as_py() for name in FIELD_COLUMNS}
+    fields["timestamp"] = fields.pop("ts")
+    record = {name: fields[name] for name in FIELDS}
+    extra = block.extras.get(i)
+    if extra is None:
+        extra = {name: column[i].as_py() for name, column in block.passthrough.items()}
+    return json.dumps(record | extra, default=str)
+
+
+FIELD_COLUMNS = tuple(name if name != "timestamp" else "ts" for name in FIELDS)

@@ -83,9 +83,9 @@ def column_path(source, model_dir, config, tmp_path, suffix=".jsonl", **options)
     return rows, summary, _rejects(tmp_path / "got-rejects.jsonl")
 
 
-def _rejects(path) -> list[tuple[int, str]]:
+def _rejects(path) -> list[tuple[int, str, str]]:
     lines = path.read_text().splitlines() if path.exists() else []
-    return [(r["line"], r["reason"]) for r in map(json.loads, lines)]
+    return [(r["line"], r["reason"], r["raw"]) for r in map(json.loads, lines)]
 
 
 def assert_same(got, want):
