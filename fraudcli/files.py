@@ -93,24 +93,33 @@ def _locked(path: Path) -> int:
 def remove_leftovers(final: Path) -> list[Path]:
     """The temporary files of earlier runs for `final` whose writers are dead, removed."""
     removed = []
-    for leftover in final.parent.glob(f".{final.name}.fraud-*.tmp"):
-        lock = _lock_of(leftover) if leftover.is_dir() else leftover
-        try:
-            fd = os.open(lock, os.O_RDWR)
-        except OSError:
-            fd = None  # a directory whose lock is gone: its writer released it, or died
-        try:
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+    candidates = {*final.parent.glob(f".{final.name}.fraud-*.tmp")}
+    candidates |= {
+        lock.with_suffix("") for lock in final.parent.glob(f".{final.name}.fraud-*.tmp.lock")
+    }
+    for leftover in sorted(candidates):
+        lock = _lock_of(leftover) if not leftover.is_file() else leftover
+        if not _free(lock):
             continue  # a live run holds it
-        finally:
-            if fd is not None:
-                os.close(fd)
-        for part in [leftover, *leftover.parent.glob(f".{leftover.name}.*")]:
+        for part in [leftover, _lock_of(leftover), *leftover.parent.glob(f".{leftover.name}.*")]:
             _remove(part)
         removed.append(leftover)
     return removed
+
+
+def _free(lock: Path) -> bool:
+    """True when no process holds `lock` (or it is gone: its writer released it, or died)."""
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def _remove(path: Path) -> None:
