@@ -38,8 +38,8 @@ def test_user_file_and_map_options(tmp_path):
     "text, message",
     [
         ("[columns\n", "not valid TOML"),
-        ('[columns]\ncustomer = "X"\n', "unknown schema field"),
-        ('[features]\nlabel_delay_days = "seven"\n', "must be a number"),
+        ('[columns]\ncustomer = "X"\n', r"\[columns\] unknown key 'customer'"),
+        ('[features]\nlabel_delay_days = "seven"\n', "must be a finite number"),
         ("[policy]\nblock_precision = 2\n", "block_precision"),
     ],
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from fraudcli import __version__
 from fraudcli.console import err
@@ -59,7 +60,7 @@ def handled(command):
         try:
             return command(*args, **kwargs)
         except FraudError as exc:
-            err.print(f"[bold red]error:[/] {exc}")
+            err.print(f"[bold red]error:[/] {escape(str(exc))}")  # `[policy]` is not markup
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]")

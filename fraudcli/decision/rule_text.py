@@ -55,8 +55,10 @@ def shown(text: object, limit: int = QUOTE_CHARS) -> str:
 
 
 def _short_repr(value: object, limit: int) -> str:
-    if isinstance(value, (list, tuple, dict)):  # may nest deeply: never repr'd
-        return f"a {type(value).__name__} of {len(value):,} items"
+    if isinstance(value, (list, tuple)):  # may nest deeply: never repr'd
+        return f"an array of {len(value):,} value{'s' * (len(value) != 1)}"
+    if isinstance(value, dict):
+        return f"a table of {len(value):,} key{'s' * (len(value) != 1)}"
     try:
         text = repr(value)
     except ValueError:  # an int beyond Python's 4,300-digit conversion limit
