@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 
 from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt, app, handled
+from fraudcli.cli.options import finite, ranged
 from fraudcli.config import load_config
 from fraudcli.console import progress
 from fraudcli.errors import DriftDetected
 from fraudcli.io import count_rows
-from fraudcli.render import finite
+from fraudcli.ranges import PSI
+from fraudcli.render import finite as finite_json
 from fraudcli.samples import DRIFT, sample_path
 
 
@@ -36,8 +38,16 @@ def drift_report(
     fail_on_drift: Annotated[
         bool, typer.Option("--fail-on-drift", help="Exit 6 when the dataset verdict is drift.")
     ] = False,
-    psi_warn: Annotated[float, typer.Option(help="PSI at which a feature warns.")] = 0.10,
-    psi_drift: Annotated[float, typer.Option(help="PSI at which a feature drifts.")] = 0.25,
+    psi_warn: Annotated[
+        float,
+        typer.Option(callback=finite(PSI), help=ranged("PSI at which a feature warns.", PSI)),
+    ] = 0.10,
+    psi_drift: Annotated[
+        float,
+        typer.Option(
+            callback=finite(PSI), help=ranged("PSI at which a feature drifts (>= --psi-warn).", PSI)
+        ),
+    ] = 0.25,
     model: ModelOpt = None,
     config: ConfigOpt = None,
     map_: MapOpt = None,
@@ -73,6 +83,6 @@ def drift_report(
         )
     print_drift(result)
     if json_out is not None:
-        json_out.write_text(json.dumps(finite(result.to_dict()), indent=2) + "\n")
+        json_out.write_text(json.dumps(finite_json(result.to_dict()), indent=2) + "\n")
     if fail_on_drift and result.verdict.level == "drift":
         raise DriftDetected("the dataset verdict is drift (--fail-on-drift)")

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from fraudcli import render
+from fraudcli import ranges, render
 from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt, app, handled
+from fraudcli.cli.options import finite, ranged
 from fraudcli.config import load_config
 from fraudcli.console import progress, status
 from fraudcli.errors import UsageError
@@ -25,7 +26,12 @@ FreshOpt = Annotated[bool, typer.Option("--fresh-state", help="Start from an emp
 def train(
     data: DataArg = None,
     model: ModelOpt = None,
-    C: Annotated[float, typer.Option("--C", min=1e-6, help="Inverse L2 strength.")] = 1.0,
+    C: Annotated[
+        float,
+        typer.Option(
+            "--C", callback=finite(ranges.C), help=ranged("Inverse L2 strength.", ranges.C)
+        ),
+    ] = 1.0,
     config: ConfigOpt = None,
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
