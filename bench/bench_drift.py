@@ -39,7 +39,9 @@ def _current_columns():
 
 
 def run() -> None:
-    from fraudcli.drift import Profile, compare_categorical, compare_numeric, judge_drift
+    from fraudcli.drift.compare import compare_categorical, compare_numeric
+    from fraudcli.drift.profile import Profile
+    from fraudcli.drift.verdict import judge_drift
 
     profile_dict, (numeric, categorical) = _current_columns()
     profile = Profile.from_dict(profile_dict)

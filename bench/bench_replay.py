@@ -24,9 +24,9 @@ SEARCH_SECONDS = 10.0
 
 
 def _setup():
-    from fraudcli.config import load_config
+    from fraudcli.config.load import load_config
     from fraudcli.records.rejects import RejectSink
-    from fraudcli.replay import load_records
+    from fraudcli.replay.run import load_records
     from fraudcli.samples import SCORE, sample_path
 
     model = common.trained_model()
@@ -37,7 +37,8 @@ def _setup():
 
 def _replay(setup, **options):
     """One replay on a freshly loaded pipeline (the store state starts from the bundle)."""
-    from fraudcli.replay import ReplayOptions, replay
+    from fraudcli.replay.driver import replay
+    from fraudcli.replay.options import ReplayOptions
     from fraudcli.scoring.load import open_bundle
 
     config, model, records = setup

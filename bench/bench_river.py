@@ -91,7 +91,7 @@ def _river_rate(txns) -> float:
 
 
 def _our_rate(txns) -> float:
-    from fraudcli.config import load_config
+    from fraudcli.config.load import load_config
     from fraudcli.scoring.load import open_bundle
 
     pipeline = open_bundle(load_config(), trained_model(), fresh_state=True).pipeline
@@ -106,7 +106,7 @@ def _our_column_rate(txns) -> float:
     decisions as `decide` one by one (tests/scoring/test_blocks.py), a block at a time."""
     import numpy as np
 
-    from fraudcli.config import load_config
+    from fraudcli.config.load import load_config
     from fraudcli.records.columns import ValidBlock, txn_columns
     from fraudcli.scoring.load import open_bundle
 

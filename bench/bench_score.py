@@ -50,7 +50,7 @@ def _arrow_floor(path: Path, out: Path) -> float:
 
 def _score(source: Path, output: Path) -> tuple[float, int]:
     from fraudcli.commands.score import score_file
-    from fraudcli.config import load_config
+    from fraudcli.config.load import load_config
 
     started = time.perf_counter()
     summary = score_file(source, output, config=load_config(), model_dir=trained_model())
@@ -59,7 +59,7 @@ def _score(source: Path, output: Path) -> tuple[float, int]:
 
 def _record_path(source: Path) -> float:
     """The record path (pipes take it) on the first lines: records/s."""
-    from fraudcli.config import load_config
+    from fraudcli.config.load import load_config
     from fraudcli.io.read import read_batches
     from fraudcli.io.writers import JsonlWriter
     from fraudcli.records.accounting import RunSummary

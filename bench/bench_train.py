@@ -9,7 +9,7 @@ from bench.common import CACHE, big_table, figure
 
 def run() -> None:
     from fraudcli.commands.train import train_file
-    from fraudcli.config import load_config
+    from fraudcli.config.load import load_config
 
     data = big_table()
     started = time.perf_counter()

@@ -63,7 +63,7 @@ def big_jsonl() -> Path:
 def trained_model() -> Path:
     """A bundle trained on the shipped sample, cached."""
     from fraudcli.commands.train import train_file
-    from fraudcli.config import load_config
+    from fraudcli.config.load import load_config
     from fraudcli.samples import TRAIN, sample_path
 
     path = CACHE / "model"

@@ -30,7 +30,7 @@ def world(tmp_path_factory):
 def model_dir(world):
     """A bundle trained on the small world through the library entry point."""
     from fraudcli.commands.train import train_file
-    from fraudcli.config import load_config
+    from fraudcli.config.load import load_config
 
     path = world / "model"
     train_file(world / "train.parquet", config=load_config(), model_dir=path)

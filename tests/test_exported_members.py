@@ -9,6 +9,7 @@ import pytest
 
 PACKAGES = [
     "fraudcli.commands",
+    "fraudcli.config",
     "fraudcli.decision",
     "fraudcli.drift",
     "fraudcli.features",

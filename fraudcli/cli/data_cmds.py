@@ -19,8 +19,21 @@ from fraudcli.cli.app import (
     handled,
 )
 from fraudcli.cli.console import progress, status
+from fraudcli.cli.options import finite, ranged
 from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
+from fraudcli.ranges import MAX_SIMULATE_ROWS, SIMULATE_DAYS
+
+
+def _start(value: str) -> str:
+    """--start: a real ISO date in the years a record may have, checked before anything runs."""
+    from fraudcli.simulation.simulate import start_seconds
+
+    try:
+        start_seconds(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
 
 
 @app.command()
@@ -29,10 +42,21 @@ def simulate(
     output: Annotated[
         Path, typer.Option("-o", "--output", help="File to write (.parquet/.csv/.jsonl).")
     ],
-    n: Annotated[int, typer.Option("-n", "--n", min=1, help="Number of transactions.")] = 100_000,
+    n: Annotated[
+        int,
+        typer.Option("-n", "--n", min=1, max=MAX_SIMULATE_ROWS, help="Number of transactions."),
+    ] = 100_000,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 7,
-    start: Annotated[str, typer.Option(help="First day, ISO date.")] = "2026-01-01",
-    days: Annotated[float, typer.Option(min=0.01, help="Length of the period in days.")] = 60.0,
+    start: Annotated[
+        str, typer.Option(callback=_start, help="First day, ISO date (2000-2099).")
+    ] = "2026-01-01",
+    days: Annotated[
+        float,
+        typer.Option(
+            callback=finite(SIMULATE_DAYS),
+            help=ranged("Length of the period in days, ending by 2100.", SIMULATE_DAYS),
+        ),
+    ] = 60.0,
     drift: Annotated[
         bool, typer.Option("--drift", help="Shift distributions (see README).")
     ] = False,
@@ -42,6 +66,12 @@ def simulate(
     Example: fraud simulate -n 200000 --seed 7 -o train.parquet
     """
     from fraudcli.commands.simulate import simulate_file
+    from fraudcli.simulation.simulate import check_period, start_seconds
+
+    try:
+        check_period(start_seconds(start), days)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--days'") from None
 
     with status(f"simulating {n:,} transactions"):
         result = simulate_file(output, n, seed=seed, start=start, days=days, drift=drift)

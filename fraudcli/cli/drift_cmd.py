@@ -19,11 +19,13 @@ from fraudcli.cli.app import (
     handled,
 )
 from fraudcli.cli.console import err, progress
+from fraudcli.cli.options import finite, ranged
 from fraudcli.cli.render import emit
-from fraudcli.config import load_config
+from fraudcli.config.load import load_config
 from fraudcli.errors import DriftDetected, UsageError
 from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
+from fraudcli.ranges import PSI
 
 
 @app.command("drift-report")
@@ -44,8 +46,16 @@ def drift_report(
     fail_on_drift: Annotated[
         bool, typer.Option("--fail-on-drift", help="Exit 6 when the dataset verdict is drift.")
     ] = False,
-    psi_warn: Annotated[float, typer.Option(help="PSI at which a feature warns.")] = 0.10,
-    psi_drift: Annotated[float, typer.Option(help="PSI at which a feature drifts.")] = 0.25,
+    psi_warn: Annotated[
+        float,
+        typer.Option(callback=finite(PSI), help=ranged("PSI at which a feature warns.", PSI)),
+    ] = 0.10,
+    psi_drift: Annotated[
+        float,
+        typer.Option(
+            callback=finite(PSI), help=ranged("PSI at which a feature drifts (>= --psi-warn).", PSI)
+        ),
+    ] = 0.25,
     model: ModelOpt = None,
     config: ConfigOpt = None,
     map_: MapOpt = None,
@@ -75,7 +85,7 @@ def drift_report(
             "[yellow]--json FILE is deprecated: use --report FILE "
             "(--json alone prints the report on stdout)[/]"
         )
-    from fraudcli.drift import DriftThresholds
+    from fraudcli.drift.verdict import DriftThresholds
 
     source = input_or_default(current)
     thresholds = DriftThresholds(psi_warn=psi_warn, psi_drift=psi_drift)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from fraudcli import ranges
 from fraudcli.cli import render
 from fraudcli.cli.app import (
     EXIT_SIGPIPE,
@@ -24,7 +25,8 @@ from fraudcli.cli.app import (
     stdout_gone,
 )
 from fraudcli.cli.console import progress, status
-from fraudcli.config import load_config
+from fraudcli.cli.options import finite, ranged
+from fraudcli.config.load import load_config
 from fraudcli.errors import UsageError
 from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
@@ -38,7 +40,12 @@ FreshOpt = Annotated[bool, typer.Option("--fresh-state", help="Start from an emp
 def train(
     data: DataArg = None,
     model: ModelOpt = None,
-    C: Annotated[float, typer.Option("--C", min=1e-6, help="Inverse L2 strength.")] = 1.0,
+    C: Annotated[
+        float,
+        typer.Option(
+            "--C", callback=finite(ranges.C), help=ranged("Inverse L2 strength.", ranges.C)
+        ),
+    ] = 1.0,
     config: ConfigOpt = None,
     map_: MapOpt = None,
     rejects: RejectsOpt = None,

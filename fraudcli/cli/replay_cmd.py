@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from fraudcli import ranges
 from fraudcli.cli.app import (
     ConfigOpt,
     JsonOpt,
@@ -17,8 +18,10 @@ from fraudcli.cli.app import (
     app,
     handled,
 )
+from fraudcli.cli.options import finite, ranged
 from fraudcli.cli.render import emit
-from fraudcli.config import load_config
+from fraudcli.config.load import load_config
+from fraudcli.errors import UsageError
 from fraudcli.files import check_distinct
 from fraudcli.replay.faults import Fault
 from fraudcli.replay.latency import PERCENTILE_DEFINITION
@@ -27,33 +30,81 @@ from fraudcli.replay.options import ReplayOptions
 Float = float | None
 
 
+def _fault(text: str | None) -> Fault | None:
+    """--inject-latency MS@FRACTION, parsed (and range-checked) while Typer reads the options."""
+    try:
+        return Fault.parse(text) if text else None
+    except UsageError as exc:
+        raise typer.BadParameter(str(exc).removeprefix("--inject-latency ")) from None
+
+
 @app.command(epilog=f"Percentiles: {PERCENTILE_DEFINITION}.")
 @handled
 def replay(
     data: Annotated[Path | None, typer.Argument(help="Input file [default: the sample].")] = None,
-    tps: Annotated[Float, typer.Option("--tps", help="Fixed rate, records/s.")] = None,
+    tps: Annotated[
+        Float,
+        typer.Option(
+            "--tps", callback=finite(ranges.TPS), help=ranged("Fixed rate, records/s.", ranges.TPS)
+        ),
+    ] = None,
     speed: Annotated[
-        Float, typer.Option("--speed", help="Recorded timestamps, X times faster.")
+        Float,
+        typer.Option(
+            "--speed",
+            callback=finite(ranges.SPEED),
+            help=ranged("Recorded timestamps, X times faster.", ranges.SPEED),
+        ),
     ] = None,
     max_rate: Annotated[bool, typer.Option("--max", help="As fast as possible.")] = False,
-    duration: Annotated[Float, typer.Option("--duration", help="Seconds to run.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Records to decide.")] = None,
+    duration: Annotated[
+        Float,
+        typer.Option(
+            "--duration",
+            callback=finite(ranges.DURATION),
+            help=ranged("Seconds to run.", ranges.DURATION),
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, max=ranges.MAX_LIMIT, help="Records to decide."),
+    ] = None,
     warmup: Annotated[
-        float, typer.Option("--warmup", help="First seconds left out of the figures.")
+        float,
+        typer.Option(
+            "--warmup",
+            callback=finite(ranges.WARMUP),
+            help=ranged("First seconds left out of the figures.", ranges.WARMUP),
+        ),
     ] = 0.0,
     loop: Annotated[
         bool, typer.Option("--loop", help="Replay the data again (shifted in time) until done.")
     ] = False,
     deadline_ms: Annotated[
-        Float, typer.Option("--deadline-ms", help="Per-record deadline; late -> rules only.")
+        Float,
+        typer.Option(
+            "--deadline-ms",
+            callback=finite(ranges.DEADLINE_MS),
+            help=ranged("Per-record deadline; late -> rules only.", ranges.DEADLINE_MS),
+        ),
     ] = None,
     inject_latency: Annotated[
         str | None,
-        typer.Option("--inject-latency", help="MS@FRACTION: slow feature lookups, e.g. 5@0.01."),
+        typer.Option(
+            "--inject-latency",
+            callback=_fault,
+            help="MS@FRACTION: slow feature lookups, e.g. 5@0.01 "
+            f"[MS {ranges.INJECT_MS}, FRACTION {ranges.INJECT_FRACTION}].",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the fault injection.")] = 0,
     slo_p99_ms: Annotated[
-        Float, typer.Option("--slo-p99-ms", help="Exit 5 when the p99 latency is above this.")
+        Float,
+        typer.Option(
+            "--slo-p99-ms",
+            callback=finite(ranges.SLO_P99_MS),
+            help=ranged("Exit 5 when the p99 latency is above this.", ranges.SLO_P99_MS),
+        ),
     ] = None,
     json_: JsonOpt = False,
     report: ReportOpt = None,
@@ -92,7 +143,7 @@ def replay(
         warmup=warmup,
         loop=loop,
         deadline_ms=deadline_ms,
-        fault=Fault.parse(inject_latency) if inject_latency else None,
+        fault=inject_latency,  # a Fault: parsed by its callback
         seed=seed,
     )
     cfg = load_config(config, map_)

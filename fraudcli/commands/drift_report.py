@@ -20,18 +20,12 @@ from fraudcli.commands.reference import (
     decide_rows,
     profile_columns,
 )
-from fraudcli.config import Config
-from fraudcli.drift import (
-    CategoricalAccumulator,
-    DriftThresholds,
-    NumericAccumulator,
-    Profile,
-    judge_drift,
-)
+from fraudcli.config.load import Config
 from fraudcli.drift.compare import CategoricalDrift, NumericDrift
-from fraudcli.drift.profile import bin_index
+from fraudcli.drift.profile import Profile, bin_index
 from fraudcli.drift.stats import psi_rows
-from fraudcli.drift.verdict import DatasetVerdict
+from fraudcli.drift.stream import CategoricalAccumulator, NumericAccumulator
+from fraudcli.drift.verdict import DatasetVerdict, DriftThresholds, judge_drift
 from fraudcli.errors import BundleError, InputError, UsageError
 from fraudcli.features.feature_table import CATEGORICAL, collect_features
 from fraudcli.features.spec import FEATURE_NAMES
@@ -230,7 +224,7 @@ def add_batch(acc: _Current, scored: Scored | ScoredRecords) -> None:
 def _reference_from_data(reference: Path, opened: OpenBundle):
     """A profile of `reference` (through a fresh store), and the store it leaves behind."""
     from fraudcli.commands.reference import steady_rows
-    from fraudcli.drift import build_profile
+    from fraudcli.drift.profile import build_profile
 
     store = InMemoryStore(opened.store_config)
     batches = read_batches(reference, opened.config.columns)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
-from fraudcli.config import Config
+from fraudcli.config.load import Config
 from fraudcli.errors import InputError
 from fraudcli.files import check_distinct
 from fraudcli.model.metrics import Metrics, evaluate

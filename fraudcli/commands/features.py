@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from fraudcli.config import load_config
+from fraudcli.config.load import load_config
 from fraudcli.features.feature_table import collect_features, to_arrow
 from fraudcli.features.store import InMemoryStore
 from fraudcli.files import check_distinct

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from fraudcli.decision.engine import DecisionEngine
-from fraudcli.drift import build_profile
+from fraudcli.drift.profile import build_profile
 from fraudcli.features.feature_table import CATEGORICAL, RECORD, FeatureTable
 from fraudcli.features.spec import FEATURE_NAMES, LONGEST_WINDOW
 from fraudcli.model.logreg import LinearScorer

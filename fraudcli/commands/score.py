@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from fraudcli.config import Config
+from fraudcli.config.load import Config
 from fraudcli.files import check_distinct
 from fraudcli.io.writers import open_writer
 from fraudcli.records.accounting import RunSummary

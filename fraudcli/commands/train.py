@@ -13,7 +13,7 @@ import numpy as np
 
 from fraudcli.bundle import DEFAULT_MODEL_DIR, Bundle, save_bundle, sha256_file
 from fraudcli.commands.reference import reference_profile
-from fraudcli.config import Config
+from fraudcli.config.load import Config
 from fraudcli.errors import InputError
 from fraudcli.features.feature_table import FeatureTable, collect_features
 from fraudcli.features.from_parquet import clean_parquet_table

@@ -103,8 +103,8 @@ def _number(vec: Vec) -> tuple[object, int | None]:
 def arithmetic(op: Callable, a: Vec, b: Vec) -> Vec:
     if _is_constant(a) and _is_constant(b):
         return _fold(op, a, b)
-    if a.kind == "str" or b.kind == "str":
-        return _string_arithmetic(op, a, b)
+    if a.kind == "str" or b.kind == "str":  # refused when the rule is compiled (rules.py)
+        raise Awkward
     (x, x_bound), (y, y_bound) = _number(a), _number(b)
     known, bound = _and(a.known, b.known), None
     if op is operator.truediv:
@@ -114,15 +114,6 @@ def arithmetic(op: Callable, a: Vec, b: Vec) -> Vec:
         if bound > _EXACT:
             raise Awkward
     return Vec("num", op(x, y), known, bound)
-
-
-def _string_arithmetic(op: Callable, a: Vec, b: Vec) -> Vec:
-    if op is operator.add and a.kind == b.kind == "str":
-        return Vec("str", _filled(a) + _filled(b), _and(a.known, b.known))
-    other = b if a.kind == "str" else a
-    if op is operator.mul and other.kind != "str" and _number(other)[1] is not None:
-        raise Awkward  # a string times an integer repeats it
-    return _UNKNOWN  # any other mix is a TypeError in Python
 
 
 def negative(vec: Vec) -> Vec:

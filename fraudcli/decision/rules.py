@@ -8,18 +8,21 @@ A rule has a `name`, a `when` expression and an `action` (REVIEW or BLOCK):
     action = "REVIEW"
 
 `when` is a small whitelisted subset of Python expressions. It is parsed with
-`ast.parse(when, mode="eval")`, checked node by node and compiled into nested closures (the
-getters of `fraudcli.decision._getters`); Python never evaluates the text itself. Allowed:
+`ast.parse(when, mode="eval")` (by `rule_text.parse_when`, within its limits), checked node by
+node and compiled into nested closures (the getters of `fraudcli.decision._getters`); Python
+never evaluates the text itself. Allowed:
 
 - `and`, `or`, `not`, parentheses;
 - comparisons `< <= > >= == !=`, chains such as `0 < amount < 5`, and `in` / `not in` against a
   literal list, tuple or set of constants: `country in ["KP", "IR"]`;
-- arithmetic `+ - * /` and unary minus;
+- arithmetic `+ - * /` and unary minus, on numbers and truth values only: never on text (a
+  string constant or a text field, TEXT_FIELDS), so `'a' * 10**11` cannot build a huge string;
 - numbers, strings, `True`, `False`;
 - names: feature names and record fields, checked against `allowed_names` when loading.
 
 Anything else (calls, attributes, subscripts, lambdas, comprehensions, f-strings, `:=`, ...) is a
-ConfigError naming the rule and the offending piece.
+ConfigError naming the rule and the offending piece. So is an expression longer or deeper than
+the limits of `fraudcli.decision.rule_text`, checked before and after parsing.
 
 Missing values: a name whose value is None or absent (e.g. no country; every feature in the
 rules-only fallback) is *unknown*, and so is anything computed from it, a division by zero, and an
@@ -53,10 +56,14 @@ from fraudcli.decision._getters import (
     name_compare,
     negation,
 )
+from fraudcli.decision.rule_text import code, parse_when, shown
 from fraudcli.errors import ConfigError
+from fraudcli.records.schema import STRING_FIELDS
 
 RULE_ACTIONS = ("REVIEW", "BLOCK")
 RULE_KEYS = frozenset({"name", "when", "action", "description"})
+# The names whose values are text; every other name is a number (features, amount, lat, lon).
+TEXT_FIELDS = frozenset(("transaction_id", "user_id", "country", *STRING_FIELDS))
 
 _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
 _ARITHMETIC[ast.Div] = operator.truediv
@@ -98,46 +105,50 @@ class Rule:
     names: frozenset[str] = frozenset()  # the names `when` reads
 
 
-def compile_rule(name: str, when: str, action: str, allowed_names: Collection[str]) -> Rule:
+def compile_rule(
+    name: str,
+    when: str,
+    action: str,
+    allowed_names: Collection[str],
+    text_names: Collection[str] = TEXT_FIELDS,
+) -> Rule:
     """Check and compile one rule; ConfigError if anything about it is invalid.
+
+    `text_names` are the allowed names whose values are text: no arithmetic may touch them.
 
     >>> rule = compile_rule("big", "amount > 1000", "BLOCK", {"amount"})
     >>> rule.predicate({"amount": 2500.0}), rule.predicate({"amount": None})
     (True, False)
     """
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"every rule needs a non-empty string `name`, got {name!r}")
+        raise ConfigError(f"every rule needs a non-empty string `name`, got {shown(name)}")
     if not isinstance(when, str) or not when.strip():
-        raise ConfigError(f"rule {name!r}: `when` must be a non-empty string expression")
-    compiler = _Compiler(name, frozenset(allowed_names))
-    try:  # lines joined so a long rule can span a TOML multi-line string
-        tree = ast.parse(" ".join(when.strip().splitlines()), mode="eval")
-        predicate = compiler.predicate(tree.body)
-    except SyntaxError as exc:
-        raise ConfigError(f"rule {name!r}: invalid expression {when!r}: {exc.msg}") from None
-    except ValueError as exc:  # e.g. a NUL byte
-        raise ConfigError(f"rule {name!r}: invalid expression {when!r}: {exc}") from None
-    except RecursionError:
-        raise ConfigError(f"rule {name!r}: expression is nested too deeply") from None
+        raise ConfigError(f"rule {shown(name)}: `when` must be a non-empty string expression")
+    compiler = _Compiler(name, frozenset(allowed_names), frozenset(text_names))
+    predicate = compiler.predicate(parse_when(name, when))  # bounded: no RecursionError here
     return Rule(name, when, _action(name, action), predicate, frozenset(compiler.names))
 
 
-def load_rules(rules_section: list[dict], allowed_names: Collection[str]) -> list[Rule]:
+def load_rules(
+    rules_section: list[dict],
+    allowed_names: Collection[str],
+    text_names: Collection[str] = TEXT_FIELDS,
+) -> list[Rule]:
     """Compile every `[[rules]]` table, in file order; names must be unique."""
     if not isinstance(rules_section, list):
         raise ConfigError("[[rules]] must be an array of tables")
     rules: list[Rule] = []
     for table in rules_section:
         if not isinstance(table, dict):
-            raise ConfigError(f"each [[rules]] entry must be a table, got {table!r}")
+            raise ConfigError(f"each [[rules]] entry must be a table, got {shown(table)}")
         unknown = sorted(set(table) - RULE_KEYS)
         if unknown:
-            where = f"rule {table.get('name')!r}"
+            where = f"rule {shown(table.get('name'))}"
             raise ConfigError(f"{where}: unknown key(s) {unknown}; expected {sorted(RULE_KEYS)}")
         name, when, action = table.get("name"), table.get("when"), table.get("action")
-        rule = compile_rule(name, when, action, allowed_names)
+        rule = compile_rule(name, when, action, allowed_names, text_names)
         if any(r.name == rule.name for r in rules):
-            raise ConfigError(f"rule {rule.name!r} is defined twice")
+            raise ConfigError(f"rule {shown(rule.name)} is defined twice")
         rules.append(rule)
     return rules
 
@@ -146,22 +157,33 @@ def _action(name: str, action: object) -> str:
     normalised = action.strip().upper() if isinstance(action, str) else action
     if normalised == "ALLOW":
         raise ConfigError(
-            f"rule {name!r}: action ALLOW is not supported: a decision is the most severe of the "
-            "model's and the rules' actions, so a rule can only raise it (REVIEW or BLOCK)"
+            f"rule {shown(name)}: action ALLOW is not supported: a decision is the most severe of "
+            "the model's and the rules' actions, so a rule can only raise it (REVIEW or BLOCK)"
         )
-    if normalised not in RULE_ACTIONS:
-        raise ConfigError(f"rule {name!r}: action must be REVIEW or BLOCK, got {action!r}")
+    if not isinstance(normalised, str) or normalised not in RULE_ACTIONS:
+        raise ConfigError(
+            f"rule {shown(name)}: action must be REVIEW or BLOCK, got {shown(action)}"
+        )
     return normalised
 
 
 class _Compiler:
     """Walks one rule's AST, refusing anything off the whitelist, and builds closures."""
 
-    def __init__(self, rule: str, allowed: frozenset[str]) -> None:
-        self.rule, self.allowed, self.names = rule, allowed, set()
+    def __init__(self, rule: str, allowed: frozenset[str], text: frozenset[str]) -> None:
+        self.rule, self.allowed, self.text, self.names = rule, allowed, text, set()
 
     def fail(self, node: ast.AST, what: str) -> ConfigError:
-        return ConfigError(f"rule {self.rule!r}: {what} not allowed: `{ast.unparse(node)}`")
+        return ConfigError(f"rule {shown(self.rule)}: {what} not allowed: `{code(node)}`")
+
+    def numeric(self, node: ast.expr, *operands: ast.expr) -> None:
+        """Refuse arithmetic on text: `'a' * 10**11` or `merchant_category * 10**9` would build
+        a string of gigabytes per record. Only constants and text fields are text: comparisons,
+        `and`/`or`/`not` give truth values, arithmetic gives numbers."""
+        for operand in operands:
+            text_constant = isinstance(operand, ast.Constant) and isinstance(operand.value, str)
+            if text_constant or (isinstance(operand, ast.Name) and operand.id in self.text):
+                raise self.fail(node, f"arithmetic on text ({code(operand)} is text) is")
 
     def predicate(self, node: ast.expr) -> Callable[[Values], bool]:
         body = self.compile(node)
@@ -183,6 +205,7 @@ class _Compiler:
         if isinstance(node, ast.Compare):
             return self.compare(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+            self.numeric(node, node.left, node.right)
             return arithmetic(
                 _ARITHMETIC[type(node.op)], self.compile(node.left), self.compile(node.right)
             )
@@ -205,6 +228,7 @@ class _Compiler:
         if isinstance(node.operand, ast.Constant):
             value = -self.number(node.operand)
             return lambda values: value
+        self.numeric(node, node.operand)
         return minus(self.compile(node.operand))
 
     def compare(self, node: ast.Compare) -> Getter:
@@ -242,7 +266,7 @@ class _Compiler:
     def constant(self, node: ast.Constant) -> object:
         if isinstance(node.value, (bool, int, float, str)):
             return node.value
-        raise self.fail(node, f"the constant {node.value!r} is")
+        raise self.fail(node, f"the constant {shown(node.value)} is")
 
     def number(self, node: ast.Constant) -> float:
         value = self.constant(node)
@@ -254,7 +278,7 @@ class _Compiler:
         if node.id not in self.allowed:
             close = difflib.get_close_matches(node.id, sorted(self.allowed), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"rule {self.rule!r}: unknown name {node.id!r}{hint}")
+            raise ConfigError(f"rule {shown(self.rule)}: unknown name {shown(node.id)}{hint}")
         self.names.add(node.id)
         return node.id
 

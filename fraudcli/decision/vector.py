@@ -14,10 +14,11 @@ Each rule's `when` is compiled here into a function of the batch; the values it 
 `Vec` per sub-expression, with the semantics of `fraudcli.decision.rules`) are the array maths of
 `fraudcli.decision._vector_values`.
 
-Three shapes cannot be computed exactly in float64: an integer constant float64 cannot hold,
-integer arithmetic (on comparison results and integer constants) that could pass 2**53, and a
-string times an integer (repetition). A rule containing one is evaluated row by row with its own
-predicate instead: still exact, but about 1 us a row. `flags.row_by_row` names such rules.
+Two shapes cannot be computed exactly in float64: an integer constant float64 cannot hold, and
+integer arithmetic (on comparison results and integer constants) that could pass 2**53. A rule
+containing one is evaluated row by row with its own predicate instead: still exact, but about
+1 us a row. `flags.row_by_row` names such rules. (Arithmetic on text is refused when a rule is
+compiled; a Rule made by hand with some would go row by row too.)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from fraudcli.decision._vector_values import (
     true,
 )
 from fraudcli.decision.engine import DecisionEngine
+from fraudcli.decision.rule_text import parse_when
 from fraudcli.decision.rules import Rule
 
 Column = Callable[[str], np.ndarray]
@@ -148,8 +150,7 @@ Compiled = Callable[[_Frame], Vec]
 
 
 def _compile_rule(rule: Rule) -> Compiled:
-    # lines joined as in compile_rule, so a multi-line TOML string parses the same way
-    return _compile(ast.parse(" ".join(rule.when.strip().splitlines()), mode="eval").body)
+    return _compile(parse_when(rule.name, rule.when))  # the same tree as compile_rule's
 
 
 def _compile(node: ast.expr) -> Compiled:

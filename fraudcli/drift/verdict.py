@@ -27,6 +27,8 @@ import numpy as np
 from fraudcli.drift._json import num
 from fraudcli.drift.compare import CategoricalDrift, NumericDrift
 from fraudcli.drift.stats import benjamini_hochberg
+from fraudcli.errors import UsageError
+from fraudcli.ranges import PSI
 
 LEVELS = ("stable", "warn", "drift")
 
@@ -42,6 +44,17 @@ class DriftThresholds:
     warn_share: float = 0.30
     max_drift_features: int = 0
     alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        for name in ("psi_warn", "psi_drift"):  # the two a user sets (drift-report options)
+            value = getattr(self, name)
+            if value not in PSI:
+                option = f"--{name.replace('_', '-')}"
+                raise UsageError(f"{option} must be a finite number with {PSI}, got {value!r}")
+        if self.psi_warn > self.psi_drift:
+            raise UsageError(
+                f"--psi-warn ({self.psi_warn:g}) must not be above --psi-drift ({self.psi_drift:g})"
+            )
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)

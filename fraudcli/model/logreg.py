@@ -127,8 +127,8 @@ class LogisticRegression:
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
     ) -> LogisticRegression:
         X, y = _check_xy(X, y)
-        if not self.C > 0:
-            raise ValueError(f"C must be > 0, got {self.C}")
+        if not 0 < self.C < math.inf:
+            raise ValueError(f"C must be a finite number > 0, got {self.C}")
         weight = row_weights(y, sample_weight, self.class_weight)
         total = float(weight.sum())
         if not total > 0:

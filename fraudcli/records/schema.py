@@ -19,10 +19,7 @@ from fraudcli.records.field_checks import (
     parse_label,
     parse_optional_string,
 )
-from fraudcli.records.timestamps import (
-    iso_z_seconds,
-    parse_timestamp,
-)
+from fraudcli.records.timestamps import iso_z_seconds, parse_timestamp
 
 REQUIRED = ("transaction_id", "timestamp", "user_id", "amount")
 OPTIONAL = (

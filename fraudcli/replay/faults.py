@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from fraudcli.errors import UsageError
 from fraudcli.features.store import StoreTimeout
+from fraudcli.ranges import INJECT_FRACTION, INJECT_MS
 from fraudcli.records.schema import Txn
 from fraudcli.replay.schedule import wait_until
 
@@ -33,10 +34,13 @@ class Fault:
             delay, fraction = (float(part) for part in text.split("@"))
         except ValueError:
             raise UsageError(
-                f"--inject-latency wants MS@FRACTION, e.g. 5@0.01, got {text!r}"
+                f"--inject-latency wants MS@FRACTION, e.g. 5@0.01, got {text[:40]!r}"
             ) from None
-        if delay < 0 or not 0 <= fraction <= 1:
-            raise UsageError("--inject-latency: MS must be >= 0 and FRACTION in [0, 1]")
+        if delay not in INJECT_MS or fraction not in INJECT_FRACTION:
+            raise UsageError(
+                f"--inject-latency wants MS@FRACTION, finite, with MS {INJECT_MS} ms and "
+                f"FRACTION {INJECT_FRACTION}, got {text[:40]!r}"
+            )
         return cls(delay, fraction)
 
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from fraudcli import ranges
 from fraudcli.errors import UsageError
 from fraudcli.replay.faults import Fault
 
+OPTION_RANGES = {  # the stated range of each numeric option (the CLI checks the same)
+    "tps": ranges.TPS,
+    "speed": ranges.SPEED,
+    "duration": ranges.DURATION,
+    "warmup": ranges.WARMUP,
+    "deadline_ms": ranges.DEADLINE_MS,
+}
 DEFAULT_TPS = 1000.0  # the rate when none of --tps, --speed, --max is given
 SAMPLE_DURATION = 10.0  # seconds the shipped sample is looped for when no length is given
 
@@ -37,14 +45,15 @@ class ReplayOptions:
         chosen = [self.tps is not None, self.speed is not None, self.max_rate]
         if sum(chosen) != 1:
             raise UsageError("choose exactly one pacing: --tps N, --speed X or --max")
-        for name in ("tps", "speed", "duration", "deadline_ms"):
+        for name, bounds in OPTION_RANGES.items():
             value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise UsageError(f"--{name.replace('_', '-')} must be positive")
-        if self.limit is not None and self.limit < 1:
-            raise UsageError("--limit must be at least 1")
-        if self.warmup < 0 or (self.duration is not None and self.warmup >= self.duration):
-            raise UsageError("--warmup must be >= 0 and shorter than --duration")
+            if value is not None and value not in bounds:
+                option = f"--{name.replace('_', '-')}"
+                raise UsageError(f"{option} must be a finite number with {bounds}, got {value!r}")
+        if self.limit is not None and not 1 <= self.limit <= ranges.MAX_LIMIT:
+            raise UsageError(f"--limit must be between 1 and {ranges.MAX_LIMIT:,}")
+        if self.duration is not None and self.warmup >= self.duration:
+            raise UsageError("--warmup must be shorter than --duration")
         if self.loop and self.duration is None and self.limit is None:
             raise UsageError("--loop needs --duration or --limit")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from fraudcli.config import Config
+from fraudcli.config.load import Config
 from fraudcli.files import check_distinct
 from fraudcli.io.read import read_batches
 from fraudcli.records.accounting import accepted

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from fraudcli.bundle import DEFAULT_MODEL_DIR, Bundle, load_bundle
-from fraudcli.config import Config
+from fraudcli.config.load import Config
 from fraudcli.decision.engine import DecisionEngine, Thresholds
 from fraudcli.features.continued import ColumnState
 from fraudcli.features.spec import FEATURE_NAMES

@@ -19,11 +19,14 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 
+from fraudcli.ranges import SIMULATE_DAYS
+from fraudcli.records.timestamps import MAX_TS, MIN_TS
 from fraudcli.simulation import fraud, legit, rows
 from fraudcli.simulation.period import DAY, DRIFT_SHIFTS, NO_SHIFTS, Period
 from fraudcli.simulation.population import Population, build_population
 
 __all__ = [
+    "DAYS",
     "DEFAULT_MERCHANTS",
     "DEFAULT_USERS",
     "DRIFT",
@@ -31,11 +34,14 @@ __all__ = [
     "FRAUD_RATE",
     "SCHEMA",
     "build_population",
+    "check_period",
     "simulate",
+    "start_seconds",
 ]
 
 DEFAULT_USERS = 5_000
 DEFAULT_MERCHANTS = 1_000
+DAYS = SIMULATE_DAYS  # and the period must end by 2100 (`check_period`)
 FRAUD_RATE = fraud.FRAUD_RATE
 SCHEMA = rows.SCHEMA
 
@@ -75,10 +81,9 @@ def simulate(
     """
     if n_transactions < 0:
         raise ValueError(f"n_transactions must not be negative, got {n_transactions}")
-    if not days > 0:
-        raise ValueError(f"days must be positive, got {days}")
+    first = start_seconds(start)
+    check_period(first, days)
     pop = build_population(seed, n_users or DEFAULT_USERS, n_merchants or DEFAULT_MERCHANTS)
-    first = _epoch_seconds(start)
     period = Period(first, max(round(days * DAY), 1), DRIFT_SHIFTS if drift else NO_SHIFTS)
     key = (1, first % 2**63, n_transactions, period.seconds, int(drift))
     rng = np.random.default_rng(np.random.SeedSequence(seed % 2**64, spawn_key=key))
@@ -94,11 +99,30 @@ def _generate(rng, pop: Population, period: Period, n: int, id_prefix: str) -> p
     return rows.to_table(table_rows, pop, new_devices, id_prefix, fraud.PATTERNS)
 
 
-def _epoch_seconds(start: datetime | str) -> int:
-    moment = datetime.fromisoformat(start) if isinstance(start, str) else start
+def start_seconds(start: datetime | str) -> int:
+    """Epoch seconds of `start`, an ISO date or datetime (UTC unless it says otherwise).
+
+    ValueError unless it is a real moment in the years a record may have (2000-2099): the data
+    must be readable by `fraud` itself.
+    """
+    try:
+        moment = datetime.fromisoformat(start) if isinstance(start, str) else start
+    except ValueError:
+        raise ValueError(f"not a real ISO date such as 2026-01-01: {str(start)[:40]!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
+    seconds = moment.timestamp()
+    if not MIN_TS <= seconds < MAX_TS:
+        raise ValueError(f"the start must be in the years 2000-2099, got {str(start)[:40]!r}")
+    return int(seconds)
+
+
+def check_period(first: int, days: float) -> None:
+    """ValueError unless `days` is in DAYS and the period from `first` ends by 2100."""
+    if days not in DAYS:
+        raise ValueError(f"days must be a finite number with {DAYS}, got {days!r}")
+    if first + days * DAY > MAX_TS:
+        raise ValueError(f"{days:g} days from the start run past 2099, the last year of the format")
 
 
 def _id_prefix(first: int, seed: int, drift: bool) -> str:

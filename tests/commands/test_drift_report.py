@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from fraudcli.cli import app
 from fraudcli.commands.drift_report import drift_report
-from fraudcli.config import load_config
+from fraudcli.config.load import load_config
 from fraudcli.simulation.simulate import simulate
 
 runner = CliRunner()

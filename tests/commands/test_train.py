@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fraudcli.commands.train import time_split, train, train_file
-from fraudcli.config import load_config
+from fraudcli.config.load import load_config
 from fraudcli.errors import InputError
 from fraudcli.io.read import read_batches
 from fraudcli.records.rejects import RejectSink

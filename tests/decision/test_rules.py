@@ -75,7 +75,6 @@ def fires(when: str, values: dict | None = None) -> bool:
         ("not flag", False),
         ("True", True),
         ("False or amount > 1", True),
-        ("country + channel == 'USweb'", True),
     ],
 )
 def test_whitelisted_constructs_evaluate_like_python(when: str, expected: bool) -> None:
@@ -117,7 +116,8 @@ def test_whitelisted_constructs_evaluate_like_python(when: str, expected: bool) 
         ("import os", "invalid expression"),
         ("amount >", "invalid expression"),
         ("", "non-empty string"),
-        ("not " * 3000 + "flag", "nested too deeply"),
+        ("not " * 900 + "flag", "nested too deeply"),
+        ("country + channel == 'USweb'", "arithmetic on text (country is text) is not allowed"),
     ],
 )
 def test_forbidden_constructs_are_refused_at_load_naming_rule_and_piece(when, piece) -> None:
@@ -152,8 +152,6 @@ def test_rule_records_the_names_it_reads() -> None:
         ("amount > 40 or country == 'US'", True),
         ("country == 'US' and amount > 50", False),  # False and unknown is False
         ("not (country == 'US' and amount > 50)", True),
-        ("country + channel == 'web'", False),
-        ("-country == 1", False),
         ("1 < count < country", False),
         ("count < 1 < country", False),  # a False link decides the chain
         ("not (count < 1 < country)", True),
@@ -176,8 +174,6 @@ def test_missing_value_is_unknown_and_never_fires(when: str, expected: bool) -> 
         "amount / (count - 3) == 0",
         "country < 3",  # mismatched types: unknown, not a crash
         "not country > 3",
-        "country - 1 > 0",
-        "-channel == 1",
         "1 < country < 3",
     ],
 )

@@ -13,15 +13,9 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp, wasserstein_distance
 
-from fraudcli.drift import (
-    Profile,
-    compare_categorical,
-    compare_numeric,
-    judge_drift,
-    profile_categorical,
-    profile_numeric,
-    psi_by_period,
-)
+from fraudcli.drift.compare import compare_categorical, compare_numeric, psi_by_period
+from fraudcli.drift.profile import Profile, profile_categorical, profile_numeric
+from fraudcli.drift.verdict import judge_drift
 from tests.helpers import MIX, categories, normal
 
 

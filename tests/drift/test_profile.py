@@ -8,12 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from fraudcli.drift import (
-    Profile,
-    build_profile,
-    compare_numeric,
-    profile_numeric,
-)
+from fraudcli.drift.compare import compare_numeric
+from fraudcli.drift.profile import Profile, build_profile, profile_numeric
 from tests.helpers import MIX, categories, normal
 
 

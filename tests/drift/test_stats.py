@@ -10,12 +10,15 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chisquare, false_discovery_control, ks_2samp, wasserstein_distance
 
-from fraudcli.drift import (
+from fraudcli.drift.stats import (
     benjamini_hochberg,
+    chi2_test,
     js_distance,
+    ks_and_wasserstein,
+    ks_pvalue,
     psi,
+    smoothed_shares,
 )
-from fraudcli.drift.stats import chi2_test, ks_and_wasserstein, ks_pvalue, smoothed_shares
 from tests.helpers import normal
 
 

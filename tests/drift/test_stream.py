@@ -7,15 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudcli.drift import (
-    CategoricalAccumulator,
-    NumericAccumulator,
-    compare_categorical,
-    compare_numeric,
-    profile_categorical,
-    profile_numeric,
-)
+from fraudcli.drift.compare import compare_categorical, compare_numeric
+from fraudcli.drift.profile import profile_categorical, profile_numeric
 from fraudcli.drift.sample import BottomK, bottom_k_sample
+from fraudcli.drift.stream import CategoricalAccumulator, NumericAccumulator
 from tests.helpers import MIX, categories, normal
 
 

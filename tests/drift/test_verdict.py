@@ -8,15 +8,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from fraudcli.drift import (
-    CategoricalAccumulator,
-    DriftThresholds,
-    NumericAccumulator,
-    build_profile,
-    compare_numeric,
-    judge_drift,
-    profile_numeric,
-)
+from fraudcli.drift.compare import compare_numeric
+from fraudcli.drift.profile import build_profile, profile_numeric
+from fraudcli.drift.stream import CategoricalAccumulator, NumericAccumulator
+from fraudcli.drift.verdict import DriftThresholds, judge_drift
 from tests.helpers import MIX, categories, normal
 
 

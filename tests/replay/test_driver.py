@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 
 from fraudcli.records.schema import Txn
-from fraudcli.replay import (
-    ReplayOptions,
-    replay,
-)
+from fraudcli.replay.driver import replay
+from fraudcli.replay.options import ReplayOptions
 from tests.helpers import FakePipeline, FakeStore, records, replay_fake
 
 # These tests measure wall-clock time on a shared VM that can pause a process for 10-50 ms:
@@ -80,7 +78,7 @@ def test_latency_counts_the_queue_behind_a_stall():
 def test_warmup_is_left_out_of_the_figures():
     report, _ = replay_fake(n=2000, stalls={100: 0.1}, tps=2000.0, duration=1.0, warmup=0.3)
     assert report.decided == 2000 and report.measured == 1400
-    assert report.latency.max < 10.0  # the stall and its queue happened during the warmup
+    assert report.latency.max < 50.0  # the 100 ms stall and its queue fell in the warmup
     assert report.per_second[0].max_ms > 90.0  # ...but the per-second series shows it
 
 

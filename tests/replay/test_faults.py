@@ -8,12 +8,9 @@ import pytest
 
 from fraudcli.errors import UsageError
 from fraudcli.features.store import StoreTimeout
-from fraudcli.replay import (
-    Fault,
-    ReplayOptions,
-    SlowStore,
-    replay,
-)
+from fraudcli.replay.driver import replay
+from fraudcli.replay.faults import Fault, SlowStore
+from fraudcli.replay.options import ReplayOptions
 from tests.helpers import FakePipeline, FakeStore, records, replay_fake
 
 # timed on a shared machine: a pause of the VM may make a figure miss (see README)

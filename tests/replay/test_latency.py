@@ -6,10 +6,7 @@ import math
 
 import numpy as np
 
-from fraudcli.replay import (
-    percentiles,
-)
-from fraudcli.replay.latency import LatencyRecorder
+from fraudcli.replay.latency import LatencyRecorder, percentiles
 
 
 def test_recorder_grows_keeping_what_it_holds():

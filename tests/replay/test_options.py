@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fraudcli.errors import UsageError
-from fraudcli.replay import (
-    ReplayOptions,
-    replay,
-)
+from fraudcli.replay.driver import replay
+from fraudcli.replay.options import ReplayOptions
 from tests.helpers import FakePipeline, FakeStore, records
 
 

@@ -7,10 +7,7 @@ import json
 import pytest
 
 from fraudcli.errors import SLOError
-from fraudcli.replay import (
-    check_slo,
-    write_report,
-)
+from fraudcli.replay.report import check_slo, write_report
 from tests.helpers import replay_fake
 
 # timed on a shared machine: a pause of the VM may make a figure miss (see README)

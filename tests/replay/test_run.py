@@ -8,12 +8,14 @@ import random
 
 import pytest
 
-from fraudcli.config import load_config
+from fraudcli.config.load import load_config
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.model.logreg import LinearScorer
 from fraudcli.records.schema import Txn
-from fraudcli.replay import Fault, ReplayOptions, replay
+from fraudcli.replay.driver import replay
+from fraudcli.replay.faults import Fault
+from fraudcli.replay.options import ReplayOptions
 from fraudcli.scoring.load import build_engine
 from fraudcli.scoring.pipeline import Pipeline
 
@@ -64,7 +66,7 @@ def test_cli_on_a_trained_bundle(tmp_path):
     import fraudcli.cli.replay_cmd  # noqa: F401
     from fraudcli.cli.app import app
     from fraudcli.commands.train import train_file
-    from fraudcli.config import load_config as config
+    from fraudcli.config.load import load_config as config
     from fraudcli.io.writers import write_table
     from fraudcli.simulation.simulate import simulate
 

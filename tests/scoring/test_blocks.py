@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fraudcli.commands.score import score_file
-from fraudcli.config import load_config
+from fraudcli.config.load import load_config
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.io import blocks as input_blocks

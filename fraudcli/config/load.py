@@ -1,7 +1,9 @@
 """fraud.toml: the shipped defaults, overridden by the user's file, in one frozen object.
 
 Search order: `--config FILE` if given, else `./fraud.toml` if present. Tables merge key by key
-over the defaults; `[[rules]]` with a default rule's name replace it, new names are added.
+over the defaults; `[[rules]]` with a default rule's name replace it, new names are added. The
+user's file is read by `config_file.read_toml` and checked against `config_schema.SCHEMA` before
+the merge, and the merged result after it, so everything below reads valid values.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from fraudcli.config.file import read_toml
+from fraudcli.config.schema import check_config
 from fraudcli.errors import ConfigError
 from fraudcli.features.spec import DAY
 from fraudcli.features.store import StoreConfig
@@ -44,8 +48,9 @@ def load_config(path: str | Path | None = None, mapping: list[str] | None = None
     sources, user = ["defaults"], {}
     user_path = Path(path) if path else (USER_CONFIG if USER_CONFIG.is_file() else None)
     if user_path is not None:
-        user = _read_toml(user_path)
-        data = merge(data, user)
+        user = read_toml(user_path)
+        _checked(user, user_path)
+        data = _checked(merge(data, user), user_path)
         sources.append(str(user_path))
     columns = dict(data.get("columns", {}))
     columns |= parse_mapping(mapping or [])
@@ -62,13 +67,13 @@ def _read_defaults() -> dict:
     return tomllib.loads(text)
 
 
-def _read_toml(path: Path) -> dict:
+def _checked(data: dict, path: Path) -> dict:
+    """`data`, if it matches the schema; else the schema's ConfigError, naming the file."""
     try:
-        return tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        check_config(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return data
 
 
 def merge(base: dict, override: dict) -> dict:
@@ -105,29 +110,15 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
 
 
 def _store_config(data: dict) -> StoreConfig:
-    features = data.get("features", {})
-    delay = _number(features, "label_delay_days", 7.0, "features")
-    lateness = _number(features, "lateness_days", 1.0, "features")
-    if delay < 0 or lateness < 0:
-        raise ConfigError("[features] label_delay_days and lateness_days must be >= 0")
+    features = data.get("features", {})  # types and ranges checked against the schema
+    delay = float(features.get("label_delay_days", 7.0))
+    lateness = float(features.get("lateness_days", 1.0))
     return StoreConfig(label_delay=delay * DAY, lateness=lateness * DAY)
 
 
 def _policy(data: dict) -> Policy:
-    policy = data.get("policy", {})
-    budget = _number(policy, "review_budget_per_day", 50, "policy")
-    precision = _number(policy, "block_precision", 0.9, "policy")
-    fraction = _number(policy, "validation_fraction", 0.2, "policy")
-    if budget < 1 or not 0 < precision <= 1 or not 0 < fraction < 1:
-        raise ConfigError(
-            "[policy] needs review_budget_per_day >= 1, 0 < block_precision <= 1, "
-            "0 < validation_fraction < 1"
-        )
+    policy = data.get("policy", {})  # types and ranges checked against the schema
+    budget = policy.get("review_budget_per_day", 50)
+    precision = policy.get("block_precision", 0.9)
+    fraction = policy.get("validation_fraction", 0.2)
     return Policy(int(budget), float(precision), float(fraction))
-
-
-def _number(table: dict, key: str, default: float, section: str) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"[{section}] {key} must be a number, got {value!r}")
-    return float(value)
