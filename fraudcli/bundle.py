@@ -8,7 +8,11 @@
       state/*.parquet    the feature store's state at the end of the training data
 
 Written to a temporary sibling directory and renamed into place, so a crash never leaves half
-a bundle. Loading verifies everything and raises BundleError with a plain reason. Never pickle.
+a bundle. With a signing key (`fraudcli.signing`) the manifest carries an HMAC-SHA256 signature.
+Loading verifies everything and raises BundleError with a plain reason: the files the format
+requires (`bundle_shapes.REQUIRED_FILES`, whatever the manifest lists) inside the bundle, each
+read once and checked against its SHA-256, the signature when a key is set, and the shape of
+every part (`fraudcli.bundle_shapes`, `fraudcli.bundle_state`). Never pickle.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,12 +30,51 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fraudcli.bundle_shapes import STATE_TABLES, check_manifest, check_model, check_profile, shown
+from fraudcli.bundle_state import check_state
 from fraudcli.errors import BundleError
 from fraudcli.features.spec import FEATURE_NAMES
+from fraudcli.signing import SigningKey, Trust, active_trust, sign, verify
 
 SCHEMA_VERSION = 1
 DEFAULT_MODEL_DIR = Path("fraud-model")
 MANIFEST = "manifest.json"
+MANIFEST_LIMIT = 1 << 20  # bytes; a real manifest is about 3 KB
+JSON_LIMIT = 256 << 20  # model.json and profile.json (a profile is about 1-2 MB)
+ID_DIGITS = 12
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    """What a verified manifest says about its bundle: for audit trails and messages."""
+
+    path: str
+    sha256: str  # of the canonical manifest: its verified "checksum"
+    signed: bool
+    verified: bool  # the signature was checked with a configured key
+    key_id: str | None
+    thresholds: dict[str, float]
+    created: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.sha256[:ID_DIGITS]
+
+    @property
+    def signature(self) -> str:
+        if self.verified:
+            return "verified"
+        return "not checked (no key set)" if self.signed else "unsigned"
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "manifest_sha256": self.sha256,
+            "path": self.path,
+            "created": self.created,
+            "signature": self.signature,
+            "key_id": self.key_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -44,17 +88,21 @@ class Bundle:
     fingerprint: dict = field(default_factory=dict)
     feature_names: tuple[str, ...] = FEATURE_NAMES
     created: str = ""
+    config_hash: str = ""  # of the configuration it was trained with (`fraudcli.audit`)
+    info: BundleInfo | None = field(default=None, compare=False)  # set when loaded
 
 
-def save_bundle(bundle: Bundle, path: str | Path) -> Path:
-    """Write `bundle` atomically to directory `path` (replacing an existing bundle)."""
+def save_bundle(bundle: Bundle, path: str | Path, key: SigningKey | None = None) -> Path:
+    """Write `bundle` atomically to directory `path` (replacing an existing bundle), signed
+    with `key` (default: the running command's, if any)."""
+    key = key or active_trust().key
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a bundle is an ordinary directory
     try:
         files = _write_parts(bundle, tmp)
-        manifest = _manifest(bundle, files)
+        manifest = _manifest(bundle, files, key)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n")
         _swap_into_place(tmp, target)
     except BaseException:
@@ -77,7 +125,7 @@ def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, allow_nan=False, separators=(",", ":")))
 
 
-def _manifest(bundle: Bundle, files: dict[str, str]) -> dict:
+def _manifest(bundle: Bundle, files: dict[str, str], key: SigningKey | None) -> dict:
     manifest = {
         "format": "fraudcli-model",
         "schema_version": SCHEMA_VERSION,
@@ -89,6 +137,10 @@ def _manifest(bundle: Bundle, files: dict[str, str]) -> dict:
         "training_data": bundle.fingerprint,
         "files": files,
     }
+    if bundle.config_hash:
+        manifest["config_hash"] = bundle.config_hash
+    if key is not None:
+        manifest["signature"] = sign(manifest, key)
     return manifest | {"checksum": _manifest_checksum(manifest)}
 
 
@@ -109,39 +161,77 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
         tmp.rename(target)
 
 
-def load_bundle(path: str | Path = DEFAULT_MODEL_DIR) -> Bundle:
-    """Read and verify a bundle; BundleError says what is wrong and what to do."""
+def load_bundle(path: str | Path = DEFAULT_MODEL_DIR, trust: Trust | None = None) -> Bundle:
+    """Read and verify a bundle; BundleError says what is wrong and what to do.
+
+    `trust` (default: the running command's, `fraudcli.signing.active_trust`) may require a
+    signature made with its key and a manifest SHA-256 starting with its `expect`."""
     root = Path(path)
-    manifest = _read_manifest(root)
-    _check_manifest(manifest, root)
-    for name, digest in manifest["files"].items():
-        if not (root / name).is_file():
-            raise BundleError(f"bundle {root} is missing {name}; retrain with `fraud train`")
-        if sha256_file(root / name) != digest:
-            raise BundleError(f"bundle {root}: {name} does not match its checksum (corrupt/edited)")
-    state_files = [n for n in manifest["files"] if n.startswith("state/")]
+    manifest, info = read_manifest(root, trust)
+    where = f"bundle {root}"
+    model = _json(_read_part(root, manifest, "model.json"), where, "model.json")
+    check_model(model, where)
+    profile = _json(_read_part(root, manifest, "profile.json"), where, "profile.json")
+    check_profile(profile, where)
+    state = {name: _parquet(root, manifest, name) for name in STATE_TABLES}
+    check_state(state, where)
     return Bundle(
-        model=_read_json(root / "model.json"),
+        model=model,
         thresholds=manifest["thresholds"],
         store=manifest["store"],
-        state={Path(n).stem: pq.read_table(root / n) for n in state_files},
-        profile=_read_json(root / "profile.json"),
+        state=state,
+        profile=profile,
         metrics=manifest.get("metrics", {}),
         fingerprint=manifest.get("training_data", {}),
         feature_names=tuple(manifest["feature_names"]),
         created=manifest.get("created", ""),
+        config_hash=manifest.get("config_hash", ""),
+        info=info,
     )
 
 
+def inspect_bundle(path: str | Path = DEFAULT_MODEL_DIR, trust: Trust | None = None) -> BundleInfo:
+    """What the bundle's verified manifest says (its files are checked by `load_bundle`)."""
+    return read_manifest(Path(path), trust)[1]
+
+
+def bundle_id(manifest: dict) -> str:
+    """A bundle's short id: the first 12 hex digits of its manifest's verified SHA-256."""
+    return manifest["checksum"][:ID_DIGITS]
+
+
+def read_manifest(root: Path, trust: Trust | None = None) -> tuple[dict, BundleInfo]:
+    """The manifest, verified (checksum, signature when `trust` has a key, expected id, shape)."""
+    trust = trust or active_trust()
+    manifest = _read_manifest(root)
+    _check_manifest(manifest, root)
+    if trust.key is not None:
+        verify(manifest, trust.key, f"bundle {root}")
+    check_manifest(manifest, f"bundle {root}")
+    digest = manifest["checksum"]
+    if trust.expect is not None and not digest.startswith(trust.expect.lower()):
+        raise BundleError(
+            f"bundle {root} is {digest[:ID_DIGITS]}, not the expected {trust.expect[:ID_DIGITS]}"
+        )
+    signature = manifest.get("signature")
+    info = BundleInfo(
+        path=str(root),
+        sha256=digest,
+        signed=signature is not None,
+        verified=trust.key is not None,
+        key_id=signature.get("key_id") if isinstance(signature, dict) else None,
+        thresholds=dict(manifest["thresholds"]),
+        created=manifest.get("created", ""),
+    )
+    return manifest, info
+
+
 def _read_manifest(root: Path) -> dict:
-    if not (root / MANIFEST).is_file():
+    if not (root / MANIFEST).exists():
         raise BundleError(
             f"no model bundle at {root}: run `fraud train` first (or pass --model DIR)"
         )
-    try:
-        manifest = json.loads((root / MANIFEST).read_text("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise BundleError(f"bundle {root}: manifest.json is not valid JSON (corrupt)") from None
+    manifest = _json(_read_file(root, MANIFEST, MANIFEST_LIMIT), f"bundle {root}", MANIFEST)
     if not isinstance(manifest, dict) or manifest.get("format") != "fraudcli-model":
         raise BundleError(f"{root} is not a fraudcli model bundle")
     return manifest
@@ -149,27 +239,75 @@ def _read_manifest(root: Path) -> dict:
 
 def _check_manifest(manifest: dict, root: Path) -> None:
     version = manifest.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise BundleError(
-            f"bundle {root} has schema version {version}, this fraudcli reads {SCHEMA_VERSION}: "
-            "retrain with `fraud train`"
+            f"bundle {root} has schema version {shown(version)}, this fraudcli reads "
+            f"{SCHEMA_VERSION}: retrain with `fraud train`"
         )
-    if tuple(manifest.get("feature_names", ())) != FEATURE_NAMES:
+    names = manifest.get("feature_names")
+    if not isinstance(names, list) or tuple(names) != FEATURE_NAMES:
         raise BundleError(
             f"bundle {root} was trained on other features than this fraudcli computes: retrain"
         )
     missing = {"thresholds", "store", "files", "checksum"} - set(manifest)
     if missing:
         raise BundleError(f"bundle {root}: manifest lacks {', '.join(sorted(missing))}")
-    if manifest["checksum"] != _manifest_checksum(manifest):
+    try:
+        intact = manifest["checksum"] == _manifest_checksum(manifest)
+    except (TypeError, ValueError, RecursionError):
+        intact = False
+    if not intact:
         raise BundleError(f"bundle {root}: manifest.json does not match its checksum (edited)")
 
 
-def _read_json(path: Path) -> dict:
+def _read_part(root: Path, manifest: dict, name: str) -> bytes:
+    """A file the format requires, read once, its bytes checked against the manifest."""
+    data = _read_file(root, name, JSON_LIMIT if name.endswith(".json") else None)
+    if hashlib.sha256(data).hexdigest() != manifest["files"][name]:
+        raise BundleError(f"bundle {root}: {name} does not match its checksum (corrupt/edited)")
+    return data
+
+
+def _read_file(root: Path, name: str, limit: int | None) -> bytes:
+    """`root/name` if it is a regular file inside the bundle (symlinks resolved first) and no
+    larger than `limit` bytes."""
     try:
-        return json.loads(path.read_text("utf-8"))
+        path = (root / name).resolve(strict=True)
+        inside = path.is_relative_to(root.resolve(strict=True))
+        info = path.stat()
+    except FileNotFoundError:
+        raise BundleError(f"bundle {root} is missing {name}; retrain with `fraud train`") from None
+    except (OSError, RuntimeError) as exc:  # a symlink loop, no permission...
+        raise BundleError(f"bundle {root}: cannot read {name} ({exc})") from None
+    if not inside:
+        raise BundleError(f"bundle {root}: {name} leads outside the bundle (a symlink?)")
+    if not stat.S_ISREG(info.st_mode):
+        raise BundleError(f"bundle {root}: {name} is not a regular file")
+    if limit is not None and info.st_size > limit:
+        raise BundleError(f"bundle {root}: {name} is larger than {limit:,} bytes (corrupt)")
+    with open(path, "rb") as stream:
+        data = stream.read() if limit is None else stream.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise BundleError(f"bundle {root}: {name} is larger than {limit:,} bytes (corrupt)")
+    return data
+
+
+def _json(data: bytes, where: str, name: str):
+    try:
+        return json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
-        raise BundleError(f"{path} is not valid JSON (corrupt)") from None
+        raise BundleError(f"{where}: {name} is not valid JSON (corrupt)") from None
+    except RecursionError:
+        raise BundleError(f"{where}: {name} is nested too deeply (corrupt)") from None
+
+
+def _parquet(root: Path, manifest: dict, name: str) -> pa.Table:
+    part = f"state/{name}.parquet"
+    data = _read_part(root, manifest, part)
+    try:
+        return pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise BundleError(f"bundle {root}: {part} is not a readable Parquet file ({exc})") from None
 
 
 def _umask() -> int:
