@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from fraudcli.redact import active_redactor
 from fraudcli.schema import RecordError, Txn, validate
 
 
@@ -42,8 +43,11 @@ class RejectSink:
         self._out = open(path, "w", encoding="utf-8") if path else None  # noqa: SIM115
         self.count = 0
         self.reasons: dict[str, int] = {}
+        self._redactor = active_redactor()  # under --redact (fraudcli.redact)
 
     def add(self, reject: Reject) -> None:
+        if self._redactor is not None:
+            reject = self._redactor.reject(reject)
         self.count += 1
         key = reject.reason.split(":")[0]
         self.reasons[key] = self.reasons.get(key, 0) + 1
