@@ -64,7 +64,7 @@ class BundleInfo:
     def signature(self) -> str:
         if self.verified:
             return "verified"
-        return "not checked (no key set)" if self.signed else "unsigned"
+        return "signed, not checked: no key set" if self.signed else "unsigned"
 
     def to_dict(self) -> dict:
         return {

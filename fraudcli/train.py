@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fraudcli.audit import config_hash
 from fraudcli.bundle import DEFAULT_MODEL_DIR, Bundle, save_bundle, sha256_file
 from fraudcli.columnar_table import clean_parquet_table
 from fraudcli.config import Config
@@ -94,6 +95,7 @@ def train_table(
         metrics=metrics.to_dict(),
         fingerprint=(fingerprint or {}) | table.fingerprint(),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
+        config_hash=config_hash(config),
     )
     n_train, n_valid = int(train_rows.sum()), int(valid_rows.sum())
     return TrainResult(bundle, metrics, summary, n_train, n_valid, thresholds, converged)

@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 import fraudcli.cli.replay_cmd  # noqa: F401  (registers the command)
+from fraudcli import session
+from fraudcli.bundle import BundleInfo
 from fraudcli.cli.app import app
 from fraudcli.replay import run as replay_run
 from tests.test_replay import FakePipeline, FakeStore
@@ -19,6 +21,8 @@ runner = CliRunner()
 @pytest.fixture
 def data(tmp_path, monkeypatch):
     monkeypatch.setattr(replay_run, "_load_pipeline", lambda *a: FakePipeline(FakeStore()))
+    fake = BundleInfo("fake", "0" * 64, False, False, None, {"review": 0.5, "block": 0.9})
+    monkeypatch.setattr(session, "inspect_bundle", lambda *a: fake)  # no bundle to verify
     lines = [
         json.dumps({"transaction_id": f"t{i}", "timestamp": 1.7e9 + i, "user_id": "u",
                     "amount": 10.0 + i})

@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from fraudcli import render
+from fraudcli.audit import write_sidecar
 from fraudcli.cli.app import ConfigOpt, MapOpt, RejectsOpt, StrictOpt, app, handled
+from fraudcli.cli.audit_opts import RedactOpt, begin, print_audit
+from fraudcli.config import load_config
 from fraudcli.console import progress, status
 from fraudcli.io import count_rows
 
@@ -43,6 +46,7 @@ def simulate(
 @app.command()
 @handled
 def features(
+    ctx: typer.Context,
     data: Annotated[Path | None, typer.Argument(help="Input file (.parquet/.csv/.jsonl).")] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Output file [stdout JSONL].")
@@ -54,6 +58,7 @@ def features(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    redact: RedactOpt = False,
 ) -> None:
     """Compute the point-in-time feature table (ids, timestamp, features, label).
 
@@ -66,7 +71,8 @@ def features(
         raise typer.BadParameter("give a DATA file, or --list", param_hint="DATA")
     from fraudcli.featurize import features_file
 
-    with progress("computing features", count_rows(data)) as advance:
+    session = begin(ctx, load_config(config, map_), redact=redact, loads_bundle=False)
+    with session.active(), progress("computing features", count_rows(data)) as advance:
         summary = features_file(
             data,
             output,
@@ -77,3 +83,5 @@ def features(
             on_batch=advance,
         )
     render.print_summary(summary)
+    audit = session.finish(summary.to_dict())
+    print_audit(audit, write_sidecar(audit, output))

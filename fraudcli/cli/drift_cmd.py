@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt, app, handled
+from fraudcli.cli.audit_opts import ExpectOpt, RedactOpt, SigningKeyOpt, begin, print_audit
 from fraudcli.config import load_config
 from fraudcli.console import progress
 from fraudcli.errors import DriftDetected
@@ -20,6 +21,7 @@ from fraudcli.samples import DRIFT, sample_path
 @app.command("drift-report")
 @handled
 def drift_report(
+    ctx: typer.Context,
     current: Annotated[
         Path | None, typer.Option("--current", help="Data to check [default: the drifted sample].")
     ] = None,
@@ -43,6 +45,9 @@ def drift_report(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    signing_key: SigningKeyOpt = None,
+    expect_bundle: ExpectOpt = None,
+    redact: RedactOpt = False,
 ) -> None:
     """What changed since training, in the features the model sees and in its output.
 
@@ -59,7 +64,15 @@ def drift_report(
     source = current or sample_path(DRIFT)
     thresholds = Thresholds(psi_warn=psi_warn, psi_drift=psi_drift)
     cfg = load_config(config, map_)
-    with progress("comparing", count_rows(source)) as advance:
+    session = begin(
+        ctx,
+        cfg,
+        model=model,
+        signing_key=signing_key,
+        expect=expect_bundle,
+        redact=redact,
+    )
+    with session.active(), progress("comparing", count_rows(source)) as advance:
         result = run(
             source,
             config=cfg,
@@ -72,7 +85,10 @@ def drift_report(
             on_batch=advance,
         )
     print_drift(result)
+    audit = session.finish(result.summary.to_dict())
+    print_audit(audit)
     if json_out is not None:
-        json_out.write_text(json.dumps(finite(result.to_dict()), indent=2) + "\n")
+        data = result.to_dict() | {"audit": audit.to_dict()}
+        json_out.write_text(json.dumps(finite(data), indent=2) + "\n")
     if fail_on_drift and result.verdict.level == "drift":
         raise DriftDetected("the dataset verdict is drift (--fail-on-drift)")

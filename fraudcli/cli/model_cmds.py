@@ -9,9 +9,18 @@ from typing import Annotated
 import typer
 
 from fraudcli import render
+from fraudcli.audit import write_sidecar
 from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt, app, handled
+from fraudcli.cli.audit_opts import (
+    ExpectOpt,
+    RedactOpt,
+    SigningKeyOpt,
+    begin,
+    format_trained,
+    print_audit,
+)
 from fraudcli.config import load_config
-from fraudcli.console import progress, status
+from fraudcli.console import err, progress, status
 from fraudcli.errors import UsageError
 from fraudcli.io import count_rows
 from fraudcli.samples import SCORE, TRAIN, sample_path
@@ -23,6 +32,7 @@ FreshOpt = Annotated[bool, typer.Option("--fresh-state", help="Start from an emp
 @app.command()
 @handled
 def train(
+    ctx: typer.Context,
     data: DataArg = None,
     model: ModelOpt = None,
     C: Annotated[float, typer.Option("--C", min=1e-6, help="Inverse L2 strength.")] = 1.0,
@@ -30,6 +40,8 @@ def train(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    signing_key: SigningKeyOpt = None,
+    redact: RedactOpt = False,
 ) -> None:
     """Train the model on labelled data and write the bundle (default ./fraud-model).
 
@@ -41,7 +53,12 @@ def train(
 
     source = data or sample_path(TRAIN)
     cfg = load_config(config, map_)
-    with progress("features", count_rows(source)) as advance, status("training") as stage:
+    session = begin(ctx, cfg, signing_key=signing_key, redact=redact, loads_bundle=False)
+    with (
+        session.active(),
+        progress("features", count_rows(source)) as advance,
+        status("training") as stage,
+    ):
         result = train_file(
             source,
             config=cfg,
@@ -53,11 +70,14 @@ def train(
             on_stage=stage,
         )
     render.print_train_report(result, model)
+    audit = session.finish(result.summary.to_dict(), session.written(model))
+    err.print(format_trained(audit.bundle, audit.config_hash), highlight=False)
 
 
 @app.command()
 @handled
 def score(
+    ctx: typer.Context,
     data: DataArg = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Output file [default: JSONL on stdout].")
@@ -71,6 +91,9 @@ def score(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    signing_key: SigningKeyOpt = None,
+    expect_bundle: ExpectOpt = None,
+    redact: RedactOpt = False,
 ) -> None:
     """Decide ALLOW / REVIEW / BLOCK for every transaction of DATA or of JSONL on stdin.
 
@@ -85,7 +108,10 @@ def score(
             "no input: give a DATA file or pipe JSONL in, e.g. fraud score < txns.jsonl"
         )
     cfg = load_config(config, map_)
-    with progress("scoring", count_rows(data)) as advance:
+    session = begin(
+        ctx, cfg, model=model, signing_key=signing_key, expect=expect_bundle, redact=redact
+    )
+    with session.active(), progress("scoring", count_rows(data)) as advance:
         summary = score_file(
             data,
             output,
@@ -98,11 +124,14 @@ def score(
             on_batch=advance,
         )
     render.print_summary(summary)
+    audit = session.finish(summary.to_dict())
+    print_audit(audit, write_sidecar(audit, output))
 
 
 @app.command()
 @handled
 def evaluate(
+    ctx: typer.Context,
     data: DataArg = None,
     model: ModelOpt = None,
     json_: Annotated[
@@ -113,6 +142,9 @@ def evaluate(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    signing_key: SigningKeyOpt = None,
+    expect_bundle: ExpectOpt = None,
+    redact: RedactOpt = False,
 ) -> None:
     """Score labelled data with the model and print AUC, precision, recall and more.
 
@@ -124,7 +156,10 @@ def evaluate(
 
     source = data or sample_path(SCORE)
     cfg = load_config(config, map_)
-    with progress("evaluating", count_rows(source)) as advance:
+    session = begin(
+        ctx, cfg, model=model, signing_key=signing_key, expect=expect_bundle, redact=redact
+    )
+    with session.active(), progress("evaluating", count_rows(source)) as advance:
         result = evaluate_file(
             source,
             config=cfg,
@@ -134,7 +169,9 @@ def evaluate(
             strict=strict,
             on_batch=advance,
         )
+    audit = session.finish(result.summary.to_dict())
     if json_:
-        render.print_json(result.to_dict())
+        render.print_json(result.to_dict() | {"audit": audit.to_dict()})
     else:
         render.print_evaluation(result)
+    print_audit(audit)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, app, handled
+from fraudcli.cli.audit_opts import ExpectOpt, RedactOpt, SigningKeyOpt, begin, print_audit
 from fraudcli.config import load_config
 from fraudcli.replay.engine import ReplayOptions
 from fraudcli.replay.faults import Fault
@@ -23,6 +24,7 @@ Float = float | None
 @app.command(epilog=f"Percentiles: {PERCENTILE_DEFINITION}.")
 @handled
 def replay(
+    ctx: typer.Context,
     data: Annotated[Path | None, typer.Argument(help="Input file [default: the sample].")] = None,
     tps: Annotated[Float, typer.Option("--tps", help="Fixed rate, records/s.")] = None,
     speed: Annotated[
@@ -58,6 +60,9 @@ def replay(
     config: ConfigOpt = None,
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
+    signing_key: SigningKeyOpt = None,
+    expect_bundle: ExpectOpt = None,
+    redact: RedactOpt = False,
 ) -> None:
     """Replay transactions on a clock through the scoring pipeline; report latency and rate.
 
@@ -73,7 +78,7 @@ def replay(
     Example: fraud replay --tps 10000 --duration 30 --report replay.json --slo-p99-ms 200
     """
     from fraudcli.replay.render import live_view, print_report
-    from fraudcli.replay.report import check_slo, write_report
+    from fraudcli.replay.report import check_slo, run_counts, write_report
     from fraudcli.replay.run import replay_file
 
     if data is None:
@@ -94,7 +99,10 @@ def replay(
         seed=seed,
     )
     cfg = load_config(config, map_)
-    with live_view() as on_progress:
+    session = begin(
+        ctx, cfg, model=model, signing_key=signing_key, expect=expect_bundle, redact=redact
+    )
+    with session.active(), live_view() as on_progress:
         result = replay_file(
             data or sample_path(SCORE),
             options,
@@ -105,8 +113,10 @@ def replay(
             on_progress=on_progress,
         )
     print_report(result)
+    audit = session.finish(run_counts(result))
+    print_audit(audit)
     if report is not None:
-        write_report(result, report)
+        write_report(result, report, audit.to_dict())
     if result.interrupted:
         raise typer.Exit(130)
     check_slo(result, slo_p99_ms)
