@@ -31,8 +31,12 @@ LEVELS = ("review", "block")
 
 def config_hash(config: Config) -> str:
     """SHA-256 of the merged configuration (shipped defaults <- fraud.toml <- `--map`) as
-    canonical JSON: sorted keys, separators "," and ":", TOML dates as ISO text."""
-    data = dict(config.data) | {"columns": dict(config.columns.mapping)}
+    canonical JSON: sorted keys, separators "," and ":", TOML dates as ISO text. The tables
+    the user's file sets are part of it: a `[thresholds]` there replaces the bundle's."""
+    data = {
+        "fraud.toml": dict(config.data) | {"columns": dict(config.columns.mapping)},
+        "set_by_user": sorted(config.user_keys),
+    }
     text = json.dumps(
         data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_toml_value
     )

@@ -15,9 +15,9 @@ are redacted before they leave the process:
   "". Which words of a broken line are identifiers cannot be told; its line number still
   points into the input, where the data stays;
 - a reason or message: each quoted value ('...' or "...") that is not a field name and has a
-  letter or digit becomes a hash ("duplicate transaction_id 'h:3f9a...'"), as do card numbers.
+  letter or digit becomes a hash ("duplicate transaction_id '#3f9a...'"), as do card numbers.
 
-A hash is "h:" + the first 16 hex digits of HMAC-SHA256(key, the value as text): the same value
+A hash is "#" + the first 16 hex digits of HMAC-SHA256(key, the value as text): the same value
 gives the same hash wherever it appears. A plain SHA-256 would not protect a card number: there
 are few enough of them to find one from its hash by trying them all. The key is FRAUD_REDACT_KEY
 (32 bytes or more) when set, so that hashes are stable across runs and whoever holds the key can
@@ -77,7 +77,7 @@ class Redactor:
 
     def hash(self, value: str) -> str:
         digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256)
-        return "h:" + digest.hexdigest()[:16]
+        return "#" + digest.hexdigest()[:16]
 
     def reject(self, reject):
         """A `fraudcli.rejects.Reject` with its reason and raw text redacted."""
