@@ -138,7 +138,7 @@ def overrides(config: Config, bundle_thresholds: dict[str, float]) -> tuple[str,
 
 
 def _num(value: object) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)[:40]
+    return f"{value:.10g}" if isinstance(value, float) else str(value)[:40]
 
 
 def _get(table: object, key: str) -> object:
