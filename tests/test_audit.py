@@ -96,3 +96,10 @@ def test_features_sidecar_names_the_config_and_no_bundle(world, tmp_path):
     audit = json.loads((tmp_path / "f.parquet.audit.json").read_text())
     assert audit["bundle"] is None and audit["config"]["sha256"] == config_hash(load_config())
     assert audit["counts"]["read"] == 3000
+
+
+def test_usage_errors_come_before_the_bundle_is_looked_at(world, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./fraud-model here: a bundle check would say exit 4
+    assert invoke("replay", world / "later.jsonl", "--loop").exit_code == 2
+    assert invoke("drift-report", "--by", "month").exit_code == 2
+    assert invoke("score", world / "later.jsonl").exit_code == 4

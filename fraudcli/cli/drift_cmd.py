@@ -12,7 +12,7 @@ from fraudcli.cli.app import ConfigOpt, MapOpt, ModelOpt, RejectsOpt, StrictOpt,
 from fraudcli.cli.audit_opts import ExpectOpt, RedactOpt, SigningKeyOpt, begin, print_audit
 from fraudcli.config import load_config
 from fraudcli.console import progress
-from fraudcli.errors import DriftDetected
+from fraudcli.errors import DriftDetected, UsageError
 from fraudcli.io import count_rows
 from fraudcli.render import finite
 from fraudcli.samples import DRIFT, sample_path
@@ -59,10 +59,13 @@ def drift_report(
     """
     from fraudcli.drift import Thresholds
     from fraudcli.drift_render import print_drift
+    from fraudcli.driftreport import PERIODS
     from fraudcli.driftreport import drift_report as run
 
     source = current or sample_path(DRIFT)
     thresholds = Thresholds(psi_warn=psi_warn, psi_drift=psi_drift)
+    if by is not None and by not in PERIODS:  # a usage error (exit 2) before the bundle
+        raise UsageError(f"--by must be one of {', '.join(PERIODS)}")
     cfg = load_config(config, map_)
     session = begin(
         ctx,

@@ -98,6 +98,7 @@ def replay(
         fault=Fault.parse(inject_latency) if inject_latency else None,
         seed=seed,
     )
+    options.check()  # a usage error (exit 2) before the bundle is looked at
     cfg = load_config(config, map_)
     session = begin(
         ctx, cfg, model=model, signing_key=signing_key, expect=expect_bundle, redact=redact
