@@ -248,3 +248,20 @@ def test_a_part_that_is_not_parquet_is_refused(bundle):
     (bundle / "state" / "user_last.parquet").write_text("not parquet")
     rehash(bundle)
     assert_refused(bundle, "state/user_last.parquet is not a readable Parquet file")
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"C": 1.0, "coef": [float("nan")], "intercept": 0.0},
+        {"C": float("inf"), "coef": [1.0], "intercept": 0.0},
+        {"C": 1.0, "coef": [[1.0, 2.0], [3.0, 4.0]], "intercept": 0.0},
+        {"C": 1.0, "coef": [1.0], "intercept": 10**400},
+        [1, 2],
+    ],
+)
+def test_a_malformed_logistic_regression_is_a_bundle_error(model):
+    from fraudcli.model.logreg import LogisticRegression
+
+    with pytest.raises(BundleError, match="model: "):
+        LogisticRegression.from_dict(model)
