@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import stat
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fraudcli.bundle_read import MANIFEST_LIMIT, parse_json, read_file, read_parquet, read_part
 from fraudcli.bundle_shapes import STATE_TABLES, check_manifest, check_model, check_profile, shown
 from fraudcli.bundle_state import check_state
 from fraudcli.errors import BundleError
@@ -39,8 +39,6 @@ from fraudcli.signing import SigningKey, Trust, active_trust, sign, verify
 SCHEMA_VERSION = 1
 DEFAULT_MODEL_DIR = Path("fraud-model")
 MANIFEST = "manifest.json"
-MANIFEST_LIMIT = 1 << 20  # bytes; a real manifest is about 3 KB
-JSON_LIMIT = 256 << 20  # model.json and profile.json (a profile is about 1-2 MB)
 ID_DIGITS = 12
 
 
@@ -169,11 +167,11 @@ def load_bundle(path: str | Path = DEFAULT_MODEL_DIR, trust: Trust | None = None
     root = Path(path)
     manifest, info = read_manifest(root, trust)
     where = f"bundle {root}"
-    model = _json(_read_part(root, manifest, "model.json"), where, "model.json")
+    model = parse_json(read_part(root, manifest, "model.json"), where, "model.json")
     check_model(model, where)
-    profile = _json(_read_part(root, manifest, "profile.json"), where, "profile.json")
+    profile = parse_json(read_part(root, manifest, "profile.json"), where, "profile.json")
     check_profile(profile, where)
-    state = {name: _parquet(root, manifest, name) for name in STATE_TABLES}
+    state = {name: read_parquet(root, manifest, name) for name in STATE_TABLES}
     check_state(state, where)
     return Bundle(
         model=model,
@@ -231,7 +229,7 @@ def _read_manifest(root: Path) -> dict:
         raise BundleError(
             f"no model bundle at {root}: run `fraud train` first (or pass --model DIR)"
         )
-    manifest = _json(_read_file(root, MANIFEST, MANIFEST_LIMIT), f"bundle {root}", MANIFEST)
+    manifest = parse_json(read_file(root, MANIFEST, MANIFEST_LIMIT), f"bundle {root}", MANIFEST)
     if not isinstance(manifest, dict) or manifest.get("format") != "fraudcli-model":
         raise BundleError(f"{root} is not a fraudcli model bundle")
     return manifest
@@ -258,56 +256,6 @@ def _check_manifest(manifest: dict, root: Path) -> None:
         intact = False
     if not intact:
         raise BundleError(f"bundle {root}: manifest.json does not match its checksum (edited)")
-
-
-def _read_part(root: Path, manifest: dict, name: str) -> bytes:
-    """A file the format requires, read once, its bytes checked against the manifest."""
-    data = _read_file(root, name, JSON_LIMIT if name.endswith(".json") else None)
-    if hashlib.sha256(data).hexdigest() != manifest["files"][name]:
-        raise BundleError(f"bundle {root}: {name} does not match its checksum (corrupt/edited)")
-    return data
-
-
-def _read_file(root: Path, name: str, limit: int | None) -> bytes:
-    """`root/name` if it is a regular file inside the bundle (symlinks resolved first) and no
-    larger than `limit` bytes."""
-    try:
-        path = (root / name).resolve(strict=True)
-        inside = path.is_relative_to(root.resolve(strict=True))
-        info = path.stat()
-    except FileNotFoundError:
-        raise BundleError(f"bundle {root} is missing {name}; retrain with `fraud train`") from None
-    except (OSError, RuntimeError) as exc:  # a symlink loop, no permission...
-        raise BundleError(f"bundle {root}: cannot read {name} ({exc})") from None
-    if not inside:
-        raise BundleError(f"bundle {root}: {name} leads outside the bundle (a symlink?)")
-    if not stat.S_ISREG(info.st_mode):
-        raise BundleError(f"bundle {root}: {name} is not a regular file")
-    if limit is not None and info.st_size > limit:
-        raise BundleError(f"bundle {root}: {name} is larger than {limit:,} bytes (corrupt)")
-    with open(path, "rb") as stream:
-        data = stream.read() if limit is None else stream.read(limit + 1)
-    if limit is not None and len(data) > limit:
-        raise BundleError(f"bundle {root}: {name} is larger than {limit:,} bytes (corrupt)")
-    return data
-
-
-def _json(data: bytes, where: str, name: str):
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise BundleError(f"{where}: {name} is not valid JSON (corrupt)") from None
-    except RecursionError:
-        raise BundleError(f"{where}: {name} is nested too deeply (corrupt)") from None
-
-
-def _parquet(root: Path, manifest: dict, name: str) -> pa.Table:
-    part = f"state/{name}.parquet"
-    data = _read_part(root, manifest, part)
-    try:
-        return pq.read_table(pa.BufferReader(data))
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise BundleError(f"bundle {root}: {part} is not a readable Parquet file ({exc})") from None
 
 
 def _umask() -> int:
