@@ -19,7 +19,7 @@ N = 100_000
 def _current_columns():
     import pyarrow.parquet as pq
 
-    from fraudcli.bundle import load_bundle
+    from fraudcli.bundle.model_bundle import load_bundle
     from fraudcli.commands.reference import profile_columns
     from fraudcli.features.feature_table import collect_features
     from fraudcli.features.store import InMemoryStore, StoreConfig

@@ -18,8 +18,11 @@ from fraudcli.cli.app import (
     app,
     handled,
 )
+from fraudcli.cli.audit_opts import RedactOpt, begin, print_audit
 from fraudcli.cli.console import progress, status
 from fraudcli.cli.options import finite, ranged
+from fraudcli.commands.audit import write_sidecar
+from fraudcli.config.load import load_config
 from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
 from fraudcli.ranges import MAX_SIMULATE_ROWS, SIMULATE_DAYS
@@ -81,6 +84,7 @@ def simulate(
 @app.command()
 @handled
 def features(
+    ctx: typer.Context,
     data: Annotated[Path | None, typer.Argument(help="Input file (.parquet/.csv/.jsonl).")] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Output file [stdout JSONL].")
@@ -94,6 +98,7 @@ def features(
     strict: StrictOpt = False,
     csv_raw: CsvRawOpt = False,
     report: ReportOpt = None,
+    redact: RedactOpt = False,
 ) -> None:
     """Compute the point-in-time feature table (ids, timestamp, features, label).
 
@@ -107,7 +112,8 @@ def features(
         raise typer.BadParameter("give a DATA file, or --list", param_hint="DATA")
     from fraudcli.commands.features import features_file
 
-    with progress("computing features", count_rows(data)) as advance:
+    session = begin(ctx, load_config(config, map_), redact=redact, loads_bundle=False)
+    with session.active(), progress("computing features", count_rows(data)) as advance:
         summary = features_file(
             data,
             output,
@@ -119,4 +125,6 @@ def features(
             on_batch=advance,
         )
     render.print_summary(summary, rejects)
-    render.emit(summary.to_dict(), False, report)
+    audit = session.finish(summary.to_dict())
+    print_audit(audit, write_sidecar(audit, output))
+    render.emit(summary.to_dict() | {"audit": audit.to_dict()}, False, report)

@@ -18,6 +18,7 @@ from fraudcli.cli.app import (
     app,
     handled,
 )
+from fraudcli.cli.audit_opts import ExpectOpt, RedactOpt, SigningKeyOpt, begin, print_audit
 from fraudcli.cli.console import err, progress
 from fraudcli.cli.options import finite, ranged
 from fraudcli.cli.render import emit
@@ -31,6 +32,7 @@ from fraudcli.ranges import PSI
 @app.command("drift-report")
 @handled
 def drift_report(
+    ctx: typer.Context,
     current: Annotated[
         Path | None, typer.Option("--current", help="Data to check [default: the drifted sample].")
     ] = None,
@@ -64,6 +66,9 @@ def drift_report(
     legacy_json: Annotated[
         Path | None, typer.Argument(hidden=True, help="Old spelling: --json FILE.")
     ] = None,
+    signing_key: SigningKeyOpt = None,
+    expect_bundle: ExpectOpt = None,
+    redact: RedactOpt = False,
 ) -> None:
     """What changed since training, in the features the model sees and in its output.
 
@@ -89,8 +94,20 @@ def drift_report(
 
     source = input_or_default(current)
     thresholds = DriftThresholds(psi_warn=psi_warn, psi_drift=psi_drift)
+    from fraudcli.commands.drift_report import PERIODS
+
+    if by is not None and by not in PERIODS:  # a usage error (exit 2) before the bundle
+        raise UsageError(f"--by must be one of {', '.join(PERIODS)}")
     cfg = load_config(config, map_)
-    with progress("comparing", count_rows(source)) as advance:
+    session = begin(
+        ctx,
+        cfg,
+        model=model,
+        signing_key=signing_key,
+        expect=expect_bundle,
+        redact=redact,
+    )
+    with session.active(), progress("comparing", count_rows(source)) as advance:
         result = run(
             source,
             config=cfg,
@@ -103,6 +120,12 @@ def drift_report(
             on_batch=advance,
         )
     print_drift(result)
-    emit(result.to_dict(), json_ and legacy_json is None, report or legacy_json)
+    audit = session.finish(result.summary.to_dict())
+    print_audit(audit)
+    emit(
+        result.to_dict() | {"audit": audit.to_dict()},
+        json_ and legacy_json is None,
+        report or legacy_json,
+    )
     if fail_on_drift and result.verdict.level == "drift":
         raise DriftDetected("the dataset verdict is drift (--fail-on-drift)")

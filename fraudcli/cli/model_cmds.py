@@ -24,8 +24,17 @@ from fraudcli.cli.app import (
     handled,
     stdout_gone,
 )
-from fraudcli.cli.console import progress, status
+from fraudcli.cli.audit_opts import (
+    ExpectOpt,
+    RedactOpt,
+    SigningKeyOpt,
+    begin,
+    format_trained,
+    print_audit,
+)
+from fraudcli.cli.console import err, progress, status
 from fraudcli.cli.options import finite, ranged
+from fraudcli.commands.audit import write_sidecar
 from fraudcli.config.load import load_config
 from fraudcli.errors import UsageError
 from fraudcli.files import check_distinct
@@ -38,6 +47,7 @@ FreshOpt = Annotated[bool, typer.Option("--fresh-state", help="Start from an emp
 @app.command()
 @handled
 def train(
+    ctx: typer.Context,
     data: DataArg = None,
     model: ModelOpt = None,
     C: Annotated[
@@ -52,6 +62,8 @@ def train(
     strict: StrictOpt = False,
     json_: JsonOpt = False,
     report: ReportOpt = None,
+    signing_key: SigningKeyOpt = None,
+    redact: RedactOpt = False,
 ) -> None:
     """Train the model on labelled data and write the bundle (default ./fraud-model).
 
@@ -64,7 +76,12 @@ def train(
 
     source = input_or_default(data)
     cfg = load_config(config, map_)
-    with progress("features", count_rows(source)) as advance, status("training") as stage:
+    session = begin(ctx, cfg, signing_key=signing_key, redact=redact, loads_bundle=False)
+    with (
+        session.active(),
+        progress("features", count_rows(source)) as advance,
+        status("training") as stage,
+    ):
         result = train_file(
             source,
             config=cfg,
@@ -76,12 +93,15 @@ def train(
             on_stage=stage,
         )
     render.print_train_report(result, model)
-    render.emit(result.to_dict(), json_, report)
+    audit = session.finish(result.summary.to_dict(), session.written(model))
+    render.emit(result.to_dict() | {"audit": audit.to_dict()}, json_, report)
+    err.print(format_trained(audit.bundle, audit.config_hash), highlight=False)
 
 
 @app.command()
 @handled
 def score(
+    ctx: typer.Context,
     data: DataArg = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Output file [default: JSONL on stdout].")
@@ -97,6 +117,9 @@ def score(
     strict: StrictOpt = False,
     report: ReportOpt = None,
     csv_raw: CsvRawOpt = False,
+    signing_key: SigningKeyOpt = None,
+    expect_bundle: ExpectOpt = None,
+    redact: RedactOpt = False,
 ) -> None:
     """Decide ALLOW / REVIEW / BLOCK for every transaction of DATA or of JSONL on stdin.
 
@@ -112,7 +135,10 @@ def score(
             "no input: give a DATA file or pipe JSONL in, e.g. fraud score < txns.jsonl"
         )
     cfg = load_config(config, map_)
-    with progress("scoring", count_rows(data)) as advance:
+    session = begin(
+        ctx, cfg, model=model, signing_key=signing_key, expect=expect_bundle, redact=redact
+    )
+    with session.active(), progress("scoring", count_rows(data)) as advance:
         summary = score_file(
             data,
             output,
@@ -126,7 +152,9 @@ def score(
             on_batch=advance,
         )
     render.print_summary(summary, rejects)
-    render.emit(summary.to_dict(), False, report)
+    audit = session.finish(summary.to_dict())
+    print_audit(audit, write_sidecar(audit, output))
+    render.emit(summary.to_dict() | {"audit": audit.to_dict()}, False, report)
     if summary.output_closed:
         stdout_gone()
         raise typer.Exit(EXIT_SIGPIPE)
@@ -135,6 +163,7 @@ def score(
 @app.command()
 @handled
 def evaluate(
+    ctx: typer.Context,
     data: DataArg = None,
     model: ModelOpt = None,
     json_: JsonOpt = False,
@@ -144,6 +173,9 @@ def evaluate(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    signing_key: SigningKeyOpt = None,
+    expect_bundle: ExpectOpt = None,
+    redact: RedactOpt = False,
 ) -> None:
     """Score labelled data with the model and print AUC, precision, recall and more.
 
@@ -156,7 +188,10 @@ def evaluate(
 
     source = input_or_default(data)
     cfg = load_config(config, map_)
-    with progress("evaluating", count_rows(source)) as advance:
+    session = begin(
+        ctx, cfg, model=model, signing_key=signing_key, expect=expect_bundle, redact=redact
+    )
+    with session.active(), progress("evaluating", count_rows(source)) as advance:
         result = evaluate_file(
             source,
             config=cfg,
@@ -167,4 +202,6 @@ def evaluate(
             on_batch=advance,
         )
     render.print_evaluation(result)
-    render.emit(result.to_dict(), json_, report)
+    audit = session.finish(result.summary.to_dict())
+    print_audit(audit)
+    render.emit(result.to_dict() | {"audit": audit.to_dict()}, json_, report)

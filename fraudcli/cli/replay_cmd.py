@@ -18,6 +18,7 @@ from fraudcli.cli.app import (
     app,
     handled,
 )
+from fraudcli.cli.audit_opts import ExpectOpt, RedactOpt, SigningKeyOpt, begin, print_audit
 from fraudcli.cli.options import finite, ranged
 from fraudcli.cli.render import emit
 from fraudcli.config.load import load_config
@@ -41,6 +42,7 @@ def _fault(text: str | None) -> Fault | None:
 @app.command(epilog=f"Percentiles: {PERCENTILE_DEFINITION}.")
 @handled
 def replay(
+    ctx: typer.Context,
     data: Annotated[Path | None, typer.Argument(help="Input file [default: the sample].")] = None,
     tps: Annotated[
         Float,
@@ -115,6 +117,9 @@ def replay(
     config: ConfigOpt = None,
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
+    signing_key: SigningKeyOpt = None,
+    expect_bundle: ExpectOpt = None,
+    redact: RedactOpt = False,
 ) -> None:
     """Replay transactions on a clock through the scoring pipeline; report latency and rate.
 
@@ -131,7 +136,7 @@ def replay(
     """
     check_distinct([data], [("--report", report), ("--rejects", rejects)])
     from fraudcli.cli.render_replay import live_view, print_report
-    from fraudcli.replay.report import check_slo
+    from fraudcli.replay.report import check_slo, run_counts
     from fraudcli.replay.run import replay_file
 
     options = ReplayOptions(
@@ -146,8 +151,12 @@ def replay(
         fault=inject_latency,  # a Fault: parsed by its callback
         seed=seed,
     )
+    options.check()  # a usage error (exit 2) before the bundle is looked at
     cfg = load_config(config, map_)
-    with live_view() as on_progress:
+    session = begin(
+        ctx, cfg, model=model, signing_key=signing_key, expect=expect_bundle, redact=redact
+    )
+    with session.active(), live_view() as on_progress:
         result = replay_file(
             data,
             options,
@@ -158,7 +167,9 @@ def replay(
             on_progress=on_progress,
         )
     print_report(result)
-    emit(result.to_dict(), json_, report)
+    audit = session.finish(run_counts(result))
+    print_audit(audit)
+    emit(result.to_dict() | {"audit": audit.to_dict()}, json_, report)
     if result.interrupted:
         raise typer.Exit(130)
     check_slo(result, slo_p99_ms)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fraudcli.bundle import DEFAULT_MODEL_DIR, Bundle, save_bundle, sha256_file
+from fraudcli.bundle.model_bundle import DEFAULT_MODEL_DIR, Bundle, save_bundle, sha256_file
+from fraudcli.commands.audit import config_hash
 from fraudcli.commands.reference import reference_profile
 from fraudcli.config.load import Config
 from fraudcli.errors import InputError
@@ -107,6 +108,7 @@ def train_table(
         metrics=metrics.to_dict(),
         fingerprint=(fingerprint or {}) | table.fingerprint(),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
+        config_hash=config_hash(config),
     )
     n_train, n_valid = int(train_rows.sum()), int(valid_rows.sum())
     return TrainResult(bundle, metrics, summary, n_train, n_valid, thresholds, converged)

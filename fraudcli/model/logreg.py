@@ -185,12 +185,15 @@ class LogisticRegression:
         """A fitted model from `to_dict()` output (hyperparameters other than C are not kept)."""
         try:
             model = cls(C=float(d["C"]))
-            model.coef_ = np.asarray(d["coef"], dtype=np.float64).reshape(-1)
+            model.coef_ = np.asarray(d["coef"], dtype=np.float64)
             model.intercept_ = float(d["intercept"])
             model.n_iter_ = int(d.get("n_iter", 0))
             model.converged_ = bool(d.get("converged", True))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, OverflowError, TypeError, ValueError) as exc:
             raise BundleError(f"model: malformed logistic regression ({exc})") from None
+        numbers = (model.C, model.intercept_, *model.coef_.reshape(-1).tolist())
+        if model.coef_.ndim != 1 or not all(map(math.isfinite, numbers)) or model.C <= 0:
+            raise BundleError("model: coef must be a list of finite numbers, C > 0 and finite")
         model.grad_norm_, model.message_ = math.nan, "loaded from a bundle"
         return model
 
@@ -304,7 +307,7 @@ class LinearScorer:
                 raise ValueError(f"unknown model kind {d.get('kind')!r}")
             scaler = d["scaler"]
             scorer = cls.build(d["coef"], d["intercept"], scaler["mean"], scaler["scale"])
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, OverflowError, TypeError, ValueError) as exc:
             raise BundleError(f"model: malformed model.json ({exc}); retrain") from None
         if not all(map(math.isfinite, (*scorer.weights, scorer.bias))):
             raise BundleError("model: non-finite weights in model.json; retrain")

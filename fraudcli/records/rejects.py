@@ -9,8 +9,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from fraudcli.errors import FraudError
 from fraudcli.files import Staged, is_stream
 from fraudcli.records.field_checks import RecordError
+from fraudcli.records.redact import active_redactor
 from fraudcli.records.schema import Txn, validate
 
 
@@ -48,8 +50,11 @@ class RejectSink:
         self._out = open(target, "w", encoding="utf-8") if target else None  # noqa: SIM115
         self.count = 0
         self.reasons: dict[str, int] = {}
+        self._redactor = active_redactor()  # under --redact (fraudcli.redact)
 
     def add(self, reject: Reject) -> None:
+        if self._redactor is not None:
+            reject = self._redactor.reject(reject)
         self.count += 1
         key = reject.reason.split(":")[0]
         self.reasons[key] = self.reasons.get(key, 0) + 1
@@ -72,7 +77,9 @@ class RejectSink:
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
-        self.close() if kind is None else self.abort()
+        # the rejects explain a run that fraud stopped (--strict, too little data): kept;
+        # an interrupted, killed or broken run leaves no file that looks whole
+        self.close() if kind is None or issubclass(kind, FraudError) else self.abort()
 
 
 Item = tuple[int, "str | None", "Txn | Reject"]

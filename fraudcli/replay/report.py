@@ -151,6 +151,12 @@ def per_second(due: np.ndarray, latency: np.ndarray, degraded: np.ndarray) -> tu
     return tuple(rows)
 
 
+def run_counts(report: ReplayReport) -> dict:
+    """The counts of a replay, for its audit trail."""
+    names = ("read", "rejected", "decided", "degraded", "decisions", "reject_reasons")
+    return {name: getattr(report, name) for name in names}
+
+
 def check_slo(report: ReplayReport, slo_p99_ms: float | None) -> None:
     """Raise SLOError when the measured p99 latency is above `slo_p99_ms`."""
     p99 = report.latency.p99
@@ -158,9 +164,11 @@ def check_slo(report: ReplayReport, slo_p99_ms: float | None) -> None:
         raise SLOError(f"p99 latency {p99:.2f} ms is above the SLO of {slo_p99_ms:g} ms")
 
 
-def write_report(report: ReplayReport, path: str | Path) -> None:
-    """The whole report as JSON, written to a temp file and renamed into place."""
+def write_report(report: ReplayReport, path: str | Path, audit: dict | None = None) -> None:
+    """The whole report (and the run's audit trail) as JSON, written to a temp file and renamed
+    into place."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    data = report.to_dict() | ({"audit": audit} if audit is not None else {})
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from fraudcli.bundle import DEFAULT_MODEL_DIR, Bundle, load_bundle
+from fraudcli.bundle.model_bundle import DEFAULT_MODEL_DIR, Bundle, load_bundle
 from fraudcli.config.load import Config
 from fraudcli.decision.engine import DecisionEngine, Thresholds
 from fraudcli.features.continued import ColumnState

@@ -10,7 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 import fraudcli.cli.replay_cmd  # noqa: F401  (registers the command)
+from fraudcli.bundle.model_bundle import BundleInfo
 from fraudcli.cli.app import app
+from fraudcli.commands import session
 from fraudcli.replay import run as replay_run
 from tests.helpers import FakePipeline, FakeStore
 
@@ -20,6 +22,8 @@ runner = CliRunner()
 @pytest.fixture
 def data(tmp_path, monkeypatch):
     monkeypatch.setattr(replay_run, "bundle_pipeline", lambda *a: FakePipeline(FakeStore()))
+    fake = BundleInfo("fake", "0" * 64, False, False, None, {"review": 0.5, "block": 0.9})
+    monkeypatch.setattr(session, "inspect_bundle", lambda *a: fake)  # no bundle to verify
     lines = [
         json.dumps({"transaction_id": f"t{i}", "timestamp": 1.7e9 + i, "user_id": "u",
                     "amount": 10.0 + i})

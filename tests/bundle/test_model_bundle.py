@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import json
 
-import pyarrow as pa
 import pytest
 
-from fraudcli.bundle import Bundle, load_bundle, save_bundle
+from fraudcli.bundle.model_bundle import Bundle, load_bundle, save_bundle
+from fraudcli.bundle.shapes import PROFILE_CATEGORICAL, PROFILE_NUMERIC
+from fraudcli.drift.profile import build_profile
 from fraudcli.errors import BundleError
+from fraudcli.features.spec import FEATURE_NAMES
+from fraudcli.features.store import InMemoryStore
 
 
 def make_bundle() -> Bundle:
+    """The smallest bundle of the declared shape: an empty store, a profile of three rows."""
+    n = len(FEATURE_NAMES)
+    numeric = {name: [0.0, 1.0, 2.0] for name in PROFILE_NUMERIC}
+    categorical = {name: ["a", "b", None] for name in PROFILE_CATEGORICAL}
+    profile = build_profile(numeric, categorical).to_dict()
+    profile["decisions"] = build_profile({}, {"decision": ["ALLOW"] * 3}).to_dict()["categorical"]
     return Bundle(
-        model={"coef": [0.5, -1.0], "intercept": 0.1},
+        model={
+            "kind": "logistic_regression",
+            "coef": [0.5] * n,
+            "intercept": 0.1,
+            "scaler": {"mean": [0.0] * n, "scale": [1.0] * n},
+        },
         thresholds={"review": 0.5, "block": 0.9},
         store={"label_delay": 604800.0, "lateness": 86400.0},
-        state={"user_entries": pa.table({"user_id": ["u"], "ts": [1.0]})},
-        profile={"n_rows": 3},
+        state=InMemoryStore().snapshot(),
+        profile=profile,
         metrics={"auc_roc": 0.9},
         fingerprint={"rows": 3},
     )
@@ -26,10 +40,10 @@ def make_bundle() -> Bundle:
 def test_round_trip(tmp_path):
     path = save_bundle(make_bundle(), tmp_path / "model")
     loaded = load_bundle(path)
-    assert loaded.model == {"coef": [0.5, -1.0], "intercept": 0.1}
+    assert loaded.model == make_bundle().model
     assert loaded.thresholds == {"review": 0.5, "block": 0.9}
-    assert loaded.state["user_entries"].to_pylist() == [{"user_id": "u", "ts": 1.0}]
-    assert loaded.profile == {"n_rows": 3} and loaded.fingerprint == {"rows": 3}
+    assert all(loaded.state[n].equals(t) for n, t in make_bundle().state.items())
+    assert loaded.profile == make_bundle().profile and loaded.fingerprint == {"rows": 3}
     assert not list(tmp_path.glob(".model-*"))  # no temporary directory left behind
 
 

@@ -1,0 +1,67 @@
+"""Reading a bundle's files safely: each a regular file inside the bundle (symlinks resolved
+first), no larger than its limit, read once, its checksum taken of the bytes then parsed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fraudcli.errors import BundleError
+
+MANIFEST_LIMIT = 1 << 20  # bytes; a real manifest is about 3 KB
+JSON_LIMIT = 256 << 20  # model.json and profile.json (a profile is about 1-2 MB)
+
+
+def read_part(root: Path, manifest: dict, name: str) -> bytes:
+    """A file the format requires, read once, its bytes checked against the manifest."""
+    data = read_file(root, name, JSON_LIMIT if name.endswith(".json") else None)
+    if hashlib.sha256(data).hexdigest() != manifest["files"][name]:
+        raise BundleError(f"bundle {root}: {name} does not match its checksum (corrupt/edited)")
+    return data
+
+
+def read_file(root: Path, name: str, limit: int | None) -> bytes:
+    """`root/name` if it is a regular file inside the bundle (symlinks resolved first) and no
+    larger than `limit` bytes."""
+    try:
+        path = (root / name).resolve(strict=True)
+        inside = path.is_relative_to(root.resolve(strict=True))
+        info = path.stat()
+    except FileNotFoundError:
+        raise BundleError(f"bundle {root} is missing {name}; retrain with `fraud train`") from None
+    except (OSError, RuntimeError) as exc:  # a symlink loop, no permission...
+        raise BundleError(f"bundle {root}: cannot read {name} ({exc})") from None
+    if not inside:
+        raise BundleError(f"bundle {root}: {name} leads outside the bundle (a symlink?)")
+    if not stat.S_ISREG(info.st_mode):
+        raise BundleError(f"bundle {root}: {name} is not a regular file")
+    if limit is not None and info.st_size > limit:
+        raise BundleError(f"bundle {root}: {name} is larger than {limit:,} bytes (corrupt)")
+    with open(path, "rb") as stream:
+        data = stream.read() if limit is None else stream.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise BundleError(f"bundle {root}: {name} is larger than {limit:,} bytes (corrupt)")
+    return data
+
+
+def parse_json(data: bytes, where: str, name: str):
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise BundleError(f"{where}: {name} is not valid JSON (corrupt)") from None
+    except RecursionError:
+        raise BundleError(f"{where}: {name} is nested too deeply (corrupt)") from None
+
+
+def read_parquet(root: Path, manifest: dict, name: str) -> pa.Table:
+    part = f"state/{name}.parquet"
+    data = read_part(root, manifest, part)
+    try:
+        return pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise BundleError(f"bundle {root}: {part} is not a readable Parquet file ({exc})") from None

@@ -1,0 +1,99 @@
+"""The declared shape of a bundle's feature-store state (`state/*.parquet`), checked on load.
+
+    user_entries      user_id text, ts, amount (>= 0) and merchant_id, country, device_id (text
+                      or null): a user's entries together, oldest first
+    user_last         user_id (once each), prev_ts, loc_lat, loc_lon, loc_ts (null when unknown;
+                      the three loc_ columns null together, lat in [-90, 90], lon in [-180, 180])
+    merchant_entries  merchant_id text, ts, is_fraud (0 or 1): a merchant's entries together,
+                      oldest first
+Every number is finite; a column of another name, type or order is refused. Restoring a store
+relies on all of this (`fraudcli.features.snapshot`, `ColumnState.from_snapshot`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fraudcli.bundle.shapes import Shape
+
+TEXT, NUMBER = pa.string(), pa.float64()
+SCHEMAS = {
+    "user_entries": (
+        ("user_id", TEXT),
+        ("ts", NUMBER),
+        ("amount", NUMBER),
+        ("merchant_id", TEXT),
+        ("country", TEXT),
+        ("device_id", TEXT),
+    ),
+    "user_last": (
+        ("user_id", TEXT),
+        ("prev_ts", NUMBER),
+        ("loc_lat", NUMBER),
+        ("loc_lon", NUMBER),
+        ("loc_ts", NUMBER),
+    ),
+    "merchant_entries": (("merchant_id", TEXT), ("ts", NUMBER), ("is_fraud", pa.int8())),
+}
+NOT_NULL = {
+    "user_entries": ("user_id", "ts", "amount"),
+    "user_last": ("user_id",),
+    "merchant_entries": ("merchant_id", "ts", "is_fraud"),
+}
+LOCATION = ("loc_lat", "loc_lon", "loc_ts")
+RANGES = {"amount": (0.0, np.inf), "loc_lat": (-90.0, 90.0), "loc_lon": (-180.0, 180.0)}
+
+
+def check_state(tables: dict[str, pa.Table], where: str) -> None:
+    for name, columns in SCHEMAS.items():
+        s = Shape(f"{where}: state/{name}.parquet")
+        table = tables[name]
+        found = [(f.name, str(f.type)) for f in table.schema]
+        if found != [(n, str(t)) for n, t in columns]:
+            wanted = ", ".join(f"{n} {t}" for n, t in columns)
+            s.fail("the table", f"must have the columns {wanted}; it has {found}"[:300])
+        for column in NOT_NULL[name]:
+            if table[column].null_count:
+                s.fail(column, "has nulls")
+        for column, kind in columns:
+            if kind == NUMBER:
+                _finite(s, table[column], column)
+    _sorted_groups(tables["user_entries"], "user_id", Shape(f"{where}: state/user_entries.parquet"))
+    merchants = tables["merchant_entries"]
+    s = Shape(f"{where}: state/merchant_entries.parquet")
+    _sorted_groups(merchants, "merchant_id", s)
+    if not np.isin(merchants["is_fraud"].to_numpy(), (0, 1)).all():
+        s.fail("is_fraud", "must be 0 or 1")
+    _last(tables["user_last"], Shape(f"{where}: state/user_last.parquet"))
+
+
+def _finite(s: Shape, column: pa.ChunkedArray, name: str) -> None:
+    values = column.to_numpy(zero_copy_only=False)
+    valid = ~column.is_null().to_numpy(zero_copy_only=False)
+    low, high = RANGES.get(name, (-np.inf, np.inf))
+    kept = values[valid]
+    if not (np.isfinite(kept) & (kept >= low) & (kept <= high)).all():
+        s.fail(name, f"holds a number that is not finite or outside [{low:g}, {high:g}]")
+
+
+def _sorted_groups(table: pa.Table, key: str, s: Shape) -> None:
+    """Each key's rows next to each other, and in time order within it."""
+    if table.num_rows < 2:
+        return
+    ids = table[key].combine_chunks()
+    changes = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(zero_copy_only=False)
+    if int(changes.sum()) + 1 != pc.count_distinct(ids).as_py():
+        s.fail(key, "must keep each key's entries together")
+    backwards = np.diff(table["ts"].to_numpy()) < 0
+    if (backwards & ~changes).any():
+        s.fail("ts", f"must not go back in time within one {key}")
+
+
+def _last(table: pa.Table, s: Shape) -> None:
+    if pc.count_distinct(table["user_id"]).as_py() != table.num_rows:
+        s.fail("user_id", "must not repeat a user")
+    lat, lon, ts = (table[c].is_null().to_numpy(zero_copy_only=False) for c in LOCATION)
+    if not ((lat == lon) & (lat == ts)).all():
+        s.fail("loc_lat", "loc_lon and loc_ts must be null together")
