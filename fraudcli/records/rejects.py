@@ -79,7 +79,8 @@ class RejectSink:
     def __exit__(self, kind, value, traceback) -> None:
         # the rejects explain a run that fraud stopped (--strict, too little data): kept;
         # an interrupted, killed or broken run leaves no file that looks whole
-        self.close() if kind is None or issubclass(kind, FraudError) else self.abort()
+        explains = kind is not None and issubclass(kind, FraudError) and self.count > 0
+        self.close() if kind is None or explains else self.abort()
 
 
 Item = tuple[int, "str | None", "Txn | Reject"]

@@ -26,14 +26,12 @@ class OpenBundle:
     def __init__(self, bundle: Bundle, config: Config, *, fresh_state: bool = False) -> None:
         self.bundle, self.config, self.fresh_state = bundle, config, fresh_state
         self.store_config = StoreConfig(**bundle.store)
+        # the rules compiled now: a bad rule stops the run before any output is opened
+        self.engine = build_engine(config, bundle.thresholds)
 
     @cached_property
     def model(self) -> LinearScorer:
         return LinearScorer.from_dict(self.bundle.model)
-
-    @cached_property
-    def engine(self) -> DecisionEngine:
-        return build_engine(self.config, self.bundle.thresholds)
 
     @cached_property
     def pipeline(self) -> Pipeline:
