@@ -12,6 +12,10 @@ from fraudcli.simulation.simulate import simulate
 
 SEED = 11
 
+pytest_plugins = [
+    "tests.redis_fixtures"
+]  # a real redis-server: `redis_server`, `make_redis_server`
+
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory):
