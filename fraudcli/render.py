@@ -86,11 +86,9 @@ def print_feature_list() -> None:
         sys.stdout.write("".join(f"{f.name}\t{f.meaning}\n" for f in FEATURES))
 
 
-def print_simulated(table, output) -> None:
-    frauds = sum(table.column("is_fraud").to_pylist())
+def print_simulated(rows: int, frauds: int, output) -> None:
     err.print(
-        f"wrote {table.num_rows:,} transactions ({frauds:,} fraud, "
-        f"{frauds / max(table.num_rows, 1):.2%}) to {output}"
+        f"wrote {rows:,} transactions ({frauds:,} fraud, {frauds / max(rows, 1):.2%}) to {output}"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -64,12 +65,25 @@ DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=json
 def write_table(table: pa.Table, path: str | Path | None) -> None:
     """Write a whole Arrow table to `path` by extension (JSONL on stdout when None or '-');
     Parquet and CSV take the table's own columns and types."""
+    write_tables([table], path)
+
+
+def write_tables(
+    tables: Iterable[pa.Table],
+    path: str | Path | None,
+    on_rows: Callable[[int], None] | None = None,
+) -> None:
+    """`write_table` of tables of one schema, one after the other into one file, each written
+    as it comes (`on_rows(n)` after each), so only one is held at a time."""
     writer = open_writer(path)
     try:
-        if isinstance(writer, TableWriter):
-            writer.write_table(table)
-        else:
-            for batch in table.to_batches(max_chunksize=65536):
-                writer.write(batch.to_pylist())
+        for table in tables:
+            if isinstance(writer, TableWriter):
+                writer.write_table(table)
+            else:
+                for batch in table.to_batches(max_chunksize=65536):
+                    writer.write(batch.to_pylist())
+            if on_rows is not None:
+                on_rows(table.num_rows)
     finally:
         writer.close()

@@ -9,7 +9,7 @@ import typer
 
 from fraudcli import render
 from fraudcli.cli.app import ConfigOpt, MapOpt, RejectsOpt, StrictOpt, app, handled
-from fraudcli.console import progress, status
+from fraudcli.console import progress
 from fraudcli.io import count_rows
 
 
@@ -31,13 +31,12 @@ def simulate(
 
     Example: fraud simulate -n 200000 --seed 7 -o train.parquet
     """
-    from fraudcli.simulate import simulate as run
-    from fraudcli.writers import write_table
+    from fraudcli.simulate import simulate_file
 
-    with status(f"simulating {n:,} transactions"):
-        table = run(n, seed=seed, start=start, days=days, drift=drift)
-        write_table(table, output)
-    render.print_simulated(table, output)
+    options = dict(seed=seed, start=start, days=days, drift=drift)
+    with progress(f"simulating {n:,} transactions", n) as advance:
+        rows, frauds = simulate_file(output, n, on_rows=advance, **options)
+    render.print_simulated(rows, frauds, output)
 
 
 @app.command()
