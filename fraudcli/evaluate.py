@@ -23,7 +23,7 @@ from fraudcli.score_columns import Scored
 class Evaluation:
     metrics: Metrics
     summary: RunSummary
-    thresholds: dict[str, float]
+    thresholds: dict[str, float | str | None]
     unlabelled: int
 
     def to_dict(self) -> dict:
@@ -72,8 +72,7 @@ def evaluate_file(
     thresholds = loaded.pipeline.engine.thresholds
     day = (ts // 86400).astype(np.int64)
     metrics = evaluate(label, probability, amount, day, thresholds.review, thresholds.block)
-    used = {"review": thresholds.review, "block": thresholds.block}
-    return Evaluation(metrics, summary, used, unlabelled)
+    return Evaluation(metrics, summary, thresholds.to_dict(), unlabelled)
 
 
 class _Labelled:

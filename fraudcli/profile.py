@@ -14,7 +14,7 @@ import numpy as np
 from fraudcli.decision.engine import DecisionEngine
 from fraudcli.drift import build_profile
 from fraudcli.features.spec import FEATURE_NAMES, LONGEST_WINDOW
-from fraudcli.model.logreg import LinearScorer
+from fraudcli.model.scorer import Scorer
 from fraudcli.table import CATEGORICAL, RECORD, FeatureTable
 
 MODEL_NUMERIC = "fraud_probability"
@@ -57,7 +57,7 @@ def _subset(values: list, rows: np.ndarray) -> list:
 
 def reference_profile(
     table: FeatureTable,
-    scorer: LinearScorer,
+    scorer: Scorer,
     engine: DecisionEngine,
     label_delay: float,
 ) -> dict:

@@ -267,7 +267,7 @@ def column_scorer(bundle, config: Config, fresh_state: bool, features: bool) -> 
     """A loaded bundle's model, thresholds and state, set up for the column path."""
     from fraudcli.features.continued import ColumnState
     from fraudcli.features.store import StoreConfig
-    from fraudcli.model.logreg import LinearScorer
+    from fraudcli.model.scorer import load_scorer
     from fraudcli.runtime import build_engine
 
     store_config = StoreConfig(**bundle.store)
@@ -277,4 +277,4 @@ def column_scorer(bundle, config: Config, fresh_state: bool, features: bool) -> 
         else ColumnState.from_snapshot(bundle.state, store_config)
     )
     engine = build_engine(config, bundle.thresholds)
-    return ColumnScorer(state, LinearScorer.from_dict(bundle.model), engine, features)
+    return ColumnScorer(state, load_scorer(bundle.model), engine, features)

@@ -30,7 +30,7 @@ from fraudcli.decision.engine import DECISIONS, DecisionEngine
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.continued import Chunk, ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.model.logreg import LinearScorer
+from fraudcli.model.scorer import Scorer
 from fraudcli.pipeline import RECORD_FIELDS, Pipeline, judge
 from fraudcli.rejects import Reject, RejectSink
 from fraudcli.schema import Txn
@@ -67,7 +67,7 @@ class ColumnScorer:
     record (then `decide_records` is the way on)."""
 
     def __init__(
-        self, state: ColumnState, scorer: LinearScorer, engine: DecisionEngine, features: bool
+        self, state: ColumnState, scorer: Scorer, engine: DecisionEngine, features: bool
     ) -> None:
         self.state, self.scorer, self.engine = state, scorer, engine
         self.with_features = features

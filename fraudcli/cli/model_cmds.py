@@ -25,7 +25,19 @@ FreshOpt = Annotated[bool, typer.Option("--fresh-state", help="Start from an emp
 def train(
     data: DataArg = None,
     model: ModelOpt = None,
-    C: Annotated[float, typer.Option("--C", min=1e-6, help="Inverse L2 strength.")] = 1.0,
+    C: Annotated[
+        float | None,
+        typer.Option(
+            "--C", min=1e-6, max=1e6, help="Inverse L2 strength [default: chosen on validation]."
+        ),
+    ] = None,
+    no_refit: Annotated[
+        bool,
+        typer.Option("--no-refit", help="Serve the model fitted before the validation slice."),
+    ] = False,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON on stdout.")
+    ] = False,
     config: ConfigOpt = None,
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
@@ -33,7 +45,8 @@ def train(
 ) -> None:
     """Train the model on labelled data and write the bundle (default ./fraud-model).
 
-    With no DATA it trains on the shipped sample (sample_data/train.parquet).
+    With no DATA it trains on the shipped sample (sample_data/train.parquet). The validation
+    slice chooses C and the thresholds; then the model is refitted on every labelled row.
 
     Example: fraud train sample_data/train.parquet --model fraud-model
     """
@@ -49,10 +62,13 @@ def train(
             rejects_path=rejects,
             strict=strict,
             C=C,
+            refit=not no_refit,
             on_batch=advance,
             on_stage=stage,
         )
-    render.print_train_report(result, model)
+    render.print_train_report(result, model, cfg.policy)
+    if json_:
+        render.print_json(result.to_dict())
 
 
 @app.command()
