@@ -76,7 +76,7 @@ class BatchJudge:
 
         exact = self.flags.mask(column, len(X))
         t = self.engine.thresholds
-        review, block = t.review, np.inf if t.block is None else t.block
+        review, block = (np.inf if v is None else v for v in (t.review, t.block))
         exact |= (np.abs(p - review) < MARGIN) | (np.abs(p - block) < MARGIN)
         scaled = p * 1e6
         exact |= np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6

@@ -209,7 +209,7 @@ def format_refit(result) -> str:
     old, new = result.first_thresholds, result.thresholds
     return (
         f"refitted on {result.n_refit:,} rows (every label known at the end of the data); "
-        f"thresholds carried over by flagging as many validation rows: "
+        f"thresholds carried over by flagging as many of the last label delay's rows: "
         f"review {_prob(old['review'])} -> {_prob(new['review'])}, "
         f"block {_prob(_threshold(old['block']))} -> {_prob(_threshold(new['block']))}"
     )

@@ -7,9 +7,10 @@ thresholds chosen on the later slice, a refit on every labelled row, and a verif
                (`fraudcli.model.select`); its validation metrics are the ones reported
     thresholds chosen on the first model's validation scores by `[policy]`
     refit      the same bins and C on every row whose label is known at the end of the data
-               (all but the last label delay), unless `refit=False`; its thresholds flag as many
-               validation rows as the first model's did (the same alert budget, the same number
-               of blocks), and it is the model the bundle serves
+               (all but the last label delay), unless `refit=False`; it is the model the bundle
+               serves. Its thresholds flag as many of the last label delay's rows (which
+               neither model learnt from) as the first model's thresholds do there: the same
+               alert budget, the same number of blocks
 """
 
 from __future__ import annotations
@@ -114,7 +115,11 @@ def train_table(
         stage("refitting on every labelled row")
         known = table.ts <= table.ts.max() - delay
         served = _refit(first, X[known], y[known])
-        cutoffs = carry_thresholds(first_scores, served.scorer.proba(X[valid_rows]), chosen)
+        # carried on the rows neither model learnt from: the last label delay of the data
+        # (validation rows themselves when there is no delay)
+        held_out = ~known if (~known).any() else valid_rows
+        old, new = (model.proba(X[held_out]) for model in (first.scorer, served.scorer))
+        cutoffs = carry_thresholds(old, new, chosen)
         n_refit = int(known.sum())
     thresholds = _cutoffs(cutoffs)
     stage("profiling the training data for drift reports")

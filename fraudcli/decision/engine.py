@@ -2,11 +2,11 @@
 
     p >= block -> BLOCK,  p >= review -> REVIEW,  else ALLOW      (review <= block)
 
-The BLOCK threshold may be "off" (None): the model then never blocks. Optionally, an
-expected-loss policy on top: p x amount > block_cost -> BLOCK, > review_cost -> REVIEW (each
-"off" unless set in `[policy]`). With calibrated probabilities, p x amount is the loss expected
-from letting the transaction through, so reviewing exactly when it exceeds the cost of a review
-is the decision that minimises the expected loss.
+Either threshold may be "off" (None): the model then never reviews, or never blocks, by score.
+Optionally, an expected-loss policy on top: p x amount > block_cost -> BLOCK, > review_cost ->
+REVIEW (each "off" unless set in `[policy]`). With calibrated probabilities, p x amount is the
+loss expected from letting the transaction through, so reviewing exactly when it exceeds the
+cost of a review is the decision that minimises the expected loss.
 
 A block-list hit is a BLOCK; a fired rule contributes its action (REVIEW or BLOCK). The final
 decision is the most severe of all of these, so nothing can lower the model's decision.
@@ -66,22 +66,21 @@ class Decision(NamedTuple):
 @dataclass(frozen=True)
 class Thresholds:
     """Model score cut-offs, 0 <= review <= block <= 1 (review == block means no REVIEW band),
-    and the expected-loss cut-offs, in the currency of `amount`. `block`, `review_cost` and
-    `block_cost` may be None: off (written "off" in fraud.toml and in the bundle)."""
+    and the expected-loss cut-offs, in the currency of `amount`. Any of them may be None: off
+    (written "off" in fraud.toml and in the bundle)."""
 
-    review: float = 0.5
+    review: float | None = 0.5
     block: float | None = 0.9
     review_cost: float | None = None
     block_cost: float | None = None
 
     def __post_init__(self) -> None:
-        review = _number(self.review, "threshold `review`", off=False)
-        object.__setattr__(self, "review", review)
-        for name in ("block", "review_cost", "block_cost"):
-            what = f"threshold `{name}`" if name == "block" else f"[policy] {name}"
-            object.__setattr__(self, name, _number(getattr(self, name), what, off=True))
+        for name in ("review", "block", "review_cost", "block_cost"):
+            what = f"threshold `{name}`" if name in ("review", "block") else f"[policy] {name}"
+            object.__setattr__(self, name, _number(getattr(self, name), what))
+        review = 0.0 if self.review is None else self.review
         block = 1.0 if self.block is None else self.block
-        if not 0.0 <= self.review <= block <= 1.0:
+        if not 0.0 <= review <= block <= 1.0:
             raise ConfigError(
                 f"thresholds need 0 <= review <= block <= 1, got review={self.review}, "
                 f"block={self.block}"
@@ -106,8 +105,10 @@ class Thresholds:
         return self.review_cost is not None or self.block_cost is not None
 
     def cutoffs(self) -> dict[str, float | str]:
-        """The score thresholds as the bundle stores them: {"review": p, "block": p or "off"}."""
-        return {"review": self.review, "block": OFF if self.block is None else self.block}
+        """The score thresholds as the bundle stores them: a probability or "off" each."""
+        return {
+            k: OFF if v is None else v for k, v in (("review", self.review), ("block", self.block))
+        }
 
     def to_dict(self) -> dict[str, float | str]:
         """Everything, "off" where off (reports and --json)."""
@@ -115,13 +116,12 @@ class Thresholds:
         return self.cutoffs() | {k: OFF if v is None else v for k, v in costs.items()}
 
 
-def _number(value: object, what: str, *, off: bool) -> float | None:
-    """A finite number, or None for "off" (or None) where `off` is allowed."""
-    if off and (value is None or value == OFF):
+def _number(value: object, what: str) -> float | None:
+    """A finite number, or None for "off" (or None)."""
+    if value is None or value == OFF:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        also = f" or {OFF!r}" if off else ""
-        raise ConfigError(f"{what} must be a number{also}, got {value!r}")
+        raise ConfigError(f"{what} must be a number or {OFF!r}, got {value!r}")
     if not math.isfinite(value):
         raise ConfigError(f"{what} must be finite, got {value!r}")
     return float(value)
@@ -186,7 +186,7 @@ class DecisionEngine:
             *(rule.names for rule in self.rules), ("amount",) if thresholds.loss_policy else ()
         )
         off = math.inf  # a cut-off nothing reaches; it never leaves this object
-        self._review = thresholds.review
+        self._review = off if thresholds.review is None else thresholds.review
         self._block = off if thresholds.block is None else thresholds.block
         self._loss = thresholds.loss_policy
         self._review_cost = off if thresholds.review_cost is None else thresholds.review_cost

@@ -142,8 +142,8 @@ def choose_thresholds(
 
 
 def carry_thresholds(
-    old_score: np.ndarray, new_score: np.ndarray, thresholds: tuple[float, float | None]
-) -> tuple[float, float | None]:
+    old_score: np.ndarray, new_score: np.ndarray, thresholds: tuple[float | None, float | None]
+) -> tuple[float | None, float | None]:
     """Thresholds for another model of the same rows that flag as many of them: each
     threshold becomes the new model's score at the same rank (the alert budget and the
     number of blocks carry over; an "off" BLOCK stays off). No label is used, so the new
@@ -158,7 +158,9 @@ def carry_thresholds(
         return float(new_sorted[max(flagged, 1) - 1])
 
     review, block = (carried(t) for t in thresholds)
-    return review, None if block is None else max(block, review)
+    if review is None or block is None:
+        return review, block
+    return review, max(block, review)
 
 
 @dataclass(frozen=True)
@@ -169,8 +171,8 @@ class Metrics:
     n_fraud: int
     auc_roc: float
     average_precision: float
-    review_threshold: float
-    block_threshold: float | None  # None: the model blocks nothing ("off")
+    review_threshold: float | None  # None: "off", the model flags nothing at this level
+    block_threshold: float | None
     precision_at_review: float
     recall_at_review: float
     n_flagged_review: int
@@ -200,7 +202,7 @@ class Metrics:
                 value = {str(k): _json_float(p) for k, p in value}
             elif f.name == "reliability":
                 value = [{k: _json_float(v) for k, v in b.to_dict().items()} for b in value]
-            elif f.name == "block_threshold" and value is None:
+            elif f.name.endswith("_threshold") and value is None:
                 value = OFF
             elif isinstance(value, float):
                 value = _json_float(value)
@@ -220,22 +222,22 @@ def evaluate(
     score: np.ndarray,
     amount: np.ndarray,
     day: np.ndarray,
-    review_threshold: float,
+    review_threshold: float | None,
     block_threshold: float | None,
     top_k: tuple[int, ...] = TOP_K,
 ) -> Metrics:
-    """All report metrics of `score` against labels `y` at the two thresholds (block None:
-    nothing blocked)."""
+    """All report metrics of `score` against labels `y` at the two thresholds (None: off,
+    nothing flagged)."""
     y, score = _check(y, score)
-    at_review = precision_recall_at(y, score, review_threshold)
-    block = math.inf if block_threshold is None else block_threshold
+    review, block = (math.inf if t is None else t for t in (review_threshold, block_threshold))
+    at_review = precision_recall_at(y, score, review)
     at_block = precision_recall_at(y, score, block)
     return Metrics(
         n=len(y),
         n_fraud=int(y.sum()),
         auc_roc=roc_auc(y, score),
         average_precision=average_precision(y, score),
-        review_threshold=float(review_threshold),
+        review_threshold=None if review_threshold is None else float(review_threshold),
         block_threshold=None if block_threshold is None else float(block_threshold),
         precision_at_review=at_review[0],
         recall_at_review=at_review[1],
@@ -246,7 +248,7 @@ def evaluate(
         top_k_precision_per_day=tuple(
             (k, top_k_precision_per_day(y, score, day, k)) for k in top_k
         ),
-        amount_caught_review=amount_caught_share(y, score, amount, review_threshold),
+        amount_caught_review=amount_caught_share(y, score, amount, review),
         amount_caught_block=amount_caught_share(y, score, amount, block),
         mean_probability=float(score.mean()) if len(score) else math.nan,
         brier=brier(y, score),
