@@ -97,6 +97,27 @@ def top_k_precision_per_day(y: np.ndarray, score: np.ndarray, day: np.ndarray, k
     return float(y[chosen].mean())
 
 
+def top_k_card_precision_per_day(
+    y: np.ndarray, score: np.ndarray, day: np.ndarray, card: np.ndarray, k: int
+) -> float:
+    """Share of compromised cards among the k cards of each day with the highest score, pooled
+    over days: a card's score on a day is its highest, and it counts as compromised when any
+    of its transactions that day is fraud (what an analyst checking k cards a day finds)."""
+    y, score = _check(y, score)
+    if len(y) == 0 or k < 1:
+        return math.nan
+    day = np.asarray(day).reshape(-1)
+    _, card_codes = np.unique(np.asarray(card), return_inverse=True)
+    pair = day.astype(np.int64) * (int(card_codes.max()) + 1) + card_codes
+    pairs, index = np.unique(pair, return_inverse=True)
+    best = np.full(len(pairs), -np.inf)
+    np.maximum.at(best, index, score)
+    hit = np.zeros(len(pairs), dtype=np.int64)
+    np.maximum.at(hit, index, y)
+    pair_day = pairs // (int(card_codes.max()) + 1)
+    return top_k_precision_per_day(hit, best, pair_day, k)
+
+
 def amount_caught_share(
     y: np.ndarray, score: np.ndarray, amount: np.ndarray, threshold: float
 ) -> float:
