@@ -106,7 +106,7 @@ def train_table(
     train_rows, valid_rows = time_split(table.ts, config.policy.validation_fraction, delay)
     stage("fitting the model" if C is not None else "choosing C on the validation slice")
     X, y = table.X, table.y.astype(np.float64)
-    first = fit_first(X[train_rows], y[train_rows], X[valid_rows], y[valid_rows], C)
+    first = fit_first(X[train_rows], y[train_rows], X[valid_rows], y[valid_rows], C, sample=refit)
     stage("choosing thresholds on the validation slice")
     first_scores = first.scorer.proba(X[valid_rows])
     metrics, chosen = _validate(table, valid_rows, first_scores, config)

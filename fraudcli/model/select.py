@@ -6,7 +6,9 @@ slice from a small grid, then (optionally) a refit on every row whose label is k
              the C with the lowest validation log loss wins (a proper scoring rule: it rewards
              ranking and calibration together). On a large training slice the grid fits on
              every fraud and every k-th legitimate row weighted k (GRID_ROWS rows at most), which
-             leaves the loss unbiased; the chosen fit is then finished on all rows from there.
+             leaves the loss unbiased. The first model is finished on all training rows, or on
+             the grid's rows when a refit on all labelled rows follows (it is then only judged
+             on the validation slice, and the refit is what serves).
     refit    the same bins and C on all labelled rows, warm-started from the first model.
 
 No class weights: with none, a logistic regression with an intercept predicts, on its
@@ -58,16 +60,31 @@ class Fitted:
 
 
 def fit_first(
-    X: np.ndarray, y: np.ndarray, X_valid: np.ndarray, y_valid: np.ndarray, C: float | None
+    X: np.ndarray,
+    y: np.ndarray,
+    X_valid: np.ndarray,
+    y_valid: np.ndarray,
+    C: float | None,
+    *,
+    sample: bool = False,
 ) -> Fitted:
-    """Bins and weights from the training rows; C from GRID on the validation rows unless given."""
+    """Bins and weights from the training rows; C from GRID on the validation rows unless given.
+
+    `sample`: fit on the grid's rows (every fraud, every k-th legitimate row weighted k) even
+    when C is given, as when a refit on all rows follows and this model only has to be judged.
+    """
     edges = learn_edges(X)
     design, slots = _design(X, edges)
+    rows, weight = _grid_rows(y)
+    subset = design if weight is None else design[rows]
     grid: list[GridPoint] = []
+    start = None
     if C is None:
-        C, start = _choose_C(design, y, slots, _design(X_valid, edges)[0], y_valid, grid)
-    else:
-        start = None
+        C, start = _choose_C(
+            subset, y[rows], weight, slots, _design(X_valid, edges)[0], y_valid, grid
+        )
+    if sample:
+        return _fit(subset, y[rows], slots, edges, C, start, tuple(grid), weight)
     return _fit(design, y, slots, edges, C, start, tuple(grid))
 
 
@@ -88,13 +105,11 @@ def _design(X: np.ndarray, edges: Edges):
     return indicator_design(bin_codes(X, edges), slots), slots
 
 
-def _choose_C(design, y, slots, valid_design, y_valid, grid: list[GridPoint]):
-    rows, weight = _grid_rows(y)
-    subset, labels = design[rows], y[rows]
+def _choose_C(design, y, weight, slots, valid_design, y_valid, grid: list[GridPoint]):
     best, start = None, None
     for C in GRID:
         model = BinnedLogisticRegression(C=C, tol=GRID_TOL)
-        model.fit(subset, labels, slots, weight, start)
+        model.fit(design, y, slots, weight, start)
         start = model.params_
         loss = log_loss(y_valid, model.decision_function(valid_design))
         grid.append(GridPoint(C, loss, model.n_iter_))
@@ -115,9 +130,10 @@ def _grid_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return rows, np.where(y[rows] == 1, 1.0, float(k))
 
 
-def _fit(design, y, slots, edges: Edges, C: float, start, grid) -> Fitted:
-    model = BinnedLogisticRegression(C=C).fit(design, y, slots, warm_start=start)
-    counts = np.asarray(design.sum(axis=0)).reshape(-1).astype(np.int64)
+def _fit(design, y, slots, edges: Edges, C: float, start, grid, weight=None) -> Fitted:
+    model = BinnedLogisticRegression(C=C).fit(design, y, slots, weight, start)
+    rows = np.ones(design.shape[0]) if weight is None else weight  # a sample counts k times
+    counts = np.rint(design.T @ rows).astype(np.int64)
     bounds = np.concatenate([[0], np.cumsum(slots)])
     pieces = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     info = {"C": C, "n_iter": model.n_iter_, "converged": model.converged_}
