@@ -93,6 +93,13 @@ def test_edges_merge_repeats_and_never_take_the_maximum():
     assert 0.03 in LEVELS and 1 - 0.03 in LEVELS and min(LEVELS) < 0.001 < 0.999 < max(LEVELS)
 
 
+def test_a_column_binned_like_an_earlier_one_gets_one_bin():
+    amount = np.random.default_rng(0).lognormal(3.0, 1.0, (5_000, 1))
+    edges = learn_edges(np.column_stack([amount, np.log1p(amount), np.sqrt(amount) + 1]))
+    assert len(edges[0]) > 20 and edges[1] == () and edges[2] == ()
+    assert learn_edges(np.column_stack([amount, -amount]))[1] != ()  # reversed: other bins
+
+
 def test_values_beyond_the_edges_land_in_the_outermost_bins(fitted, problem):
     X, *_ = problem
     _, scorer = fitted

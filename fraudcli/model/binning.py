@@ -6,6 +6,9 @@ counts, a speed no airliner reaches). Edges are actual values of every k-th trai
 (inverted-CDF quantiles of a sample of at most SAMPLE_ROWS rows taken at a fixed stride), so
 another engine reading the rows in the same order finds the same edges.
 
+A column binned exactly as an earlier one on the sample (log_amount is amount through a
+monotone function) gets no edges: one bin, so its weight is 0 and amount carries it all.
+
 A value x falls in bin `bisect_left(edges, x)`: bin b holds (edges[b-1], edges[b]], the lowest
 bin everything up to edges[0], the highest everything above edges[-1], so values beyond the
 learnt range land in the outermost bins. A missing value (NaN) has a slot of its own after the
@@ -44,7 +47,24 @@ def learn_edges(
     if X.ndim != 2 or not len(X):
         raise ValueError(f"need a non-empty 2-D matrix to learn bins, got shape {X.shape}")
     sample = X[:: -(-len(X) // sample_rows)]
-    return tuple(_column_edges(sample[:, j], levels) for j in range(X.shape[1]))
+    edges = [_column_edges(sample[:, j], levels) for j in range(X.shape[1])]
+    return _without_repeats(sample, edges)
+
+
+def _without_repeats(sample: np.ndarray, edges: list[tuple[float, ...]]) -> Edges:
+    """A column binned exactly as an earlier one (log_amount: amount through a monotone
+    function) gets a single bin: its weights could only share the earlier column's, and its
+    reasons repeat them."""
+    seen: dict[bytes, int] = {}
+    for j, column_edges in enumerate(edges):
+        if not column_edges:
+            continue
+        codes = column_codes(sample[:, j], np.asarray(column_edges)).astype(np.int16).tobytes()
+        if codes in seen:
+            edges[j] = ()
+        else:
+            seen[codes] = j
+    return tuple(edges)
 
 
 def _column_edges(values: np.ndarray, levels: Sequence[float]) -> tuple[float, ...]:
