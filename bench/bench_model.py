@@ -23,12 +23,12 @@ TRAIN_START, LATER_START = "2026-01-01", "2026-03-02"
 
 
 def run() -> None:
-    table, later = _features()
+    table, later = period_features()
     _report("before", table, later, _before(table, later))
     _report("after", table, later, _after(table, later))
 
 
-def _features():
+def period_features():
     """The feature table of the training period followed by the later one, and which rows
     are later (one run through the store: the later rows see the training data's state)."""
     import pyarrow as pa

@@ -84,15 +84,15 @@ def fit_first(
             subset, y[rows], weight, slots, _design(X_valid, edges)[0], y_valid, grid
         )
     if sample:
-        return _fit(subset, y[rows], slots, edges, C, start, tuple(grid), weight)
-    return _fit(design, y, slots, edges, C, start, tuple(grid))
+        return fit_design(subset, y[rows], slots, edges, C, start, tuple(grid), weight)
+    return fit_design(design, y, slots, edges, C, start, tuple(grid))
 
 
 def refit(X: np.ndarray, y: np.ndarray, first: Fitted) -> Fitted:
     """The first model's bins and C on other rows (all the labelled ones), warm-started."""
     edges = first.scorer.edges
     design, slots = _design(X, edges)
-    return _fit(design, y, slots, edges, first.C, first.params, first.grid)
+    return fit_design(design, y, slots, edges, first.C, first.params, first.grid)
 
 
 def log_loss(y: np.ndarray, decision: np.ndarray) -> float:
@@ -130,7 +130,8 @@ def _grid_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return rows, np.where(y[rows] == 1, 1.0, float(k))
 
 
-def _fit(design, y, slots, edges: Edges, C: float, start, grid, weight=None) -> Fitted:
+def fit_design(design, y, slots, edges: Edges, C: float, start, grid, weight=None) -> Fitted:
+    """A fit at C on a ready indicator design (`start`: params to warm-start from)."""
     model = BinnedLogisticRegression(C=C).fit(design, y, slots, weight, start)
     rows = np.ones(design.shape[0]) if weight is None else weight  # a sample counts k times
     counts = np.rint(design.T @ rows).astype(np.int64)
