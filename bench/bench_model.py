@@ -25,7 +25,9 @@ TRAIN_START, LATER_START = "2026-01-01", "2026-03-02"
 def run() -> None:
     table, later = period_features()
     _report("before", table, later, _before(table, later))
-    _report("after", table, later, _after(table, later))
+    scores, review = _after(table, later)
+    _report("after", table, later, scores)
+    _losses(table.y[later], scores, table.amount[later], review)
 
 
 def period_features():
@@ -90,7 +92,7 @@ def _after(table, later) -> np.ndarray:
     result = train_table(past, RunSummary(N, N, 0), InMemoryStore(config.store), config)
     figure("after: fit, grid, refit and profile", f"{time.perf_counter() - started:.1f} s")
     figure("  C chosen on the validation slice", f"{result.fit['C']:g}")
-    return load_scorer(result.bundle.model).proba(table.X[later])
+    return load_scorer(result.bundle.model).proba(table.X[later]), result.thresholds["review"]
 
 
 def _report(name: str, table, later, p: np.ndarray) -> None:
@@ -120,3 +122,23 @@ def _report(name: str, table, later, p: np.ndarray) -> None:
     figure(f"{name}:   Brier (constant predictor)", f"{brier(y, p):.5f} ({constant_brier(y):.5f})")
     figure(f"{name}:   ECE, 10 bins", f"{expected_calibration_error(y, p):.5f}")
     figure(f"{name}:   mean fraud_probability / rate", f"{p.mean():.5f} / {rate:.5f}")
+
+
+def _losses(y: np.ndarray, p: np.ndarray, amount: np.ndarray, review: float) -> None:
+    """The loss a day when each review costs c and a missed fraud its amount (the model alone,
+    no rules): the alert budget's threshold, that plus the expected-loss rule, the rule alone."""
+    days = DAYS
+    for cost in (10.0, 25.0):
+        policies = {
+            "budget": p >= review,
+            "budget + loss": (p >= review) | (p * amount > cost),
+            "loss alone": p * amount > cost,
+        }
+        for name, flagged in policies.items():
+            missed = float(amount[(y == 1) & ~flagged].sum())
+            loss = (missed + cost * flagged.sum()) / days
+            figure(
+                f"review cost {cost:g}: {name}: loss a day",
+                f"{loss:,.0f}",
+                f"({flagged.sum() / days:.1f} reviews a day)",
+            )
