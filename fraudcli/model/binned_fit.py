@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
-DEFAULT_TOL = 1e-6
+DEFAULT_TOL = 1e-5  # scikit-learn's lbfgs stops at 1e-4; on a million rows 1e-6 took 85
+# iterations where 1e-5 took 20, for an average precision 0.0003 apart
 EPS = float(np.finfo(float).eps)
 THREAD_ROWS = 200_000  # from this many rows on, the objective runs on two threads
 
