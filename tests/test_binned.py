@@ -74,21 +74,25 @@ def fitted(problem):
 def test_edges_are_quantiles_of_every_kth_row():
     values = np.arange(1000, dtype=np.float64).reshape(-1, 1)
     (edges,) = learn_edges(values, levels=(0.25, 0.5, 0.75), sample_rows=100)
-    # every 10th row: 0, 10, ... 990; inverted-CDF quantiles of those 100 values
-    assert edges == (240.0, 490.0, 740.0)
+    # every 10th row: 0, 10, ... 990; inverted-CDF quantiles of those 100 values (240, 490,
+    # 740), each edge halfway to the next value of the sample
+    assert edges == (245.0, 495.0, 745.0)
     assert learn_edges(values, levels=(0.25, 0.5, 0.75), sample_rows=100) == ((edges),)
     shuffled = np.random.default_rng(0).permutation(values)  # another order, another sample
-    assert learn_edges(shuffled, levels=(0.5,), sample_rows=1000) == ((499.0,),)
+    assert learn_edges(shuffled, levels=(0.5,), sample_rows=1000) == ((499.5,),)
 
 
 def test_edges_merge_repeats_and_never_take_the_maximum():
     counts = np.array([0.0] * 90 + [1.0] * 5 + [2.0] * 4 + [7.0]).reshape(-1, 1)
     (edges,) = learn_edges(counts)
-    assert edges == (0.0, 1.0, 2.0)  # 27 levels, three distinct values below the maximum
+    assert edges == (0.5, 1.5, 4.5)  # 27 levels, three distinct values below the maximum
     codes = bin_codes(counts, (edges,))[0]
     assert np.bincount(codes).tolist() == [90, 5, 4, 1]  # every bin holds training rows
     (flag,) = learn_edges(np.array([[0.0], [1.0], [1.0]]))
-    assert flag == (0.0,) and bin_codes(np.array([[0.0], [1.0]]), (flag,)).tolist() == [[0, 1]]
+    assert flag == (0.5,) and bin_codes(np.array([[0.0], [1.0]]), (flag,)).tolist() == [[0, 1]]
+    # a value a rounding error from a sample value stays in that value's bin
+    nudged = np.array([[1.0 + 1e-10], [1.0 - 1e-10], [2.0 + 1e-10]])
+    assert bin_codes(nudged, (edges,))[0].tolist() == [1, 1, 2]
     assert learn_edges(np.full((50, 1), 3.0)) == ((),)  # a constant: one bin
     assert 0.03 in LEVELS and 1 - 0.03 in LEVELS and min(LEVELS) < 0.001 < 0.999 < max(LEVELS)
 

@@ -22,7 +22,8 @@ def test_columnar_path_equals_the_record_path(world, tmp_path, monkeypatch):
     assert fast.bundle.thresholds == slow.bundle.thresholds
     assert fast.bundle.metrics == slow.bundle.metrics
     assert fast.bundle.model["edges"] == slow.bundle.model["edges"]
-    for ours, theirs in zip(fast.bundle.model["weights"], slow.bundle.model["weights"], strict=True):
+    weights = fast.bundle.model["weights"], slow.bundle.model["weights"]
+    for ours, theirs in zip(*weights, strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
     for name, table in slow.bundle.state.items():
         assert fast.bundle.state[name].equals(table), name

@@ -4,7 +4,10 @@ Each numeric feature gets quantile edges: 16 equal-count bins, with the outer 3%
 cut again into halves of halves (down to 0.09%), because fraud lives in the tails (a burst of
 counts, a speed no airliner reaches). Edges are actual values of every k-th training row
 (inverted-CDF quantiles of a sample of at most SAMPLE_ROWS rows taken at a fixed stride), so
-another engine reading the rows in the same order finds the same edges.
+another engine reading the rows in the same order finds the same edges. Each edge lies halfway
+between its quantile value and the next larger value of the sample (values within a relative
+1e-6 counting as one), never on or next to a value, so a feature computed a rounding error
+differently elsewhere (the batch and one-record features agree to 1e-9) falls into the same bin.
 
 A column binned exactly as an earlier one on the sample (log_amount is amount through a
 monotone function) gets no edges: one bin, so its weight is 0 and amount carries it all.
@@ -17,7 +20,7 @@ largest sample value is never an edge, so every bin holds at least one training 
 
     >>> edges = learn_edges(np.array([[0.0], [0.0], [1.0], [5.0]]), levels=(0.5,))
     >>> edges, bin_codes(np.array([[0.0], [3.0], [9.0], [np.nan]]), edges).tolist()
-    (((0.0,),), [[0, 1, 1, 2]])
+    (((0.5,),), [[0, 1, 1, 2]])
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 SAMPLE_ROWS = 200_000
+SAME = 1e-6  # values this close (relative to max(|v|, 1)) are one value when placing edges
 EQUAL_BINS = 16
 TAIL = tuple(0.03 / 2**k for k in range(6))  # 3%, 1.5%, ... 0.09% from each end
 LEVELS = tuple(
@@ -73,8 +77,17 @@ def _column_edges(values: np.ndarray, levels: Sequence[float]) -> tuple[float, .
         return ()
     m = len(values)
     at = np.clip(np.ceil(np.asarray(levels) * m).astype(np.int64) - 1, 0, m - 1)
-    edges = np.unique(values[at])
-    return tuple(float(e) for e in edges[edges < values[-1]])
+    # values closer than SAME (relative) are one value here: a mean computed by two paths,
+    # or two users' equal means, differ in the last bits, and no edge may fall between them
+    gap = np.diff(values) > SAME * np.maximum(np.abs(values[1:]), 1.0)
+    group = np.concatenate([[0], np.cumsum(gap)])
+    last = np.flatnonzero(np.append(gap, True))  # the last value of each group
+    chosen = np.unique(group[at])
+    chosen = chosen[chosen < group[-1]]  # the top group is never below an edge
+    low, high = values[last[chosen]], values[last[chosen] + 1]
+    # halfway between groups: a value that lands a rounding error away from where another
+    # computation put it stays in its bin
+    return tuple(float(e) for e in low + (high - low) / 2)
 
 
 def n_slots(edges: Edges) -> np.ndarray:
