@@ -1,1 +1,2 @@
-"""Our own logistic regression, its scaler, the one-record scorer, and evaluation metrics."""
+"""Our own logistic regression on binned features (bins, fit, C and refit, the serving scorer),
+the plain linear one it replaced, calibration and evaluation metrics."""
