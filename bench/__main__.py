@@ -11,7 +11,17 @@ import time
 
 from bench import common
 
-SUITES = ("simulate", "score", "train", "memory", "river", "replay", "drift")
+SUITES = (
+    "simulate",
+    "score",
+    "train",
+    "model",
+    "calibration",
+    "memory",
+    "river",
+    "replay",
+    "drift",
+)
 
 
 def main(argv: list[str]) -> None:

@@ -3,7 +3,7 @@
     fraud-model/
       manifest.json      schema version, feature list, thresholds, metrics, data fingerprint,
                          store settings, and the SHA-256 of every other file
-      model.json         scaler and logistic-regression coefficients
+      model.json         the binned logistic regression: bin edges and weights per feature
       profile.json       the reference profile for drift reports
       state/*.parquet    the feature store's state at the end of the training data
 
@@ -34,7 +34,7 @@ from fraudcli.errors import BundleError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.files import Staged
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: binned model, thresholds may be "off"
 DEFAULT_MODEL_DIR = Path("fraud-model")
 MANIFEST = "manifest.json"
 ID_DIGITS = 12

@@ -5,7 +5,7 @@ can recompute them (and whoever holds the signing key can sign). So every part i
 what `fraud train` writes, and a part of another shape is a BundleError naming the part and the
 key, never a traceback from deep inside the loader.
 
-    manifest.json  thresholds {review, block}: numbers, 0 <= review <= block <= 1; store
+    manifest.json  thresholds {review, block}: numbers, 0 <= review <= block <= 1, or "off"; store
                    {label_delay, lateness}: finite numbers >= 0; files: exactly REQUIRED_FILES,
                    each with a SHA-256; metrics, training_data: tables; created: text
     model.json     kind "logistic_regression"; coef, scaler.mean, scaler.scale: one finite number
@@ -127,9 +127,9 @@ def check_manifest(manifest: dict, where: str) -> None:
     """The manifest's tables (its format, version, features and checksum are checked before)."""
     s = Shape(f"{where}: manifest.json")
     thresholds = s.table(manifest["thresholds"], "thresholds", ("review", "block"), exact=True)
-    review = s.number(thresholds["review"], "thresholds.review", 0.0, 1.0)
-    block = s.number(thresholds["block"], "thresholds.block", 0.0, 1.0)
-    if review > block:
+    review = _threshold(s, thresholds["review"], "thresholds.review")
+    block = _threshold(s, thresholds["block"], "thresholds.block")
+    if review is not None and block is not None and review > block:
         s.fail("thresholds", f"need review <= block, got review {review:g} > block {block:g}")
     store = s.table(manifest["store"], "store", ("label_delay", "lateness"), exact=True)
     for key in ("label_delay", "lateness"):
@@ -159,11 +159,43 @@ def check_files(s: Shape, files: dict) -> None:
         s.fail("files", f"lists files the format does not have: {shown(unknown)}")
 
 
+def _threshold(s: Shape, value: Any, key: str) -> float | None:
+    """A probability in [0, 1], or the word "off" (the model neither reviews nor blocks)."""
+    if value == "off":
+        return None
+    return s.number(value, key, 0.0, 1.0)
+
+
 def check_model(model: Any, where: str) -> None:
+    """The binned logistic regression `fraud train` writes (or the plain linear one of older
+    code): per feature increasing finite bin edges, one finite weight and a count per slot."""
     s = Shape(f"{where}: model.json")
+    s.table(model, "the model", ("kind",))
+    if model["kind"] == "logistic_regression":
+        _linear(s, model)
+        return
+    if model["kind"] != "binned_logistic_regression":
+        s.fail("kind", f"must be 'binned_logistic_regression', got {shown(model['kind'])}")
+    s.table(model, "the model", ("kind", "edges", "weights", "counts", "intercept", "fit"))
+    n = len(FEATURE_NAMES)
+    for key in ("edges", "weights", "counts"):
+        if not isinstance(model[key], list) or len(model[key]) != n:
+            s.fail(key, f"must be a list of {n} lists, one per feature")
+    for j, (edges, weights, counts) in enumerate(
+        zip(model["edges"], model["weights"], model["counts"], strict=True)
+    ):
+        e = s.numbers(edges, f"edges[{j}]")
+        if (np.diff(e) <= 0).any():
+            s.fail(f"edges[{j}]", "must increase")
+        s.numbers(weights, f"weights[{j}]", len(e) + 2)
+        if (s.numbers(counts, f"counts[{j}]", len(e) + 2) < 0).any():
+            s.fail(f"counts[{j}]", "must not be negative")
+    s.number(model["intercept"], "intercept")
+    s.table(model["fit"], "fit")
+
+
+def _linear(s: Shape, model: Any) -> None:
     s.table(model, "the model", ("kind", "coef", "intercept", "scaler"))
-    if model["kind"] != "logistic_regression":
-        s.fail("kind", f"must be 'logistic_regression', got {shown(model['kind'])}")
     n = len(FEATURE_NAMES)
     s.numbers(model["coef"], "coef", n)
     s.number(model["intercept"], "intercept")

@@ -19,7 +19,7 @@ from fraudcli.cli.app import (
     handled,
 )
 from fraudcli.cli.audit_opts import RedactOpt, begin, print_audit
-from fraudcli.cli.console import progress, status
+from fraudcli.cli.console import progress
 from fraudcli.cli.options import finite, ranged
 from fraudcli.commands.audit import write_sidecar
 from fraudcli.config.load import load_config
@@ -76,8 +76,9 @@ def simulate(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--days'") from None
 
-    with status(f"simulating {n:,} transactions"):
-        result = simulate_file(output, n, seed=seed, start=start, days=days, drift=drift)
+    options = dict(seed=seed, start=start, days=days, drift=drift)
+    with progress(f"simulating {n:,} transactions", n) as advance:
+        result = simulate_file(output, n, on_rows=advance, **options)
     render.print_simulated(result)
 
 

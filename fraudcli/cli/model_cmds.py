@@ -51,11 +51,17 @@ def train(
     data: DataArg = None,
     model: ModelOpt = None,
     C: Annotated[
-        float,
+        float | None,
         typer.Option(
-            "--C", callback=finite(ranges.C), help=ranged("Inverse L2 strength.", ranges.C)
+            "--C",
+            callback=finite(ranges.C),
+            help=ranged("Inverse L2 strength [default: chosen on validation].", ranges.C),
         ),
-    ] = 1.0,
+    ] = None,
+    no_refit: Annotated[
+        bool,
+        typer.Option("--no-refit", help="Serve the model fitted before the validation slice."),
+    ] = False,
     config: ConfigOpt = None,
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
@@ -67,7 +73,8 @@ def train(
 ) -> None:
     """Train the model on labelled data and write the bundle (default ./fraud-model).
 
-    With no DATA it trains on the shipped sample (sample_data/train.parquet).
+    With no DATA it trains on the shipped sample (sample_data/train.parquet). The validation
+    slice chooses C and the thresholds; then the model is refitted on every labelled row.
 
     Example: fraud train sample_data/train.parquet --model fraud-model
     """
@@ -89,10 +96,11 @@ def train(
             rejects_path=rejects,
             strict=strict,
             C=C,
+            refit=not no_refit,
             on_batch=advance,
             on_stage=stage,
         )
-    render.print_train_report(result, model)
+    render.print_train_report(result, model, cfg.policy)
     audit = session.finish(result.summary.to_dict(), session.written(model))
     render.emit(result.to_dict() | {"audit": audit.to_dict()}, json_, report)
     err.print(format_trained(audit.bundle, audit.config_hash), highlight=False)

@@ -126,17 +126,28 @@ def _num(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
+def _prob(value: float | None) -> str:
+    """A probability readably: 0.0123, 4.56e-05, "off" for a threshold switched off."""
+    if value is None:
+        return "off"
+    if value != value:
+        return "n/a"
+    return f"{value:.4f}" if value >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
 def format_metrics(metrics, title: str) -> Table:
-    """AUC, AP, and what each threshold catches: the numbers a fraud team decides on."""
+    """AUC, AP, calibration, and what each threshold catches: what a fraud team decides on."""
     m = metrics
     table = Table(title=title, title_justify="left", show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_row(
-        "transactions (frauds)", f"{m.n:,} ({m.n_fraud:,}, {m.n_fraud / max(m.n, 1):.2%})"
-    )
+    table.add_row("transactions (frauds)", f"{m.n:,} ({m.n_fraud:,}, {m.fraud_rate:.2%})")
     table.add_row("AUC-ROC", _num(m.auc_roc))
     table.add_row("average precision", _num(m.average_precision))
+    table.add_row("mean fraud_probability / fraud rate", f"{_prob(m.mean_probability)} / "
+                  f"{_prob(m.fraud_rate)}")  # fmt: skip
+    table.add_row("Brier score (constant predictor)", f"{m.brier:.5f} ({m.brier_constant:.5f})")
+    table.add_row("expected calibration error (10 bins)", f"{m.ece:.5f}")
     for name, threshold, precision, recall, flagged, caught in (
         (
             "REVIEW",
@@ -156,7 +167,9 @@ def format_metrics(metrics, title: str) -> Table:
         ),
     ):
         style = DECISION_STYLE[name]
-        table.add_row(f"[{style}]{name}[/] threshold", _num(threshold))
+        table.add_row(f"[{style}]{name}[/] threshold", _prob(threshold))
+        if threshold is None:
+            continue
         table.add_row("  flagged", f"{flagged:,}")
         table.add_row("  precision / recall", f"{_pct(precision)} / {_pct(recall)}")
         table.add_row("  share of fraud amount caught", _pct(caught))
@@ -165,7 +178,29 @@ def format_metrics(metrics, title: str) -> Table:
     return table
 
 
-def print_train_report(result, model_dir) -> None:
+def format_reliability(metrics, title: str = "reliability (10 bins of equal count)") -> Table:
+    """Predicted against observed fraud rate, bin by bin: where the probabilities are honest."""
+    table = Table(title=title, title_justify="left")
+    for name in ("bin", "transactions", "fraud_probability", "mean predicted", "observed"):
+        table.add_column(name, justify="right")
+    for i, b in enumerate(metrics.reliability, 1):
+        span = f"{_prob(b.p_low)} - {_prob(b.p_high)}"
+        table.add_row(str(i), f"{b.n:,}", span, _prob(b.predicted), _prob(b.observed))
+    return table
+
+
+def format_block_off(policy) -> str:
+    from fraudcli.model.metrics import MIN_BLOCK_FLAGGED  # SciPy: not for every command
+
+    return (
+        f"[yellow]the model does not block:[/] no threshold on the validation slice blocks "
+        f"{MIN_BLOCK_FLAGGED}+ transactions with at least {policy.block_precision:.0%} of them "
+        'fraud ([policy] block_precision), so BLOCK is "off" and blocking is left to rules and '
+        "block lists"
+    )
+
+
+def print_train_report(result, model_dir, policy) -> None:
     err.print(format_summary(result.summary))
     if result.summary.reject_reasons:
         err.print(format_reject_reasons(result.summary.reject_reasons))
@@ -173,10 +208,37 @@ def print_train_report(result, model_dir) -> None:
         f"time split: trained on {result.n_train:,} earlier rows, validated on "
         f"{result.n_validation:,} later rows (gap: the label delay)"
     )
+    err.print(format_fit(result.fit))
     if not result.converged:
         err.print("[yellow]warning: the optimiser did not converge; try a smaller --C[/]")
     err.print(format_metrics(result.metrics, "validation (the later slice)"))
+    err.print(format_reliability(result.metrics))
+    if result.metrics.block_threshold is None:
+        err.print(format_block_off(policy))
+    if result.n_refit:
+        err.print(format_refit(result))
     err.print(f"model bundle written to [bold]{safe(model_dir or 'fraud-model')}[/]")
+
+
+def format_fit(fit: dict) -> str:
+    if fit["chosen_by"] == "given":
+        return f"L2 strength: C = {fit['C']:g} (given)"
+    grid = ", ".join(f"{p['C']:g}: {p['validation_log_loss']:.5f}" for p in fit["grid"])
+    return f"L2 strength: C = {fit['C']:g}, the lowest validation log loss of C = {grid}"
+
+
+def format_refit(result) -> str:
+    old, new = result.first_thresholds, result.thresholds
+    return (
+        f"refitted on {result.n_refit:,} rows (every label known at the end of the data); "
+        f"thresholds carried over by flagging as many of the last label delay's rows: "
+        f"review {_prob(old['review'])} -> {_prob(new['review'])}, "
+        f"block {_prob(_threshold(old['block']))} -> {_prob(_threshold(new['block']))}"
+    )
+
+
+def _threshold(value) -> float | None:
+    return None if value == "off" else value
 
 
 def print_evaluation(result) -> None:
@@ -184,3 +246,4 @@ def print_evaluation(result) -> None:
     if result.unlabelled:
         err.print(f"{result.unlabelled:,} records had no label and are not in the metrics")
     err.print(format_metrics(result.metrics, "evaluation"))
+    err.print(format_reliability(result.metrics))

@@ -25,7 +25,7 @@ from fraudcli.scoring.output import Scored, ScoredRecords
 class Evaluation:
     metrics: Metrics
     summary: RunSummary
-    thresholds: dict[str, float]
+    thresholds: dict[str, float | str | None]
     unlabelled: int
 
     def to_dict(self) -> dict:
@@ -62,8 +62,7 @@ def evaluate_file(
     thresholds = opened.engine.thresholds
     day = (ts // 86400).astype(np.int64)
     metrics = evaluate(label, probability, amount, day, thresholds.review, thresholds.block)
-    used = {"review": thresholds.review, "block": thresholds.block}
-    return Evaluation(metrics, summary, used, unlabelled)
+    return Evaluation(metrics, summary, thresholds.to_dict(), unlabelled)
 
 
 def input_or_default(data: Path | None) -> Path:

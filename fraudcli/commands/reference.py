@@ -15,7 +15,7 @@ from fraudcli.decision.engine import DecisionEngine
 from fraudcli.drift.profile import build_profile
 from fraudcli.features.feature_table import CATEGORICAL, RECORD, FeatureTable
 from fraudcli.features.spec import FEATURE_NAMES, LONGEST_WINDOW
-from fraudcli.model.logreg import LinearScorer
+from fraudcli.model.scorer import Scorer
 
 MODEL_NUMERIC = "fraud_probability"
 MODEL_CATEGORICAL = ("decision", "is_fraud")
@@ -57,7 +57,7 @@ def _subset(values: list, rows: np.ndarray) -> list:
 
 def reference_profile(
     table: FeatureTable,
-    scorer: LinearScorer,
+    scorer: Scorer,
     engine: DecisionEngine,
     label_delay: float,
 ) -> dict:

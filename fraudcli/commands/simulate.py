@@ -1,14 +1,16 @@
-"""`fraud simulate`: labelled synthetic transactions written to a file."""
+"""`fraud simulate`: labelled synthetic transactions written to a file, a chunk at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.compute as pc
+import numpy as np
+import pyarrow as pa
 
-from fraudcli.io.writers import write_table
-from fraudcli.simulation.simulate import simulate
+from fraudcli.io.writers import write_tables
+from fraudcli.simulation.simulate import simulate_chunks
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,19 @@ def simulate_file(
     output: Path,
     n: int,
     *,
-    seed: int = 7,
-    start: str = "2026-01-01",
-    days: float = 60.0,
-    drift: bool = False,
+    on_rows: Callable[[int], None] | None = None,
+    **options,
 ) -> Simulated:
-    """Simulate `n` transactions (see `fraudcli.simulation.simulate`) and write them to `output`
-    (by its extension)."""
-    table = simulate(n, seed=seed, start=start, days=days, drift=drift)
-    write_table(table, output)
-    return Simulated(table.num_rows, int(pc.sum(table["is_fraud"]).as_py() or 0), Path(output))
+    """Simulate `n` transactions (`fraudcli.simulation.simulate`, `options` as there) and write
+    them to `output` (by its extension) chunk by chunk, so memory is bounded by a chunk;
+    `on_rows(n)` after each."""
+    counts = [0, 0]
+
+    def counted(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        for table in tables:
+            counts[0] += table.num_rows
+            counts[1] += int(np.asarray(table.column("is_fraud")).sum())
+            yield table
+
+    write_tables(counted(simulate_chunks(n, **options)), output, on_rows)
+    return Simulated(counts[0], counts[1], Path(output))

@@ -1,5 +1,17 @@
 """`fraud train`: point-in-time features through the pipeline, a time-based split, a fit,
-thresholds chosen on the later slice, and a verified bundle."""
+thresholds chosen on the later slice, a refit on every labelled row, and a verified bundle.
+
+    split      validation = the latest `validation_fraction` of time; training ends one label
+               delay before it (no label it learns from comes from after validation begins)
+    first      bins from the training slice, C from a grid on the validation slice
+               (`fraudcli.model.select`); its validation metrics are the ones reported
+    thresholds chosen on the first model's validation scores by `[policy]`
+    refit      the same bins and C on every row whose label is known at the end of the data
+               (all but the last label delay), unless `refit=False`; it is the model the bundle
+               serves. Its thresholds flag as many of the last label delay's rows (which
+               neither model learnt from) as the first model's thresholds do there: the same
+               alert budget, the same number of blocks
+"""
 
 from __future__ import annotations
 
@@ -22,9 +34,8 @@ from fraudcli.features.store import InMemoryStore
 from fraudcli.files import check_distinct
 from fraudcli.io.formats import ensure_readable
 from fraudcli.io.read import read_batches
-from fraudcli.model.logreg import LinearScorer, LogisticRegression
-from fraudcli.model.metrics import Metrics, choose_thresholds, evaluate
-from fraudcli.model.scaler import StandardScaler
+from fraudcli.model.metrics import OFF, Metrics, carry_thresholds, choose_thresholds, evaluate
+from fraudcli.model.select import Fitted, fit_first, refit
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import Item, Reject, RejectSink
 from fraudcli.records.schema import Txn
@@ -38,19 +49,24 @@ MIN_FRAUD = 5
 @dataclass(frozen=True)
 class TrainResult:
     bundle: Bundle
-    metrics: Metrics
+    metrics: Metrics  # the first model's, on the validation slice
     summary: RunSummary
     n_train: int
     n_validation: int
-    thresholds: dict[str, float]
+    thresholds: dict[str, float | str]  # what the bundle serves (the refit model's)
     converged: bool
+    first_thresholds: dict[str, float | str]  # chosen on the validation slice
+    fit: dict  # C, how it was chosen, the grid
+    n_refit: int = 0  # rows the served model was refitted on (0: no refit)
 
     def to_dict(self) -> dict:
         return {
             "metrics": self.metrics.to_dict(),
             "thresholds": self.thresholds,
-            "train_rows": self.n_train,
-            "validation_rows": self.n_validation,
+            "validation_thresholds": self.first_thresholds,
+            "rows": {"train": self.n_train, "validation": self.n_validation},
+            "refit_rows": self.n_refit,
+            "fit": self.fit,
             "converged": self.converged,
             "run": self.summary.to_dict(),
         }
@@ -61,18 +77,19 @@ def train(
     config: Config,
     rejects: RejectSink,
     *,
-    C: float = 1.0,
+    C: float | None = None,
+    refit: bool = True,
     fingerprint: dict | None = None,
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Fit a model on labelled `batches` and return the bundle (not yet saved)."""
+    """Fit a model on labelled `batches` and return the bundle (not yet saved). C None: chosen
+    on the validation slice."""
     store = InMemoryStore(config.store)
     table, summary = collect_features(_labelled(batches), store, rejects, on_batch, strict=strict)
-    return train_table(
-        table, summary, store, config, C=C, fingerprint=fingerprint, on_stage=on_stage
-    )
+    options = dict(C=C, refit=refit, fingerprint=fingerprint, on_stage=on_stage)
+    return train_table(table, summary, store, config, **options)
 
 
 def train_table(
@@ -81,48 +98,70 @@ def train_table(
     store: InMemoryStore,
     config: Config,
     *,
-    C: float = 1.0,
+    C: float | None = None,
+    refit: bool = True,
     fingerprint: dict | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Split by time, fit, choose thresholds, profile: the bundle of a feature table and the
-    store state it left."""
+    """Split by time, fit, choose thresholds, refit, profile: the bundle of a feature table and
+    the store state it left."""
     _check_enough(table)
     stage = on_stage or (lambda _name: None)
-    stage("fitting the model")
-    train_rows, valid_rows = time_split(
-        table.ts, config.policy.validation_fraction, config.store.label_delay
-    )
-    scorer, converged = _fit(table.X[train_rows], table.y[train_rows], C)
+    delay = config.store.label_delay
+    train_rows, valid_rows = time_split(table.ts, config.policy.validation_fraction, delay)
+    stage("fitting the model" if C is not None else "choosing C on the validation slice")
+    X, y = table.X, table.y.astype(np.float64)
+    first = fit_first(X[train_rows], y[train_rows], X[valid_rows], y[valid_rows], C, sample=refit)
     stage("choosing thresholds on the validation slice")
-    metrics = _validate(table, valid_rows, scorer, config)
-    thresholds = {"review": metrics.review_threshold, "block": metrics.block_threshold}
+    first_scores = first.scorer.proba(X[valid_rows])
+    metrics, chosen = _validate(table, valid_rows, first_scores, config)
+    served, cutoffs, n_refit = first, chosen, 0
+    if refit:
+        stage("refitting on every labelled row")
+        known = table.ts <= table.ts.max() - delay
+        served = _refit(first, X[known], y[known])
+        # carried on the rows neither model learnt from: the last label delay of the data
+        # (validation rows themselves when there is no delay)
+        held_out = ~known if (~known).any() else valid_rows
+        old, new = (model.proba(X[held_out]) for model in (first.scorer, served.scorer))
+        cutoffs = carry_thresholds(old, new, chosen)
+        n_refit = int(known.sum())
+    thresholds = _cutoffs(cutoffs)
     stage("profiling the training data for drift reports")
     engine = build_engine(config, thresholds)
     bundle = Bundle(
-        model=scorer.to_dict(),
+        model=served.scorer.to_dict(),
         thresholds=thresholds,
-        store={"label_delay": config.store.label_delay, "lateness": config.store.lateness},
+        store={"label_delay": delay, "lateness": config.store.lateness},
         state=store.snapshot(),
-        profile=reference_profile(table, scorer, engine, config.store.label_delay),
+        profile=reference_profile(table, served.scorer, engine, delay),
         metrics=metrics.to_dict(),
         fingerprint=(fingerprint or {}) | table.fingerprint(),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         config_hash=config_hash(config),
     )
     n_train, n_valid = int(train_rows.sum()), int(valid_rows.sum())
-    return TrainResult(bundle, metrics, summary, n_train, n_valid, thresholds, converged)
+    fit = first.to_dict() | {"refit": served.to_dict() if refit else None}
+    return TrainResult(
+        bundle, metrics, summary, n_train, n_valid, thresholds, served.converged,
+        _cutoffs(chosen), fit, n_refit,
+    )  # fmt: skip
 
 
-def _fit(X: np.ndarray, y: np.ndarray, C: float) -> tuple[LinearScorer, bool]:
-    scaler = StandardScaler().fit(X)
-    model = LogisticRegression(C=C).fit(scaler.transform(X), y)
-    return LinearScorer.from_model(scaler, model), bool(model.converged_)
+def _refit(first: Fitted, X: np.ndarray, y: np.ndarray) -> Fitted:
+    if y.min() == y.max():  # cannot happen after the split's checks, but say so if it does
+        raise InputError("the labelled rows hold a single class: cannot refit")
+    return refit(X, y, first)
 
 
-def _validate(table: FeatureTable, rows: np.ndarray, scorer: LinearScorer, config: Config):
-    """Thresholds chosen by the policy on the validation rows, and the metrics there."""
-    y, score = table.y[rows], scorer.proba(table.X[rows])
+def _cutoffs(pair: tuple[float, float | None]) -> dict[str, float | str]:
+    review, block = pair
+    return {"review": review, "block": OFF if block is None else block}
+
+
+def _validate(table: FeatureTable, rows: np.ndarray, score: np.ndarray, config: Config):
+    """The metrics on the validation rows at the thresholds chosen there by the policy."""
+    y = table.y[rows]
     day = (table.ts[rows] // 86400).astype(np.int64)
     policy = config.policy
     review, block = choose_thresholds(
@@ -132,7 +171,7 @@ def _validate(table: FeatureTable, rows: np.ndarray, scorer: LinearScorer, confi
         review_budget_per_day=policy.review_budget_per_day,
         block_precision=policy.block_precision,
     )
-    return evaluate(y, score, table.amount[rows], day, float(review), float(block))
+    return evaluate(y, score, table.amount[rows], day, review, block), (review, block)
 
 
 def _labelled(batches: Iterable[list[Item]]) -> Iterable[list[Item]]:
@@ -181,7 +220,8 @@ def train_file(
     model_dir: Path | None = None,
     rejects_path: Path | None = None,
     strict: bool = False,
-    C: float = 1.0,
+    C: float | None = None,
+    refit: bool = True,
     on_batch: Callable[[int], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> TrainResult:
@@ -193,7 +233,7 @@ def train_file(
     data = ensure_readable(input_or_default(data))
     check_distinct([data], [("--rejects", rejects_path), ("--model", model_dir)])
     fingerprint = {"source": data.name, "sha256": sha256_file(data)}
-    options = dict(C=C, fingerprint=fingerprint, on_stage=on_stage)
+    options = dict(C=C, refit=refit, fingerprint=fingerprint, on_stage=on_stage)
     started, store = time.perf_counter(), InMemoryStore(config.store)
     with RejectSink(rejects_path) as sink:
         table = clean_parquet_table(data, config.columns, store, need_labels=True)

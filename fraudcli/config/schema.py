@@ -53,6 +53,20 @@ class Number:
 
 
 @dataclass(frozen=True)
+class NumberOrOff(Number):
+    """A `Number`, or the word "off" (a threshold or cost switched off)."""
+
+    def check(self, where: str, value: object) -> None:
+        if value != "off":
+            try:
+                super().check(where, value)
+            except ConfigError:
+                raise ConfigError(
+                    f'{where} must be {self.describe()} or "off", got {shown(value)}'
+                ) from None
+
+
+@dataclass(frozen=True)
 class Text:
     """A string; `required` = not empty (nor blank), `max_chars` bounds its length."""
 
@@ -132,20 +146,25 @@ class TableArray:
 
 def _review_not_above_block(where: str, table: Mapping) -> None:
     review, block = table.get("review"), table.get("block")
-    if review is not None and block is not None and review > block:
+    if isinstance(review, (int, float)) and isinstance(block, (int, float)) and review > block:
         raise ConfigError(f"{where} review ({review:g}) must not be above block ({block:g})")
 
 
 _FRACTION = Number(0.0, 1.0)
+_FRACTION_OR_OFF = NumberOrOff(0.0, 1.0)
 _DAYS = Number(0.0, 3650.0)  # ten years: anything longer is a typo, and `inf` never ends
 
 SCHEMA: Mapping[str, Table | TableArray] = {
-    "thresholds": Table({"review": _FRACTION, "block": _FRACTION}, rule=_review_not_above_block),
+    "thresholds": Table(
+        {"review": _FRACTION_OR_OFF, "block": _FRACTION_OR_OFF}, rule=_review_not_above_block
+    ),
     "policy": Table(
         {
             "review_budget_per_day": Number(1.0),
             "block_precision": Number(0.0, 1.0, low_open=True),
             "validation_fraction": Number(0.0, 1.0, low_open=True, high_open=True),
+            "review_cost": NumberOrOff(0.0),
+            "block_cost": NumberOrOff(0.0),
         }
     ),
     "features": Table({"label_delay_days": _DAYS, "lateness_days": _DAYS}),

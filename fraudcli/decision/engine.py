@@ -2,6 +2,12 @@
 
     p >= block -> BLOCK,  p >= review -> REVIEW,  else ALLOW      (review <= block)
 
+Either threshold may be "off" (None): the model then never reviews, or never blocks, by score.
+Optionally, an expected-loss policy on top: p x amount > block_cost -> BLOCK, > review_cost ->
+REVIEW (each "off" unless set in `[policy]`). With calibrated probabilities, p x amount is the
+loss expected from letting the transaction through, so reviewing exactly when it exceeds the
+cost of a review is the decision that minimises the expected loss.
+
 A block-list hit is a BLOCK; a fired rule contributes its action (REVIEW or BLOCK). The final
 decision is the most severe of all of these, so nothing can lower the model's decision.
 
@@ -9,6 +15,7 @@ Reasons, in this order (the hard evidence first):
     "blocklist:country=KP"                 each block-list hit (user, merchant, country, device)
     "rule:card_testing_burst"              each fired rule, in file order
     "score>=block" / "score>=review"       the threshold the model's score crossed, if any
+    "expected_loss>block_cost" / "expected_loss>review_cost"   the loss policy's, if any
     "model:amount_to_user_mean_30d=+1.23"  up to 3 largest positive contributions (log-odds) above
                                            CONTRIBUTION_FLOOR, when the caller passes them
 The rules-only fallback starts with "degraded:rules-only" and has no score or model reasons.
@@ -16,6 +23,7 @@ The rules-only fallback starts with "degraded:rules-only" and has no score or mo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -26,6 +34,7 @@ from fraudcli.errors import ConfigError
 ALLOW, REVIEW, BLOCK = "ALLOW", "REVIEW", "BLOCK"
 DECISIONS = (ALLOW, REVIEW, BLOCK)  # index = severity
 SEVERITY = {name: level for level, name in enumerate(DECISIONS)}
+OFF = "off"  # a threshold or cost that is switched off, in fraud.toml and the bundle
 TOP_CONTRIBUTIONS = 3
 CONTRIBUTION_FLOOR = 0.01  # below this a feature explains too little to be worth a reason
 DEGRADED_REASON = "degraded:rules-only"
@@ -56,28 +65,66 @@ class Decision(NamedTuple):
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Model score cut-offs: 0 <= review <= block <= 1 (review == block means no REVIEW band)."""
+    """Model score cut-offs, 0 <= review <= block <= 1 (review == block means no REVIEW band),
+    and the expected-loss cut-offs, in the currency of `amount`. Any of them may be None: off
+    (written "off" in fraud.toml and in the bundle)."""
 
-    review: float = 0.5
-    block: float = 0.9
+    review: float | None = 0.5
+    block: float | None = 0.9
+    review_cost: float | None = None
+    block_cost: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("review", "block"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"threshold `{name}` must be a number, got {value!r}")
-            object.__setattr__(self, name, float(value))
-        if not 0.0 <= self.review <= self.block <= 1.0:  # also refuses NaN
+        for name in ("review", "block", "review_cost", "block_cost"):
+            what = f"threshold `{name}`" if name in ("review", "block") else f"[policy] {name}"
+            object.__setattr__(self, name, _number(getattr(self, name), what))
+        review = 0.0 if self.review is None else self.review
+        block = 1.0 if self.block is None else self.block
+        if not 0.0 <= review <= block <= 1.0:
             raise ConfigError(
                 f"thresholds need 0 <= review <= block <= 1, got review={self.review}, "
                 f"block={self.block}"
             )
+        for name in ("review_cost", "block_cost"):
+            if (getattr(self, name) or 0.0) < 0.0:
+                raise ConfigError(f"[policy] {name} must be >= 0 or {OFF!r}")
 
     @classmethod
-    def from_config(cls, section: Mapping[str, object]) -> Thresholds:
-        """From the `[thresholds]` table; a missing key keeps its default."""
+    def from_config(
+        cls, section: Mapping[str, object], policy: Mapping[str, object] | None = None
+    ) -> Thresholds:
+        """From the `[thresholds]` table (a missing key keeps its default) and the costs of the
+        `[policy]` table (off when absent)."""
         _check_keys(section, {"review", "block"}, "thresholds")
-        return cls(**section)
+        policy = policy or {}
+        costs = {key: policy.get(key, OFF) for key in ("review_cost", "block_cost")}
+        return cls(**section, **costs)
+
+    @property
+    def loss_policy(self) -> bool:
+        return self.review_cost is not None or self.block_cost is not None
+
+    def cutoffs(self) -> dict[str, float | str]:
+        """The score thresholds as the bundle stores them: a probability or "off" each."""
+        return {
+            k: OFF if v is None else v for k, v in (("review", self.review), ("block", self.block))
+        }
+
+    def to_dict(self) -> dict[str, float | str]:
+        """Everything, "off" where off (reports and --json)."""
+        costs = {"review_cost": self.review_cost, "block_cost": self.block_cost}
+        return self.cutoffs() | {k: OFF if v is None else v for k, v in costs.items()}
+
+
+def _number(value: object, what: str) -> float | None:
+    """A finite number, or None for "off" (or None)."""
+    if value is None or value == OFF:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{what} must be a number or {OFF!r}, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{what} must be finite, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -133,18 +180,24 @@ class DecisionEngine:
         # flattened once so the per-record loop touches only locals and tuples
         self._rules = tuple((r.predicate, f"rule:{r.name}", SEVERITY[r.action]) for r in self.rules)
         self._lists = self.blocklists.checks()
-        # every name `decide` may look up in `values`: the rules' names and block-listed fields
+        # every name `decide` may look up in `values`: the rules' names, block-listed fields,
+        # and the amount when the loss policy is on
         self.names = frozenset(field for field, _, _ in self._lists).union(
-            *(rule.names for rule in self.rules)
+            *(rule.names for rule in self.rules), ("amount",) if thresholds.loss_policy else ()
         )
-        self._review, self._block = thresholds.review, thresholds.block
+        off = math.inf  # a cut-off nothing reaches; it never leaves this object
+        self._review = off if thresholds.review is None else thresholds.review
+        self._block = off if thresholds.block is None else thresholds.block
+        self._loss = thresholds.loss_policy
+        self._review_cost = off if thresholds.review_cost is None else thresholds.review_cost
+        self._block_cost = off if thresholds.block_cost is None else thresholds.block_cost
 
     @classmethod
     def from_config(
         cls, config: Mapping[str, object], allowed_names: Collection[str]
     ) -> DecisionEngine:
         """From parsed fraud.toml: `[thresholds]`, `[blocklists]`, `[[rules]]` (all optional)."""
-        thresholds = Thresholds.from_config(_table(config, "thresholds"))
+        thresholds = Thresholds.from_config(_table(config, "thresholds"), _table(config, "policy"))
         blocklists = Blocklists.from_config(_table(config, "blocklists"))
         rules = load_rules(config.get("rules", []), allowed_names)
         return cls(thresholds, rules, blocklists)
@@ -171,9 +224,24 @@ class DecisionEngine:
         elif p >= self._review:
             reasons.append("score>=review")
             severity = max(severity, 1)
+        if self._loss:
+            severity = self._expected_loss(p, values.get("amount"), reasons, severity)
         if contributions:
             reasons.extend(model_reasons(contributions))
         return Decision(DECISIONS[severity], p, tuple(reasons))
+
+    def _expected_loss(self, p: float, amount, reasons: list[str], severity: int) -> int:
+        """The loss policy: p x amount against the costs of a block and of a review."""
+        if amount is None:
+            return severity
+        loss = p * amount
+        if loss > self._block_cost:
+            reasons.append("expected_loss>block_cost")
+            return 2
+        if loss > self._review_cost:
+            reasons.append("expected_loss>review_cost")
+            return max(severity, 1)
+        return severity
 
     def decide_rules_only(self, values: Mapping[str, object]) -> Decision:
         """The fallback when no score is available in time: block lists and rules on what

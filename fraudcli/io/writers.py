@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -91,9 +92,24 @@ def open_writer(path: str | Path | None, *, raw_csv: bool = False) -> JsonlWrite
 def write_table(table: pa.Table, path: str | Path | None, *, raw_csv: bool = False) -> None:
     """Write a whole Arrow table to `path` by extension (JSONL on stdout when None or '-');
     Parquet and CSV take the table's own columns and types."""
+    write_tables([table], path, raw_csv=raw_csv)
+
+
+def write_tables(
+    tables: Iterable[pa.Table],
+    path: str | Path | None,
+    on_rows: Callable[[int], None] | None = None,
+    *,
+    raw_csv: bool = False,
+) -> None:
+    """`write_table` of tables of one schema, one after the other into one file, each written
+    as it comes (`on_rows(n)` after each), so only one is held at a time."""
     with open_writer(path, raw_csv=raw_csv) as writer:
-        if isinstance(writer, GrowingWriter):
-            writer.write_table(table)
-        else:
-            for batch in table.to_batches(max_chunksize=65536):
-                writer.write(batch.to_pylist())
+        for table in tables:
+            if isinstance(writer, GrowingWriter):
+                writer.write_table(table)
+            else:
+                for batch in table.to_batches(max_chunksize=65536):
+                    writer.write(batch.to_pylist())
+            if on_rows is not None:
+                on_rows(table.num_rows)

@@ -284,6 +284,10 @@ class LinearScorer:
         """coef_j * (x_j - mean_j) / scale_j per feature; they sum to decision - intercept."""
         return [w * v - o for w, v, o in zip(self.weights, x, self.offsets, strict=True)]
 
+    def contribution_matrix(self, X: np.ndarray) -> np.ndarray:
+        """`contributions` of each row of X, shape (n, n_features), with the same operations."""
+        return np.asarray(X, dtype=np.float64) * np.asarray(self.weights) - np.asarray(self.offsets)
+
     def decision(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(X, dtype=np.float64) @ np.asarray(self.weights) + self.bias
 

@@ -27,7 +27,7 @@ from fraudcli.decision.batch_judge import BatchJudge
 from fraudcli.decision.engine import DecisionEngine
 from fraudcli.errors import StrictRejectError
 from fraudcli.features.continued import Chunk, ColumnState
-from fraudcli.model.logreg import LinearScorer
+from fraudcli.model.scorer import Scorer
 from fraudcli.records.columns import ValidBlock
 from fraudcli.records.duplicates import BlockDuplicates
 from fraudcli.records.rejects import Reject, RejectSink
@@ -59,7 +59,7 @@ class ColumnScorer:
     record (then `decide_records` is the way on)."""
 
     def __init__(
-        self, state: ColumnState, scorer: LinearScorer, engine: DecisionEngine, features: bool
+        self, state: ColumnState, scorer: Scorer, engine: DecisionEngine, features: bool
     ) -> None:
         self.state, self.scorer, self.engine = state, scorer, engine
         self.with_features = features

@@ -4,16 +4,17 @@ from the bundle's feature-store state (or from an empty store)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
 from fraudcli.bundle.model_bundle import DEFAULT_MODEL_DIR, Bundle, load_bundle
 from fraudcli.config.load import Config
-from fraudcli.decision.engine import DecisionEngine, Thresholds
+from fraudcli.decision.engine import DecisionEngine
 from fraudcli.features.continued import ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
-from fraudcli.model.logreg import LinearScorer
+from fraudcli.model.scorer import Scorer, load_scorer
 from fraudcli.records.schema import RECORD_FIELDS
 from fraudcli.scoring.blocks import ColumnScorer
 from fraudcli.scoring.pipeline import Pipeline
@@ -30,8 +31,8 @@ class OpenBundle:
         self.engine = build_engine(config, bundle.thresholds)
 
     @cached_property
-    def model(self) -> LinearScorer:
-        return LinearScorer.from_dict(self.bundle.model)
+    def model(self) -> Scorer:
+        return load_scorer(self.bundle.model)
 
     @cached_property
     def pipeline(self) -> Pipeline:
@@ -61,9 +62,11 @@ def open_bundle(
 def build_engine(config: Config, thresholds: dict[str, float] | None = None) -> DecisionEngine:
     """Rules and block lists from the config; thresholds from the bundle when it has them.
 
-    A `[thresholds]` table in the user's fraud.toml overrides the bundle's thresholds.
+    A `[thresholds]` table in the user's fraud.toml overrides the bundle's thresholds; the
+    expected-loss costs always come from `[policy]`.
     """
     engine = DecisionEngine.from_config(config.data, set(FEATURE_NAMES) | set(RECORD_FIELDS))
     if thresholds and "thresholds" not in config.user_keys:
-        engine = engine.with_thresholds(Thresholds(thresholds["review"], thresholds["block"]))
+        cutoffs = {"review": thresholds["review"], "block": thresholds["block"]}
+        engine = engine.with_thresholds(replace(engine.thresholds, **cutoffs))
     return engine

@@ -19,7 +19,7 @@ from fraudcli.records.schema import RECORD_FIELDS, Txn
 if TYPE_CHECKING:
     from fraudcli.decision.engine import Decision, DecisionEngine
     from fraudcli.features.store import FeatureStore
-    from fraudcli.model.logreg import LinearScorer
+    from fraudcli.model.scorer import Scorer
 
 ALLOW = "ALLOW"
 
@@ -39,7 +39,7 @@ class Pipeline:
     """
 
     store: FeatureStore
-    scorer: LinearScorer
+    scorer: Scorer
     engine: DecisionEngine
 
     def decide(self, txn: Txn) -> tuple[list[float], Decision]:
@@ -92,7 +92,7 @@ class Pipeline:
         return decision
 
 
-def judge(scorer: LinearScorer, engine: DecisionEngine, features: list[float], record: list):
+def judge(scorer: Scorer, engine: DecisionEngine, features: list[float], record: list):
     """The decision from a record's features and fields (RECORD_FIELDS order): model score,
     thresholds, rules, reasons. What `Pipeline.decide` does between lookup and update."""
     probability = scorer.proba_one(features)

@@ -8,6 +8,8 @@
   window they charge many different local customers inflated amounts.
 - impossible_travel: a cloned card is used card-present 10-120 minutes after a genuine
   card-present purchase, in a city at least 3,000 km away.
+- gift_card_cashout, atm_night_cashout, dormant_takeover: signals that are steps, interactions
+  or changes against the user's own habit (`fraudcli.simulation.nonlinear`).
 """
 
 from __future__ import annotations
@@ -16,18 +18,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fraudcli.simulation import world
+from fraudcli.simulation import nonlinear, world
 from fraudcli.simulation.legit import purchase_amounts
-from fraudcli.simulation.period import DAY, NIGHT_HOURS, Period, local_hour_to_offset
+from fraudcli.simulation.period import DAY, NIGHT_HOURS, Period, burst_times, local_hour_to_offset
 from fraudcli.simulation.population import Population
-from fraudcli.simulation.rows import Rows, concat
+from fraudcli.simulation.rows import Rows, concat, pattern_rows
 
-PATTERNS = ("card_testing", "account_takeover", "compromised_merchant", "impossible_travel")
+PATTERNS = (
+    "card_testing",
+    "account_takeover",
+    "compromised_merchant",
+    "impossible_travel",
+    "gift_card_cashout",
+    "atm_night_cashout",
+    "dormant_takeover",
+)
 FRAUD_RATE = 0.0075  # share of all rows
-PATTERN_SHARE = (0.35, 0.25, 0.25, 0.15)  # share of the fraud rows, in PATTERNS order
+PATTERN_SHARE = (0.25, 0.18, 0.18, 0.12, 0.09, 0.08, 0.10)  # of the fraud rows, PATTERNS order
 MIN_TRAVEL_KM = 3000.0
 _HIGH_VALUE = ("electronics", "jewelry", "travel", "digital_goods")
-_VICTIMS_PER_MERCHANT = 120
 
 
 @dataclass(frozen=True)
@@ -38,11 +47,17 @@ class FraudPlan:
     account_takeover: np.ndarray  # burst sizes
     compromised_merchant: int
     impossible_travel: int
+    gift_card_cashout: np.ndarray  # burst sizes
+    atm_night_cashout: np.ndarray  # burst sizes
+    dormant_takeover: np.ndarray  # burst sizes
 
     @property
     def rows(self) -> int:
-        bursts = int(self.card_testing.sum() + self.account_takeover.sum())
-        return bursts + self.compromised_merchant + self.impossible_travel
+        bursts = (self.card_testing, self.account_takeover, self.gift_card_cashout)
+        bursts += (self.atm_night_cashout, self.dormant_takeover)
+        return (
+            sum(int(b.sum()) for b in bursts) + self.compromised_merchant + self.impossible_travel
+        )
 
 
 def plan_fraud(rng: np.random.Generator, n: int) -> FraudPlan:
@@ -52,6 +67,9 @@ def plan_fraud(rng: np.random.Generator, n: int) -> FraudPlan:
         account_takeover=_bursts(rng, quota[1], 1, 4),
         compromised_merchant=quota[2],
         impossible_travel=quota[3],
+        gift_card_cashout=_bursts(rng, quota[4], 1, 3),
+        atm_night_cashout=_bursts(rng, quota[5], 1, 2),
+        dormant_takeover=_bursts(rng, quota[6], 2, 4),
     )
 
 
@@ -62,48 +80,49 @@ def _bursts(rng: np.random.Generator, rows: int, low: int, high: int) -> np.ndar
 
 
 def fraud_rows(
-    rng: np.random.Generator, pop: Population, period: Period, plan: FraudPlan, legit: Rows
+    rng: np.random.Generator,
+    pop: Population,
+    period: Period,
+    plan: FraudPlan,
+    legit: Rows,
+    windows: tuple,
+    before: tuple,
 ) -> tuple[Rows, list[str]]:
-    """The planned fraud rows, and the names of the fraudsters' new devices they use."""
+    """The planned fraud rows, and the names of the fraudsters' new devices they use.
+
+    `windows` are the compromised merchants open during the period (`Context.windows`);
+    `before` is (user, time) of each user's last legitimate purchase before the period. A
+    pattern may come out short of its plan (no window open, too few anchors or silences in a
+    short period): the caller fills the difference with legitimate rows."""
     first_device = 2 * pop.n_users
     n_new = len(plan.card_testing) + len(plan.account_takeover)
     codes = rng.integers(0, 2**40, n_new)
     devices = np.arange(first_device, first_device + n_new)
+    seen = (np.concatenate([before[0], legit.user]), np.concatenate([before[1], legit.t]))
     parts = [
         _card_testing(rng, pop, period, plan.card_testing, devices[: len(plan.card_testing)]),
         _account_takeover(
             rng, pop, period, plan.account_takeover, devices[len(plan.card_testing) :]
         ),
-        _compromised_merchant(rng, pop, period, plan.compromised_merchant),
+        _compromised_merchant(rng, pop, period, plan.compromised_merchant, windows),
         _impossible_travel(rng, pop, period, plan.impossible_travel, legit),
+        nonlinear.gift_card_cashout(rng, pop, period, plan.gift_card_cashout, _code(4)),
+        nonlinear.atm_night_cashout(rng, pop, period, plan.atm_night_cashout, _code(5)),
+        nonlinear.dormant_takeover(rng, pop, period, plan.dormant_takeover, seen, _code(6)),
     ]
     rows = concat(parts)
     rows.t = np.clip(rows.t, 0, period.seconds - 1)
     return rows, [f"dev-{c:010x}" for c in codes.tolist()]
 
 
-def _burst_times(rng: np.random.Generator, start: np.ndarray, sizes: np.ndarray, mean_gap: float):
-    """Row times of bursts: each starts at `start` and goes on with exponential gaps."""
-    event = np.repeat(np.arange(len(sizes)), sizes)
-    first = (np.cumsum(sizes) - sizes).astype(np.int64)
-    gaps = rng.exponential(mean_gap, len(event)) + mean_gap / 8
-    gaps[first] = 0.0
-    elapsed = np.cumsum(gaps)
-    return event, start[event] + (elapsed - elapsed[first][event]).astype(np.int64)
+def _code(index: int) -> int:
+    """The `pattern` value of PATTERNS[index] (0 is legitimate)."""
+    return index + 1
 
 
 def _rows(pop: Population, pattern: str, t, user, merchant, amount, country, device) -> Rows:
-    return Rows(
-        t=np.asarray(t, dtype=np.int64),
-        user=user,
-        merchant=merchant,
-        amount=amount,
-        country=np.asarray(country, dtype=np.int16),
-        lat=pop.merchant_lat[merchant],
-        lon=pop.merchant_lon[merchant],
-        device=np.asarray(device, dtype=np.int64),
-        channel=pop.merchant_channel[merchant],
-        pattern=np.full(len(user), PATTERNS.index(pattern) + 1, dtype=np.int8),
+    return pattern_rows(
+        pop, _code(PATTERNS.index(pattern)), t, user, merchant, amount, country, device
     )
 
 
@@ -120,7 +139,7 @@ def _card_testing(rng, pop: Population, period: Period, sizes, devices) -> Rows:
     home = world.CITY_COUNTRY_INDEX[pop.user_city[victim]]
     city_country = world.CITY_COUNTRY_INDEX[np.maximum(pop.merchant_city[merchant], 0)]
     country = np.where(online, np.where(rng.random(k) < 0.5, foreign, home), city_country)
-    event, t = _burst_times(rng, period.uniform_times(rng, k, margin=3600), sizes, 40.0)
+    event, t = burst_times(rng, period.uniform_times(rng, k, margin=3600), sizes, 40.0)
     amount = np.round(rng.uniform(0.5, 4.99, len(event)), 2)
     amount[rng.random(len(event)) < 0.25] = 1.0
     device = np.where(online, devices, -1)[event]
@@ -145,7 +164,7 @@ def _account_takeover(rng, pop: Population, period: Period, sizes, devices) -> R
     offset = world.CITY_UTC_OFFSET[pop.user_city[victim]]
     at_night = local_hour_to_offset(days, rng.uniform(*NIGHT_HOURS, k), offset) % period.seconds
     start = np.where(night, at_night, period.uniform_times(rng, k, margin=2 * 3600))
-    event, t = _burst_times(rng, start, sizes, 600.0)
+    event, t = burst_times(rng, start, sizes, 600.0)
     shops = pop.online_merchants[
         np.isin(world.CATEGORY_NAMES[pop.merchant_category[pop.online_merchants]], _HIGH_VALUE)
     ]
@@ -159,8 +178,9 @@ def _account_takeover(rng, pop: Population, period: Period, sizes, devices) -> R
     )
 
 
-def _compromised_merchant(rng, pop: Population, period: Period, n: int) -> Rows:
-    merchant, day = _compromise_windows(rng, pop, period, n)
+def _compromised_merchant(rng, pop: Population, period: Period, n: int, windows) -> Rows:
+    merchant, day = _compromised_days(rng, n, windows)
+    n = len(merchant)
     city = pop.merchant_city[merchant]
     t = local_hour_to_offset(day, rng.uniform(8, 22, n), world.CITY_UTC_OFFSET[city])
     victim = _local_users(rng, pop, city)
@@ -170,19 +190,15 @@ def _compromised_merchant(rng, pop: Population, period: Period, n: int) -> Rows:
     return _rows(pop, "compromised_merchant", t, victim, merchant, amount, country, np.full(n, -1))
 
 
-def _compromise_windows(rng, pop: Population, period: Period, n: int):
-    """For each of `n` rows: a compromised shop in a home city, and a day in its window."""
-    candidates = np.flatnonzero(
-        (pop.merchant_channel == world.POS)
-        & (world.CITY_HOME_SHARE[np.maximum(pop.merchant_city, 0)] > 0)
-    )
-    k = min(max(1, round(n / _VICTIMS_PER_MERCHANT)), 20, len(candidates)) if n else 0
-    chosen = rng.choice(candidates, k, replace=False)
-    duration = np.minimum(rng.uniform(10, 30, k) * DAY, period.seconds)
-    window_start = rng.random(k) * (period.seconds - duration)
-    slot = np.arange(n) % max(k, 1)
-    day = (window_start[slot] + rng.random(n) * duration[slot]) // DAY
-    return chosen[slot], day
+def _compromised_days(rng, n: int, windows: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """For each of `n` rows: a compromised shop, in turn, and a day in its open window (no
+    rows when no window is open)."""
+    chosen, start, end = windows
+    if not len(chosen):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    slot = np.arange(n) % len(chosen)
+    day = (start[slot] + rng.random(n) * (end[slot] - start[slot])) // DAY
+    return chosen[slot], day.astype(np.int64)
 
 
 def _local_users(rng, pop: Population, city: np.ndarray) -> np.ndarray:

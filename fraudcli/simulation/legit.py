@@ -10,25 +10,26 @@ from __future__ import annotations
 import numpy as np
 
 from fraudcli.simulation import world
+from fraudcli.simulation.context import FLIGHT
 from fraudcli.simulation.period import DAY, NIGHT_HOURS, Period, local_hour_to_offset
 from fraudcli.simulation.population import USUAL_ONLINE, USUAL_PHYSICAL, Population
 from fraudcli.simulation.rows import Rows
 
 EXPLORE = 0.08  # share of purchases at a merchant outside the user's usual set
 HOUR_SPREAD = 3.0  # sd of a purchase's local hour around the user's peak hour
-TRIPS_PER_YEAR = 2.0
-FLIGHT = 18 * 3600  # around a trip, no card-present use for this long
-_SAME_COUNTRY_TRIP_WEIGHT = 3.0
 
 
-def legit_rows(rng: np.random.Generator, pop: Population, period: Period, n: int) -> Rows:
-    """`n` legitimate transactions, times relative to the period start."""
+def legit_rows(
+    rng: np.random.Generator, pop: Population, period: Period, n: int, trips: tuple
+) -> Rows:
+    """`n` legitimate transactions, times relative to the period start; `trips` are the users'
+    (start, end, city) on the same clock (`Context.trips`)."""
     user = rng.choice(pop.n_users, n, p=pop.user_activity)
     t = _times(rng, pop, period, user)
     online = rng.random(n) < pop.user_online_share[user] + period.shifts.online_boost
     merchant = np.where(online, _online_merchant(rng, pop, user), _local_merchant(rng, pop, user))
     merchant = _redirect_to_digital_goods(rng, pop, merchant, online, period)
-    start, end, city = _trips(rng, pop, period)
+    start, end, city = trips
     away = (t >= start[user] + FLIGHT) & (t < end[user])
     flying = ((t >= start[user]) & (t < start[user] + FLIGHT)) | (
         (t >= end[user]) & (t < end[user] + FLIGHT)
@@ -77,22 +78,6 @@ def _redirect_to_digital_goods(rng, pop: Population, merchant, online, period: P
     if len(shops):
         merchant[moved] = rng.choice(shops, moved.sum())
     return merchant
-
-
-def _trips(rng: np.random.Generator, pop: Population, period: Period):
-    """At most one trip per user: start, end (relative seconds; inf if none) and city."""
-    n = pop.n_users
-    duration = np.minimum(rng.uniform(2, 9, n) * DAY, period.seconds - 2 * FLIGHT)
-    travels = (rng.random(n) < TRIPS_PER_YEAR * period.seconds / (365 * DAY)) & (duration >= DAY)
-    start = rng.random(n) * (period.seconds - FLIGHT - duration)
-    weight = np.where(
-        world.CITY_COUNTRY[:, None] == world.CITY_COUNTRY, _SAME_COUNTRY_TRIP_WEIGHT, 1.0
-    )
-    np.fill_diagonal(weight, 0.0)
-    cdf = np.cumsum(weight, axis=1) / weight.sum(axis=1, keepdims=True)
-    city = (rng.random(n)[:, None] > cdf[pop.user_city]).sum(axis=1)
-    start = np.where(travels, start, np.inf)
-    return start, start + duration, np.minimum(city, len(world.CITIES) - 1)
 
 
 def _finish(rng, pop: Population, period: Period, user, t, merchant, where) -> Rows:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -43,3 +43,34 @@ class Period:
 def local_hour_to_offset(days: np.ndarray, local_hour: np.ndarray, utc_offset: np.ndarray):
     """Seconds from the period start for a day number and a local hour, in UTC."""
     return (days * DAY + (local_hour - utc_offset) * 3600).astype(np.int64)
+
+
+def burst_times(rng: np.random.Generator, start: np.ndarray, sizes: np.ndarray, mean_gap: float):
+    """Row times of bursts: each starts at `start` and goes on with exponential gaps.
+    Returns (the burst of each row, the row times)."""
+    event = np.repeat(np.arange(len(sizes)), sizes)
+    first = (np.cumsum(sizes) - sizes).astype(np.int64)
+    gaps = rng.exponential(mean_gap, len(event)) + mean_gap / 8
+    gaps[first] = 0.0
+    elapsed = np.cumsum(gaps)
+    return event, start[event] + (elapsed - elapsed[first][event]).astype(np.int64)
+
+
+def chunks(period: Period, n: int, chunk_rows: int) -> list[tuple[Period, int]]:
+    """The period cut into consecutive chunks of about `chunk_rows` rows: (chunk, its rows).
+
+    Cuts fall on whole days when every chunk can have one, so times of day stay exact; rows are
+    shared in proportion to time and add up to exactly `n`.
+    """
+    k = max(1, -(-n // chunk_rows))
+    whole_days = period.seconds // DAY
+    if whole_days >= k:
+        cuts = [i * whole_days // k * DAY for i in range(k)]
+    else:
+        cuts = [i * period.seconds // k for i in range(k)]
+    cuts.append(period.seconds)
+    rows = [n * cut // period.seconds for cut in cuts]
+    return [
+        (replace(period, start=period.start + a, seconds=b - a), rows[i + 1] - rows[i])
+        for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True))
+    ]

@@ -58,18 +58,41 @@ def concat(parts: list[Rows]) -> Rows:
     return Rows(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in names})
 
 
+def pattern_rows(pop: Population, code: int, t, user, merchant, amount, country, device) -> Rows:
+    """Fraud rows of one pattern (`code`: 1 + its index in the pattern names), located at their
+    merchants."""
+    return Rows(
+        t=np.asarray(t, dtype=np.int64),
+        user=user,
+        merchant=merchant,
+        amount=amount,
+        country=np.asarray(country, dtype=np.int16),
+        lat=pop.merchant_lat[merchant],
+        lon=pop.merchant_lon[merchant],
+        device=np.asarray(device, dtype=np.int64),
+        channel=pop.merchant_channel[merchant],
+        pattern=np.full(len(user), code, dtype=np.int8),
+    )
+
+
 def card_present(pop: Population, merchant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Latitude and longitude of the merchants (NaN for online ones)."""
     return pop.merchant_lat[merchant], pop.merchant_lon[merchant]
 
 
 def to_table(
-    rows: Rows, pop: Population, extra_devices: list[str], id_prefix: str, patterns: tuple
+    rows: Rows,
+    pop: Population,
+    extra_devices: list[str],
+    id_prefix: str,
+    patterns: tuple,
+    first_number: int = 1,
 ) -> pa.Table:
-    """Sort by time (ties by generation order) and build the table in SCHEMA."""
+    """Sort by time (ties by generation order) and build the table in SCHEMA; transaction ids
+    are numbered from `first_number`."""
     order = np.argsort(rows.t, kind="stable")
     device = rows.device[order]
-    numbers = pa.array(np.arange(1, len(order) + 1)).cast(pa.string())
+    numbers = pa.array(np.arange(first_number, first_number + len(order))).cast(pa.string())
     columns = [
         pc.binary_join_element_wise(id_prefix, pc.utf8_lpad(numbers, 7, "0"), ""),
         pa.array(rows.t[order] * 1000, type=pa.int64()).cast(SCHEMA.field("timestamp").type),

@@ -178,14 +178,18 @@ def test_a_file_the_format_does_not_have_is_refused(bundle):
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        (lambda d: d.update(scaler=[]), "scaler must be a table"),
-        (lambda d: d.update(coef=d["coef"][:-1]), "coef must be a list of 26 numbers"),
-        (lambda d: d["coef"].__setitem__(0, "1"), "coef must hold numbers only"),
-        (lambda d: d["scaler"]["scale"].__setitem__(3, 0.0), "scaler.scale must be positive"),
-        (lambda d: d["coef"].__setitem__(0, float("nan")), "coef holds a number that is not fin"),
+        (lambda d: d.update(edges=[]), "edges must be a list of 26 lists"),
+        (lambda d: d["weights"][0].pop(), "weights[0] must be a list of"),
+        (lambda d: d["weights"][0].__setitem__(0, "1"), "weights[0] must hold numbers only"),
+        (lambda d: d["edges"][0].reverse(), "edges[0] must increase"),
+        (
+            lambda d: d["weights"][0].__setitem__(0, float("nan")),
+            "weights[0] holds a number that is not fin",
+        ),
+        (lambda d: d["counts"][0].__setitem__(0, -1), "counts[0] must not be negative"),
         (lambda d: d.update(intercept=None), "intercept must be a number"),
-        (lambda d: d.update(kind="forest"), "kind must be 'logistic_regression'"),
-        (lambda d: d.pop("coef"), "the model lacks coef"),
+        (lambda d: d.update(kind="forest"), "kind must be 'binned_logistic_regression'"),
+        (lambda d: d.pop("weights"), "the model lacks weights"),
     ],
 )
 def test_a_model_of_another_shape_is_refused(bundle, change, match):

@@ -176,4 +176,4 @@ def test_score_and_features_reports_and_train_json(world, model_dir, tmp_path):
     result = run("train", world / "train.parquet", "--model", tmp_path / "m", "--json")
     assert result.exit_code == 0, result.output
     trained = json.loads(result.stdout)
-    assert trained["validation_rows"] > 0 and 0.5 < trained["metrics"]["auc_roc"] <= 1.0
+    assert trained["rows"]["validation"] > 0 and 0.5 < trained["metrics"]["auc_roc"] <= 1.0

@@ -60,6 +60,7 @@ def test_the_readme_rules_example_loads(tmp_path):
     import re
     from pathlib import Path
 
+    from fraudcli.decision.engine import Thresholds
     from fraudcli.scoring.load import build_engine
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
@@ -67,5 +68,6 @@ def test_the_readme_rules_example_loads(tmp_path):
     path = tmp_path / "fraud.toml"
     path.write_text(example)
     engine = build_engine(load_config(path), {"review": 0.5, "block": 0.9})
-    assert engine.thresholds.review == 0.6  # the user's [thresholds] win over the bundle's
+    # the user's [thresholds] win over the bundle's; the costs come from [policy]
+    assert engine.thresholds == Thresholds(0.05, None, review_cost=25.0)
     assert {rule.name for rule in engine.rules} >= {"card_testing_burst", "big_night_online"}

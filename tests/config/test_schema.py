@@ -61,11 +61,11 @@ def refusal(tmp_path, text: str) -> str:
         ),
         (
             "[thresholds]\nreview = true\n",
-            "[thresholds] review must be a finite number in [0, 1], got True",
+            '[thresholds] review must be a finite number in [0, 1] or "off", got True',
         ),
         (
             "[thresholds]\nblock = -inf\n",
-            "[thresholds] block must be a finite number in [0, 1], got -inf",
+            '[thresholds] block must be a finite number in [0, 1] or "off", got -inf',
         ),
         (
             "[thresholds]\nreview = 0.95\n",
@@ -98,7 +98,8 @@ def refusal(tmp_path, text: str) -> str:
         (
             "[policy]\nreview_budget = 10\n",
             "[policy] unknown key 'review_budget' (did you mean 'review_budget_per_day'?); "
-            "expected one of block_precision, review_budget_per_day, validation_fraction",
+            "expected one of block_cost, block_precision, review_budget_per_day, review_cost, "
+            "validation_fraction",
         ),
         ("[threshold]\nreview = 0.2\n", "unknown table [threshold] (did you mean [thresholds]?)"),
         ("[extras]\nx = 1\n", "unknown table [extras]; expected one of [blocklists], [columns]"),

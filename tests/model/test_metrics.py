@@ -157,8 +157,8 @@ def test_block_needs_a_handful_of_flagged_records():
     review, block = choose_thresholds(
         y, score, np.zeros(20), review_budget_per_day=1, block_precision=0.9
     )
-    assert block == 1.0  # nothing is blocked by the model
-    assert block >= review
+    assert block is None  # "off": nothing is blocked by the model, not even a score of 1.0
+    assert review == score[0]
 
 
 def test_block_is_never_below_review():
