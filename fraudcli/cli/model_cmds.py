@@ -41,6 +41,15 @@ from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
 
 DataArg = Annotated[Path | None, typer.Argument(help="Input file (.parquet/.csv/.jsonl).")]
+ShadowOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--shadow",
+        metavar="DIR",
+        help="A challenger bundle judged beside the model on the same records and features: "
+        "its probability and decision are added to each output and the two are compared.",
+    ),
+]
 FreshOpt = Annotated[bool, typer.Option("--fresh-state", help="Start from an empty feature store.")]
 
 
@@ -128,6 +137,7 @@ def score(
     signing_key: SigningKeyOpt = None,
     expect_bundle: ExpectOpt = None,
     redact: RedactOpt = False,
+    shadow: ShadowOpt = None,
 ) -> None:
     """Decide ALLOW / REVIEW / BLOCK for every transaction of DATA or of JSONL on stdin.
 
@@ -157,9 +167,12 @@ def score(
             with_features=with_features,
             strict=strict,
             raw_csv=csv_raw,
+            shadow_dir=shadow,
             on_batch=advance,
         )
     render.print_summary(summary, rejects)
+    if summary.shadow is not None:
+        render.print_comparison(summary.shadow)
     audit = session.finish(summary.to_dict())
     print_audit(audit, write_sidecar(audit, output))
     render.emit(summary.to_dict() | {"audit": audit.to_dict()}, False, report)
@@ -184,6 +197,7 @@ def evaluate(
     signing_key: SigningKeyOpt = None,
     expect_bundle: ExpectOpt = None,
     redact: RedactOpt = False,
+    shadow: ShadowOpt = None,
 ) -> None:
     """Score labelled data with the model and print AUC, precision, recall and more.
 
@@ -207,6 +221,7 @@ def evaluate(
             rejects_path=rejects,
             fresh_state=fresh_state,
             strict=strict,
+            shadow_dir=shadow,
             on_batch=advance,
         )
     render.print_evaluation(result)

@@ -241,9 +241,39 @@ def _threshold(value) -> float | None:
     return None if value == "off" else value
 
 
+def format_comparison(comparison, champion=None, challenger=None) -> Table:
+    """Champion and challenger side by side: decision rates and agreement, and on labelled
+    data (`fraud evaluate`) how each ranks and how honest its probabilities are."""
+    title = f"champion and challenger (bundle {safe(comparison.challenger_bundle)})"
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    table.add_column("champion", justify="right")
+    table.add_column("challenger", justify="right")
+    if champion is not None and challenger is not None:
+        for name, key in (("AUC-ROC", "auc_roc"), ("average precision", "average_precision")):
+            table.add_row(name, _num(getattr(champion, key)), _num(getattr(challenger, key)))
+        table.add_row("Brier score", f"{champion.brier:.5f}", f"{challenger.brier:.5f}")
+        table.add_row("calibration error (ECE)", f"{champion.ece:.5f}", f"{challenger.ece:.5f}")
+        for name in ("review", "block"):
+            values = (getattr(m, f"{name}_threshold") for m in (champion, challenger))
+            table.add_row(f"{name.upper()} threshold", *map(_prob, values))
+    for decision in ("ALLOW", "REVIEW", "BLOCK"):
+        rates = (comparison.rate(c, decision) for c in (comparison.champion, comparison.challenger))
+        style = DECISION_STYLE[decision]
+        table.add_row(f"[{style}]{decision}[/] rate", *map(_pct, rates))
+    table.add_row("same decision", _pct(comparison.agreement), "")
+    return table
+
+
+def print_comparison(comparison, champion=None, challenger=None) -> None:
+    err.print(format_comparison(comparison, champion, challenger))
+
+
 def print_evaluation(result) -> None:
     err.print(format_summary(result.summary))
     if result.unlabelled:
         err.print(f"{result.unlabelled:,} records had no label and are not in the metrics")
     err.print(format_metrics(result.metrics, "evaluation"))
     err.print(format_reliability(result.metrics))
+    if result.comparison is not None:
+        print_comparison(result.comparison, result.metrics, result.challenger)

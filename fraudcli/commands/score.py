@@ -13,8 +13,9 @@ from fraudcli.io.writers import open_writer
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import RejectSink
 from fraudcli.scoring.decided import decided
-from fraudcli.scoring.load import open_bundle
+from fraudcli.scoring.load import open_bundle, open_challenger
 from fraudcli.scoring.output import OUTPUT_KEYS, Scored, ScoredRecords
+from fraudcli.scoring.shadow import Shadow
 
 
 def score_file(
@@ -28,6 +29,7 @@ def score_file(
     with_features: bool = False,
     strict: bool = False,
     raw_csv: bool = False,
+    shadow_dir: Path | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> RunSummary:
     """Score `data` (JSONL on stdin when None) with the bundle and write decisions to `output`
@@ -38,6 +40,7 @@ def score_file(
     broken pipe), the run stops and the summary says how many rows were written."""
     check_distinct([data], [("-o", output), ("--rejects", rejects_path)])
     opened = open_bundle(config, model_dir, fresh_state=fresh_state)
+    shadow = Shadow(open_challenger(config, shadow_dir), opened) if shadow_dir else None
     summary = RunSummary()
     with RejectSink(rejects_path) as sink:
         batches = decided(
@@ -48,9 +51,13 @@ def score_file(
         try:
             with writer, written_behind(writer) as write:
                 for batch in batches:
+                    if shadow is not None:
+                        shadow.add(batch)
                     write(batch)
         except BrokenPipeError:
             summary.closed_early(writer.rows_written, sink)
+    if shadow is not None:
+        summary.shadow = shadow.comparison()
     return summary
 
 

@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from fraudcli.errors import StrictRejectError
 from fraudcli.records.duplicates import RecordDuplicates
@@ -27,6 +28,7 @@ class RunSummary:
     seconds: float = 0.0
     not_written: int = 0
     output_closed: bool = False
+    shadow: Any = None  # a challenger's comparison (`fraudcli.scoring.shadow`), if any
 
     def closed_early(self, written: int, rejects: RejectSink) -> None:
         """The output's reader went away after `written` rows: count what was decided and not
@@ -43,14 +45,22 @@ class RunSummary:
         return self.read / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> dict:
-        return {
-            "read": self.read,
-            "written": self.written,
-            "rejected": self.rejected,
-            "decisions": dict(self.decisions),
-            "reject_reasons": self.reject_reasons,
-            "seconds": round(self.seconds, 3),
-        } | ({"not_written": self.not_written, "output_closed": True} if self.output_closed else {})
+        return (
+            {
+                "read": self.read,
+                "written": self.written,
+                "rejected": self.rejected,
+                "decisions": dict(self.decisions),
+                "reject_reasons": self.reject_reasons,
+                "seconds": round(self.seconds, 3),
+            }
+            | (
+                {"not_written": self.not_written, "output_closed": True}
+                if self.output_closed
+                else {}
+            )
+            | ({"challenger": self.shadow.to_dict()} if self.shadow is not None else {})
+        )
 
 
 def tallied(

@@ -94,7 +94,7 @@ class ColumnScorer:
         data, extras, X = ready.data, ready.extras, ready.X
         judged = self.batch.decide(
             X,
-            _Fields(data),
+            Fields(data),
             lambda rows: self._judge(X, data, rows),
             # rows with extras are written whole, from the record path's objects
             np.fromiter(extras, dtype=np.int64, count=len(extras)) if extras else None,
@@ -106,7 +106,7 @@ class ColumnScorer:
 
     def _judge(self, X: np.ndarray, data, rows: np.ndarray):
         take = pa.array(rows, pa.int64())
-        fields = [_python(data, name, take, len(rows)) for name in RECORD_FIELDS]
+        fields = [python_values(data, name, take, len(rows)) for name in RECORD_FIELDS]
         for j, features in enumerate(X[rows].tolist()):
             yield judge(self.scorer, self.engine, features, [column[j] for column in fields])
 
@@ -125,7 +125,7 @@ class ColumnScorer:
         return ScoredRecords(txns, features, decisions, rows)
 
 
-class _Fields:
+class Fields:
     """A block's record fields as `VectorFlags` reads them (made on demand)."""
 
     def __init__(self, data: dict[str, pa.Array]) -> None:
@@ -138,7 +138,7 @@ class _Fields:
         return np.asarray(array.to_pylist(), dtype=object)
 
 
-def _python(data: dict[str, pa.Array], name: str, take: pa.Array, n: int) -> list:
+def python_values(data: dict[str, pa.Array], name: str, take: pa.Array, n: int) -> list:
     array = data.get(name)
     return [None] * n if array is None else array.take(take).to_pylist()
 
@@ -152,7 +152,7 @@ def txns_of(data: dict[str, pa.Array], extras: dict[int, dict], passthrough) -> 
     """The block's records as `Txn`s (for the record path)."""
     n = len(data["ts"])
     every = pa.array(np.arange(n), pa.int64())
-    values = {name: _python(data, name, every, n) for name in (*RECORD_FIELDS, "is_fraud")}
+    values = {name: python_values(data, name, every, n) for name in (*RECORD_FIELDS, "is_fraud")}
     ts, stamps = data["ts"].to_pylist(), data["ts_text"].to_pylist()
     carried = {name: array.to_pylist() for name, array in passthrough.items()}
     txns = []

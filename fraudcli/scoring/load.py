@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from fraudcli.bundle.model_bundle import DEFAULT_MODEL_DIR, Bundle, load_bundle
+from fraudcli.bundle.signing import Trust, active_trust
 from fraudcli.config.load import Config
 from fraudcli.decision.engine import DecisionEngine
 from fraudcli.features.continued import ColumnState
@@ -53,10 +54,22 @@ class OpenBundle:
 
 
 def open_bundle(
-    config: Config, model_dir: str | Path | None = None, *, fresh_state: bool = False
+    config: Config,
+    model_dir: str | Path | None = None,
+    *,
+    fresh_state: bool = False,
+    trust: Trust | None = None,
 ) -> OpenBundle:
-    """Load and verify the bundle at `model_dir` (default ./fraud-model) for deciding."""
-    return OpenBundle(load_bundle(model_dir or DEFAULT_MODEL_DIR), config, fresh_state=fresh_state)
+    """Load and verify the bundle at `model_dir` (default ./fraud-model) for deciding, under
+    `trust` (default: the running command's, `fraudcli.bundle.signing.active_trust`)."""
+    bundle = load_bundle(model_dir or DEFAULT_MODEL_DIR, trust)
+    return OpenBundle(bundle, config, fresh_state=fresh_state)
+
+
+def open_challenger(config: Config, model_dir: str | Path) -> OpenBundle:
+    """A challenger bundle (`--shadow`): signed with the run's key if it has one, but not the
+    bundle `--expect-bundle` pins, which names the champion."""
+    return open_bundle(config, model_dir, trust=Trust(active_trust().key))
 
 
 def build_engine(config: Config, thresholds: dict[str, float] | None = None) -> DecisionEngine:

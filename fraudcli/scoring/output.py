@@ -46,7 +46,8 @@ def output_record(txn: Txn, decision, features: list[float] | None) -> dict:
 
 # the keys `output_record` writes itself: a whole row holds the table's own values there
 OUTPUT_KEYS = frozenset(("transaction_id", "user_id", "timestamp", "amount", "fraud_probability",
-                         "decision", "reasons", "degraded", *FEATURE_NAMES))  # fmt: skip
+                         "decision", "reasons", "degraded", "shadow_probability",
+                         "shadow_decision", *FEATURE_NAMES))  # fmt: skip
 
 
 def output_table(data, judged: Judged, X: np.ndarray | None) -> pa.Table:
