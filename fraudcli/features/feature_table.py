@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from fraudcli.features.batch import batch_features
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.features.store import FeatureStore, InMemoryStore
+from fraudcli.features.store import InMemoryStore
 from fraudcli.records.accounting import RunSummary, accepted
 from fraudcli.records.rejects import Item, RejectSink
 from fraudcli.records.schema import Txn
@@ -110,13 +110,14 @@ class _Builder:
 
 def collect_features(
     batches: Iterable[list[Item]],
-    store: FeatureStore,
+    store: InMemoryStore,
     rejects: RejectSink,
     on_batch: Callable[[int], None] | None = None,
     *,
     strict: bool = False,
 ) -> tuple[FeatureTable, RunSummary]:
-    """Point-in-time features of every valid record; rejects go to `rejects`.
+    """Point-in-time features of every valid record; rejects (duplicates by the store's
+    registry included) go to `rejects`.
 
     From an empty in-process store, the vectorised batch path computes the same features
     (proved equal by a property test) and the state it leaves; otherwise, or when its
@@ -124,7 +125,7 @@ def collect_features(
     """
     summary, started = RunSummary(), time.perf_counter()
     txns: list[Txn] = []
-    for n_read, accepted_txns in accepted(batches, rejects, strict):
+    for n_read, accepted_txns in accepted(batches, rejects, strict, store.ids):
         txns += accepted_txns
         summary.read += n_read
         if on_batch is not None:
@@ -139,17 +140,17 @@ def collect_features(
     return table, summary
 
 
-def _batch_path(txns: list[Txn], store: FeatureStore) -> np.ndarray | None:
-    if not isinstance(store, InMemoryStore) or store.users or store.merchants:
+def _batch_path(txns: list[Txn], store: InMemoryStore) -> np.ndarray | None:
+    if not store.is_empty():
         return None
     result = batch_features(txns, store.config)
     if result is None:
         return None
-    store.users, store.merchants = result.store.users, result.store.merchants
+    store.take_state(result.store)
     return result.X
 
 
-def _one_record_path(txns: list[Txn], store: FeatureStore) -> np.ndarray:
+def _one_record_path(txns: list[Txn], store: InMemoryStore) -> np.ndarray:
     lookup, update = store.lookup, store.update
     X = np.empty((len(txns), len(FEATURE_NAMES)), dtype=np.float64)
     for i, txn in enumerate(txns):
