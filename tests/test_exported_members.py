@@ -18,6 +18,7 @@ PACKAGES = [
     "fraudcli.replay",
     "fraudcli.scoring",
     "fraudcli.simulation",
+    "fraudcli.state",
 ]
 
 
