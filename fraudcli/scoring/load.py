@@ -1,11 +1,12 @@
 """A model bundle opened for deciding: its model, the decision engine built from the config, and
 (made on first use) the record path's pipeline or the column path's scorer, each continuing
-from the bundle's feature-store state (or from an empty store)."""
+from a `--state` directory's state, else the bundle's feature-store state (or an empty store)."""
 
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fraudcli.bundle import DEFAULT_MODEL_DIR, Bundle, load_bundle
 from fraudcli.config import Config
@@ -14,18 +15,32 @@ from fraudcli.features.continued import ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.model.logreg import LinearScorer
+from fraudcli.records.id_registry import IdRegistry
 from fraudcli.records.schema import RECORD_FIELDS
 from fraudcli.scoring.blocks import ColumnScorer
 from fraudcli.scoring.pipeline import Pipeline
+from fraudcli.state.directory import is_state, read_state
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class OpenBundle:
     """`bundle` ready to decide under `config`. The state is restored only by the path that
-    runs: `pipeline` (record path) or `column_scorer()` (column path)."""
+    runs: `pipeline` (record path) or `column_scorer()` (column path). `state`: tables to
+    start from instead of the bundle's (a `--state` directory's)."""
 
-    def __init__(self, bundle: Bundle, config: Config, *, fresh_state: bool = False) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        config: Config,
+        *,
+        fresh_state: bool = False,
+        state: dict[str, pa.Table] | None = None,
+    ) -> None:
         self.bundle, self.config, self.fresh_state = bundle, config, fresh_state
         self.store_config = StoreConfig(**bundle.store)
+        self.state = bundle.state if state is None else state
 
     @cached_property
     def model(self) -> LinearScorer:
@@ -41,23 +56,35 @@ class OpenBundle:
         if self.fresh_state:
             store = InMemoryStore(self.store_config)
         else:
-            store = InMemoryStore.restore(self.bundle.state, self.store_config)
+            store = InMemoryStore.restore(self.state, self.store_config)
         return Pipeline(store, self.model, self.engine)
 
     def column_scorer(self, with_features: bool = False) -> ColumnScorer:
         """The column path: blocks of records decided over columns, proved equal."""
+        window = self.store_config.id_window
         if self.fresh_state:
-            state = ColumnState(self.store_config)
+            state, ids = ColumnState(self.store_config), IdRegistry(window)
         else:
-            state = ColumnState.from_snapshot(self.bundle.state, self.store_config)
-        return ColumnScorer(state, self.model, self.engine, with_features)
+            state = ColumnState.from_snapshot(self.state, self.store_config)
+            ids = IdRegistry.from_table(self.state.get("transactions"), window, state.newest)
+        return ColumnScorer(state, self.model, self.engine, with_features, ids)
 
 
 def open_bundle(
-    config: Config, model_dir: str | Path | None = None, *, fresh_state: bool = False
+    config: Config,
+    model_dir: str | Path | None = None,
+    *,
+    fresh_state: bool = False,
+    state_path: str | Path | None = None,
 ) -> OpenBundle:
-    """Load and verify the bundle at `model_dir` (default ./fraud-model) for deciding."""
-    return OpenBundle(load_bundle(model_dir or DEFAULT_MODEL_DIR), config, fresh_state=fresh_state)
+    """Load and verify the bundle at `model_dir` (default ./fraud-model) for deciding, to
+    continue from the state at `state_path` when there is one there (verified, and written
+    for the bundle's store settings), else from the bundle's."""
+    bundle = load_bundle(model_dir or DEFAULT_MODEL_DIR)
+    state = None
+    if state_path is not None and not fresh_state and is_state(state_path):
+        state = read_state(state_path, StoreConfig(**bundle.store)).tables
+    return OpenBundle(bundle, config, fresh_state=fresh_state, state=state)
 
 
 def build_engine(config: Config, thresholds: dict[str, float] | None = None) -> DecisionEngine:
