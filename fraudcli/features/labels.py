@@ -6,9 +6,11 @@ newest event time when it is given. A lookup at t counts x as fraud iff x is in 
 its label is inline or v <= t. A window entry has t_x <= t - d, so only a lookup with
 t < arrival (a record older than the label) can see the difference: the entry takes its new
 label at once, and the merchant keeps (t_x, arrival, new - old) for each change that arrived
-after t_x + d, which `merchant_features` undoes for lookups before the arrival (several changes
-of one label compose: each one undone is its own new - old). The changes expire with their
-entries. A label that arrives by t_x + d is therefore exactly an inline label.
+after t_x + d, which `merchant_features` undoes for lookups before the arrival. Several changes
+of one label compose (each one undone is its own new - old) because a change never arrives
+before the one it replaces: its arrival is at least that one's. The changes expire with their
+entries. A label that arrives by t_x + d is therefore exactly an inline label; the same label
+again changes nothing.
 
 A label for an id the registry no longer holds within its window (`IdRegistry.live`), or never
 held, is unknown: such a transaction is out of every window a later label could reach.
@@ -43,13 +45,15 @@ def apply_labels(
         if entry is None or not ids.live(entry[0]):
             outcomes.append(UNKNOWN)
             continue
-        ts, merchant, old = entry
+        ts, merchant, old, before = entry
         if old == label.is_fraud:
             outcomes.append(UNCHANGED)
             continue
         outcomes.append(APPLIED if old is None else CHANGED)
-        ids.set_label(position, label.is_fraud)
         when = arrival if label.label_time is None else label.label_time
+        if before is not None and when < before:  # a change takes effect after the one it
+            when = before  # replaces, whatever its label_time says
+        ids.set_label(position, label.is_fraud, when)
         if merchant is not None and (old or 0) != label.is_fraud:
             changes.setdefault(merchant, []).append((ts, when, old or 0, label.is_fraud))
     for merchant_id, merchant_changes in changes.items():

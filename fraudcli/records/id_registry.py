@@ -56,6 +56,7 @@ class IdRegistry:
         self._runs: list[_Run] = []
         self._filter = HashFilter()
         self._open: dict[str, int] = {}  # id -> log position, for the open segment
+        self._arrivals: dict[int, float] = {}  # log position -> arrival of a later label
         self._open_cols: tuple[list, list, list, list, list] = ([], [], [], [], [])
 
     def __len__(self) -> int:
@@ -185,23 +186,26 @@ class IdRegistry:
                 out[i] = self._latest(tid, h)
         return out
 
-    def entry(self, position: int) -> tuple[float, str | None, int | None]:
-        """(ts, merchant_id, label) of the entry at a log position (`find`)."""
+    def entry(self, position: int) -> tuple[float, str | None, int | None, float | None]:
+        """(ts, merchant_id, label, label_arrival) of the entry at a log position (`find`):
+        its label as it is now and, for one given after the fact, when that arrived."""
         segment, offset = self._where(position)
         label = int(segment.label[offset])
         return (
             float(segment.ts[offset]),
             segment.merchant[offset].as_py(),
             (None if label == NO_LABEL else label),
+            self._arrivals.get(position),
         )
 
     def live(self, ts: float) -> bool:
         """Whether an entry of this time can still match (ts > N - W)."""
         return ts > self.newest - self.window
 
-    def set_label(self, position: int, label: int) -> None:
+    def set_label(self, position: int, label: int, arrival: float) -> None:
         segment, offset = self._where(position)
         segment.label[offset] = label
+        self._arrivals[position] = arrival
 
     # --- the state ----------------------------------------------------------------------------
 
@@ -218,12 +222,17 @@ class IdRegistry:
         ts = np.concatenate([s.ts for s in segments]) if segments else np.empty(0)
         live = ts > newest - self.window
         label = np.concatenate([s.label for s in segments]) if segments else np.empty(0, np.int8)
+        arrival = np.full(len(ts), np.nan)
+        for position, when in self._arrivals.items():
+            if position < len(ts):
+                arrival[position] = when
         table = pa.table(
             {
                 "transaction_id": _joined([s.ids for s in segments]),
                 "ts": pa.array(ts, pa.float64()),
                 "merchant_id": _joined([s.merchant for s in segments]),
                 "is_fraud": pa.array(label, pa.int8(), mask=label == NO_LABEL),
+                "label_arrival": pa.array(arrival, pa.float64(), mask=np.isnan(arrival)),
             },
             schema=TABLE_SCHEMA,
         )
@@ -243,6 +252,10 @@ class IdRegistry:
             labels.to_numpy().astype(np.int8),
         )
         registry._add_segment(segment, id_hashes(ids))
+        if "label_arrival" in table.column_names:
+            arrival = table["label_arrival"].to_numpy(zero_copy_only=False)
+            given = np.flatnonzero(~np.isnan(arrival.astype(np.float64)))
+            registry._arrivals = dict(zip(given.tolist(), arrival[given].tolist(), strict=True))
         return registry
 
     def fork(self) -> IdRegistry:
@@ -251,6 +264,7 @@ class IdRegistry:
         other = IdRegistry(self.window, self.newest)
         other._segments, other._starts = list(self._segments), list(self._starts)
         other._runs, other._filter = list(self._runs), self._filter.copy()
+        other._arrivals = dict(self._arrivals)
         return other
 
     # --- inside -------------------------------------------------------------------------------
@@ -314,6 +328,7 @@ TABLE_SCHEMA = pa.schema(
         ("ts", pa.float64()),
         ("merchant_id", pa.string()),
         ("is_fraud", pa.int8()),
+        ("label_arrival", pa.float64()),
     ]
 )
 

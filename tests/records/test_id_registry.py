@@ -87,7 +87,9 @@ def test_many_ids_one_at_a_time_close_segments_and_grow_the_filter(monkeypatch):
     assert not registry.admit("t5", float(n), None, None)
     assert not registry.admit(f"t{n - 1}", float(n), None, None)
     assert len(registry) == n and registry.table().num_rows == n
-    keep = registry.admit_block(pa.array(["t7", "new", "new"]), np.array([1.0, 2.0, 3.0]), None, None)
+    keep = registry.admit_block(
+        pa.array(["t7", "new", "new"]), np.array([1.0, 2.0, 3.0]), None, None
+    )
     assert keep.tolist() == [False, True, False]
 
 
@@ -100,15 +102,29 @@ def test_table_keeps_what_can_still_match_with_merchants_and_labels():
     )
     table = registry.table()
     assert table.to_pylist() == [
-        {"transaction_id": "mid", "ts": 5.0, "merchant_id": None, "is_fraud": None},
-        {"transaction_id": "new", "ts": 12.0, "merchant_id": "m2", "is_fraud": 0},
+        {
+            "transaction_id": "mid",
+            "ts": 5.0,
+            "merchant_id": None,
+            "is_fraud": None,
+            "label_arrival": None,
+        },
+        {
+            "transaction_id": "new",
+            "ts": 12.0,
+            "merchant_id": "m2",
+            "is_fraud": 0,
+            "label_arrival": None,
+        },
     ]
     again = IdRegistry.from_table(table, 10.0, registry.newest)
     (position,) = again.find(["new"])
-    assert again.entry(position) == (12.0, "m2", 0)
-    again.set_label(position, 1)
-    assert again.entry(position) == (12.0, "m2", 1)
+    assert again.entry(position) == (12.0, "m2", 0, None)
+    again.set_label(position, 1, 30.0)
+    assert again.entry(position) == (12.0, "m2", 1, 30.0)
     assert again.find(["old", "nope"]).tolist() == [-1, -1]
+    restored = IdRegistry.from_table(again.table(), 10.0, again.newest)
+    assert restored.entry(restored.find(["new"])[0]) == (12.0, "m2", 1, 30.0)
 
 
 def test_a_version_gives_the_table_as_it_was():
