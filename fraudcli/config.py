@@ -108,9 +108,15 @@ def _store_config(data: dict) -> StoreConfig:
     features = data.get("features", {})
     delay = _number(features, "label_delay_days", 7.0, "features")
     lateness = _number(features, "lateness_days", 1.0, "features")
-    if delay < 0 or lateness < 0:
-        raise ConfigError("[features] label_delay_days and lateness_days must be >= 0")
-    return StoreConfig(label_delay=delay * DAY, lateness=lateness * DAY)
+    window = features.get("dedupe_window_days")
+    if window is not None:
+        window = _number(features, "dedupe_window_days", 0.0, "features")
+    if delay < 0 or lateness < 0 or (window is not None and window < 0):
+        raise ConfigError(
+            "[features] label_delay_days, lateness_days and dedupe_window_days must be >= 0"
+        )
+    dedupe = None if window is None else window * DAY
+    return StoreConfig(label_delay=delay * DAY, lateness=lateness * DAY, dedupe_window=dedupe)
 
 
 def _policy(data: dict) -> Policy:

@@ -11,13 +11,17 @@ import typer
 from fraudcli.cli import render
 from fraudcli.cli.app import (
     EXIT_SIGPIPE,
+    CheckpointOpt,
     ConfigOpt,
     CsvRawOpt,
     JsonOpt,
     MapOpt,
     ModelOpt,
+    OverwriteStateOpt,
+    ReadStateOpt,
     RejectsOpt,
     ReportOpt,
+    StatePathOpt,
     StrictOpt,
     app,
     handled,
@@ -28,6 +32,7 @@ from fraudcli.config import load_config
 from fraudcli.errors import UsageError
 from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
+from fraudcli.state.keeper import DEFAULT_CHECKPOINT_SECONDS
 
 DataArg = Annotated[Path | None, typer.Argument(help="Input file (.parquet/.csv/.jsonl).")]
 FreshOpt = Annotated[bool, typer.Option("--fresh-state", help="Start from an empty feature store.")]
@@ -45,10 +50,20 @@ def train(
     strict: StrictOpt = False,
     json_: JsonOpt = False,
     report: ReportOpt = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="Labels from a file of their own (transaction_id, is_fraud, optional "
+            "label_time), joined by transaction_id; a transaction without one is legitimate.",
+        ),
+    ] = None,
 ) -> None:
     """Train the model on labelled data and write the bundle (default ./fraud-model).
 
-    With no DATA it trains on the shipped sample (sample_data/train.parquet).
+    With no DATA it trains on the shipped sample (sample_data/train.parquet). With --labels
+    the labels come from their own file (scored history plus chargebacks), each one seen by
+    the merchant features from its label_time, as `fraud label` makes it.
 
     Example: fraud train sample_data/train.parquet --model fraud-model
     """
@@ -67,6 +82,7 @@ def train(
             C=C,
             on_batch=advance,
             on_stage=stage,
+            labels_path=labels,
         )
     render.print_train_report(result, model)
     render.emit(result.to_dict(), json_, report)
@@ -90,15 +106,21 @@ def score(
     strict: StrictOpt = False,
     report: ReportOpt = None,
     csv_raw: CsvRawOpt = False,
+    state: StatePathOpt = None,
+    overwrite_state: OverwriteStateOpt = False,
+    checkpoint_every: CheckpointOpt = DEFAULT_CHECKPOINT_SECONDS,
 ) -> None:
     """Decide ALLOW / REVIEW / BLOCK for every transaction of DATA or of JSONL on stdin.
 
-    Output streams as input arrives: one decision per record, with its reasons.
+    Output streams as input arrives: one decision per record, with its reasons. With --state
+    the feature state carries over from run to run: with -o FILE it is written when the file
+    is; a stream to stdout checkpoints it every --checkpoint-every seconds and when stopped.
 
-    Example: fraud score < sample_data/txns.jsonl > decisions.jsonl
+    Example: fraud score monday.jsonl --state fraud-state -o monday-decisions.jsonl
     """
     check_distinct([data], [("--report", report), ("-o", output), ("--rejects", rejects)])
     from fraudcli.commands.score import score_file
+    from fraudcli.state.keeper import StateOptions
 
     if data is None and sys.stdin.isatty():
         raise UsageError(
@@ -112,7 +134,7 @@ def score(
             config=cfg,
             model_dir=model,
             rejects_path=rejects,
-            fresh_state=fresh_state,
+            state=StateOptions(state, fresh_state, overwrite_state, checkpoint_every),
             with_features=with_features,
             strict=strict,
             raw_csv=csv_raw,
@@ -137,6 +159,7 @@ def evaluate(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    state: ReadStateOpt = None,
 ) -> None:
     """Score labelled data with the model and print AUC, precision, recall and more.
 
@@ -156,6 +179,7 @@ def evaluate(
             model_dir=model,
             rejects_path=rejects,
             fresh_state=fresh_state,
+            state_path=state,
             strict=strict,
             on_batch=advance,
         )

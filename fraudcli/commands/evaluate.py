@@ -44,14 +44,16 @@ def evaluate_file(
     model_dir: Path | None = None,
     rejects_path: Path | None = None,
     fresh_state: bool = False,
+    state_path: Path | None = None,
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
 ) -> Evaluation:
     """Decide every record of `data` (default: the shipped later sample, txns.jsonl),
-    continuing from the bundle's state, and score the model against the labels."""
+    continuing from the state at `state_path` (read only) or the bundle's, and score the
+    model against the labels."""
     source = input_or_default(data)
     check_distinct([source], [("--rejects", rejects_path)])
-    opened = open_bundle(config, model_dir, fresh_state=fresh_state)
+    opened = open_bundle(config, model_dir, fresh_state=fresh_state, state_path=state_path)
     summary, seen = RunSummary(), Labelled()
     with RejectSink(rejects_path) as sink:
         for batch in decided(source, opened, sink, summary, strict=strict, on_batch=on_batch):

@@ -68,7 +68,9 @@ def _conflicts_rejected(rows: list) -> list:
     out = []
     for line, raw, item in rows:
         if isinstance(item, Label) and item.transaction_id in torn:
-            reason = f"two different labels for transaction_id {item.transaction_id!r} in this file"
+            reason = (
+                f"two different labels for one transaction_id in this file: {item.transaction_id!r}"
+            )
             item = Reject(line, reason, raw or dumps_raw(_as_dict(item)))
         out.append((line, raw, item))
     return out

@@ -23,6 +23,7 @@ from fraudcli.records.duplicates import duplicate
 from fraudcli.records.rejects import Item, RejectSink
 from fraudcli.records.schema import Txn
 from fraudcli.scoring.blocks import scored_blocks
+from fraudcli.scoring.interrupts import region
 from fraudcli.scoring.load import OpenBundle
 from fraudcli.scoring.output import Scored, ScoredRecords, output_record
 from fraudcli.scoring.pipeline import DUPLICATE, Pipeline
@@ -73,6 +74,7 @@ def scored_records(
     started = time.perf_counter()
     for batch in batches:
         scored = decide_items(pipeline, batch, rejects, summary, with_features, strict)
+        scored.state = pipeline.store.snapshot  # the state after it, until the next batch
         yield scored
         summary.read += len(batch)
         summary.written += len(scored.rows)
@@ -90,23 +92,26 @@ def decide_items(
     with_features: bool,
     strict: bool = False,
 ) -> ScoredRecords:
-    """A batch of read items decided: outputs for the records, rejects for the rest."""
+    """A batch of read items decided: outputs for the records, rejects for the rest. Ctrl-C
+    and SIGTERM wait for the batch's end (`interrupts.region`), so the state never stops
+    halfway through a record."""
     decide = pipeline.decide
     txns, features, decisions, rows = [], [], [], []
-    for line, raw, item in batch:
-        if isinstance(item, Txn):
-            values, decision = decide(item)
-            if decision is not DUPLICATE:
-                txns.append(item)
-                features.append(values)
-                decisions.append(decision)
-                rows.append(output_record(item, decision, values if with_features else None))
-                summary.decisions[decision.decision] += 1
-                continue
-            item = duplicate(line, raw, item)
-        rejects.add(item)
-        if strict:
-            raise StrictRejectError(f"line {item.line}: {item.reason} (--strict)")
+    with region():
+        for line, raw, item in batch:
+            if isinstance(item, Txn):
+                values, decision = decide(item)
+                if decision is not DUPLICATE:
+                    txns.append(item)
+                    features.append(values)
+                    decisions.append(decision)
+                    rows.append(output_record(item, decision, values if with_features else None))
+                    summary.decisions[decision.decision] += 1
+                    continue
+                item = duplicate(line, raw, item)
+            rejects.add(item)
+            if strict:
+                raise StrictRejectError(f"line {item.line}: {item.reason} (--strict)")
     return ScoredRecords(txns, features, decisions, rows)
 
 

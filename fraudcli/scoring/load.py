@@ -41,6 +41,8 @@ class OpenBundle:
         self.bundle, self.config, self.fresh_state = bundle, config, fresh_state
         self.store_config = StoreConfig(**bundle.store)
         self.state = bundle.state if state is None else state
+        self.keep_states = False  # the column path's blocks carry the state after them
+        self.scorer: ColumnScorer | None = None  # the column path, once it runs
 
     @cached_property
     def model(self) -> LinearScorer:
@@ -67,7 +69,15 @@ class OpenBundle:
         else:
             state = ColumnState.from_snapshot(self.state, self.store_config)
             ids = IdRegistry.from_table(self.state.get("transactions"), window, state.newest)
-        return ColumnScorer(state, self.model, self.engine, with_features, ids)
+        self.scorer = ColumnScorer(state, self.model, self.engine, with_features, ids)
+        self.scorer.keep_states = self.keep_states
+        return self.scorer
+
+    def snapshot(self) -> dict[str, pa.Table]:
+        """The state now, of the path that ran (its tables and the id registry)."""
+        if self.scorer is not None:
+            return self.scorer.snapshot()
+        return self.pipeline.store.snapshot()
 
 
 def open_bundle(

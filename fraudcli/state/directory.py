@@ -65,14 +65,16 @@ def is_state(path: str | Path) -> bool:
     return (root / MANIFEST).is_file()
 
 
-def read_state(path: str | Path, store: StoreConfig) -> State:
+def read_state(path: str | Path, store: StoreConfig | None = None) -> State:
     """The verified state at `path`, written for this fraudcli's features and for `store`'s
-    settings; StateError says what is wrong otherwise."""
+    settings (None: whichever it was written for); StateError says what is wrong otherwise."""
     root = Path(path)
     if not is_state(root):
         raise StateError(f"{root} is not a fraud state directory (no {MANIFEST})")
     manifest = _read_manifest(root)
     verify_manifest(manifest, str(root))
+    if store is None:
+        store = _store_of(manifest, root)
     _check_manifest(manifest, root, store)
     tables = {}
     for name, digest in manifest["files"].items():
@@ -212,6 +214,13 @@ def _check_manifest(manifest: dict, root: Path, store: StoreConfig) -> None:
     missing = set(TABLE_COLUMNS) - {Path(name).stem for name in manifest.get("files", {})}
     if missing:
         raise StateError(f"state {root}: manifest lacks {', '.join(sorted(missing))} (corrupt)")
+
+
+def _store_of(manifest: dict, root: Path) -> StoreConfig:
+    try:
+        return StoreConfig(**manifest["store"])
+    except (KeyError, TypeError):
+        raise StateError(f"state {root}: manifest.json has no readable store settings") from None
 
 
 def _settings(manifest: dict) -> str:
