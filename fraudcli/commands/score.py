@@ -45,9 +45,11 @@ def score_file(
     strict: bool = False,
     raw_csv: bool = False,
     on_batch: Callable[[int], None] | None = None,
+    record_path: bool = False,
 ) -> RunSummary:
     """Score `data` (JSONL on stdin when None) with the bundle and write decisions to `output`
-    (JSONL on stdout when None), as `fraudcli.scoring.decided` decides them.
+    (JSONL on stdout when None), as `fraudcli.scoring.decided` decides them (`record_path`
+    forces the record path, as a pipe takes it).
 
     Everything is checked before anything is written; a file output appears whole when the run
     completes, or not at all (`fraudcli.files`). When the reader of the output goes away (a
@@ -63,18 +65,15 @@ def score_file(
         streamed = keeper is not None and is_stream(output)
         opened.keep_states = streamed
         with held_signals() if streamed else nullcontext():
-            return _run(data, output, opened, keeper, streamed, rejects_path,
-                        with_features, strict, raw_csv, on_batch)  # fmt: skip
+            options = dict(with_features=with_features, strict=strict, on_batch=on_batch,
+                           record_path=record_path)  # fmt: skip
+            return _run(data, output, opened, keeper, streamed, rejects_path, raw_csv, options)
 
 
-def _run(data, output, opened, keeper, streamed, rejects_path, with_features, strict, raw_csv,
-         on_batch) -> RunSummary:  # fmt: skip
+def _run(data, output, opened, keeper, streamed, rejects_path, raw_csv, options) -> RunSummary:
     summary, staged, write = RunSummary(), None, None
     with RejectSink(rejects_path) as sink:
-        batches = decided(
-            data, opened, sink, summary,
-            with_features=with_features, strict=strict, on_batch=on_batch,
-        )  # fmt: skip
+        batches = decided(data, opened, sink, summary, **options)
         writer = open_writer(output, raw_csv=raw_csv)
         checkpoints = _Checkpoints(keeper, opened) if streamed else None
         try:
