@@ -63,9 +63,10 @@ def _store(store: dict) -> str:
     if not store:
         return "-"
     window = store.get("dedupe_window")
-    dedupe = "the merchant horizon" if window is None else _days(window)
+    if window is None:  # the merchant horizon
+        window = store["label_delay"] + 30 * DAY + store["lateness"]
     delay, lateness = _days(store["label_delay"]), _days(store["lateness"])
-    return f"label delay {delay}, lateness {lateness}, dedupe window {dedupe}"
+    return f"label delay {delay}, lateness {lateness}, dedupe window {_days(window)}"
 
 
 def _checkpoint(checkpoint: dict) -> str:

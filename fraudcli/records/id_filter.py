@@ -1,6 +1,7 @@
-"""A bit filter of 64-bit id hashes: `maybe(h)` False means the hash was never added, so the
-id is certainly new; True (for an added hash, or by chance for about 6% of others) sends the
-id to the exact check. About 16 bits per hash; it grows by rebuilding from every hash."""
+"""A bit filter of this process's hashes of ids (Python's `hash` of the string, which a
+record's id has computed anyway for the dict it lands in): `test_and_set(h)` False means the id
+was never added, so it is certainly new; True (for an added id, or by chance for about 6% of
+others at 16 bits an id) sends it to the exact check. It grows by being made again."""
 
 from __future__ import annotations
 
@@ -14,28 +15,25 @@ class HashFilter:
     def __init__(self, expected: int = 0) -> None:
         log2 = max(_MIN_LOG2, int(max(expected, 1) * BITS_PER_HASH - 1).bit_length())
         self._bits = bytearray(1 << (log2 - 3))
-        self._shift = 64 - log2
+        self._mask = (1 << log2) - 1
         self.capacity = (1 << log2) // BITS_PER_HASH  # hashes it holds before it should grow
         self.count = 0
 
-    def maybe(self, h: int) -> int:
-        i = h >> self._shift
-        return self._bits[i >> 3] >> (i & 7) & 1
-
-    def add(self, h: int) -> None:
-        i = h >> self._shift
-        self._bits[i >> 3] |= 1 << (i & 7)
+    def test_and_set(self, h: int) -> bool:
+        """Whether the hash perhaps was there before; it is there after."""
+        i = h & self._mask
+        bits, byte, bit = self._bits, i >> 3, 1 << (i & 7)
+        old = bits[byte]
+        if old & bit:
+            return True
+        bits[byte] = old | bit
         self.count += 1
-
-    def maybe_many(self, hashes: np.ndarray) -> np.ndarray:
-        i = hashes >> np.uint64(self._shift)
-        bits = np.frombuffer(self._bits, np.uint8)
-        return (bits[i >> np.uint64(3)] >> (i & np.uint64(7)).astype(np.uint8)) & 1 == 1
+        return False
 
     def add_many(self, hashes: np.ndarray) -> None:
-        i = hashes >> np.uint64(self._shift)
-        byte = (i >> np.uint64(3)).astype(np.intp)
-        mask = np.left_shift(np.uint8(1), (i & np.uint64(7)).astype(np.uint8))
+        i = hashes & np.int64(self._mask)
+        byte = (i >> 3).astype(np.intp)
+        mask = np.left_shift(np.uint8(1), (i & 7).astype(np.uint8))
         bits = np.frombuffer(self._bits, np.uint8)  # a writable view of the bytearray
         while len(byte):  # where two hashes share a byte, one write wins: the other goes again
             bits[byte] |= mask
@@ -45,13 +43,13 @@ class HashFilter:
 
     def copy(self) -> HashFilter:
         other = HashFilter.__new__(HashFilter)
-        other._bits, other._shift = bytearray(self._bits), self._shift
+        other._bits, other._mask = bytearray(self._bits), self._mask
         other.capacity, other.count = self.capacity, self.count
         return other
 
     @classmethod
-    def of(cls, hashes: np.ndarray, expected: int) -> HashFilter:
-        """A filter holding `hashes`, sized for `expected` of them."""
+    def of(cls, ids: list[str], expected: int) -> HashFilter:
+        """A filter holding `ids`, sized for `expected` of them."""
         out = cls(expected)
-        out.add_many(hashes)
+        out.add_many(np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids)))
         return out

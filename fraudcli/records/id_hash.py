@@ -52,18 +52,24 @@ def _equal_length(matrix: np.ndarray, length: int) -> np.ndarray:
     padded = np.zeros((len(matrix), 8 * words), dtype=np.uint8)
     padded[:, :length] = matrix
     padded[:, length] = 1
+    columns = np.ascontiguousarray(padded.view("<u8").T)  # word i of every id, side by side
     total = np.zeros(len(matrix), dtype=np.uint64)
-    for i, word in enumerate(padded.view("<u8").T):
-        # word * 2**(3i) modulo P, as a rotation (any uint64 in, below 2**63 out), then
-        # folded into the total (below 2**61 + 8 after each fold)
+    high = np.empty_like(total)
+    for i, word in enumerate(columns):
+        # word * 2**(3i) modulo P, as a rotation (any uint64 in, below 2**63 out), added to
+        # the total, which is then folded (below 2**61 + 8 after each fold)
         shift = 3 * i % 61
         if shift:
-            word = ((word << np.uint64(shift)) & _PU) + (word >> np.uint64(61 - shift))
+            np.right_shift(word, np.uint64(61 - shift), out=high)
+            np.left_shift(word, np.uint64(shift), out=word)
         else:  # the first word, and every 61st: folded, so the sum stays in 64 bits
-            word = (word & _PU) + (word >> _61)
+            np.right_shift(word, _61, out=high)
+        np.bitwise_and(word, _PU, out=word)
+        word += high
         total += word
-        total = (total & _PU) + (total >> _61)
-    total = (total & _PU) + (total >> _61)
+        np.right_shift(total, _61, out=high)
+        np.bitwise_and(total, _PU, out=total)
+        total += high
     total = np.where(total >= _PU, total - _PU, total)
     return total * np.uint64(_MIX)  # wraps modulo 2**64, as `& _M64` does in Python
 

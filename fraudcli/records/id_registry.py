@@ -9,10 +9,11 @@ says otherwise). An entry with ts <= N - W can never match again (N only grows),
 dropped at any time without changing an answer: `table()` drops those.
 
 Kept as columns, not as a Python object per id: segments of Arrow/NumPy arrays in acceptance
-order, the 64-bit hashes of their ids (`fraudcli.records.id_hash`) in sorted runs merged as in
-a log-structured merge, and a bit filter of the hashes that answers "certainly new" for most
-ids in a few hundred nanoseconds. Records accepted one at a time (`admit`, the record path) wait
-in an open segment of Python lists until `_OPEN_MAX` of them (or a snapshot) close it.
+order, and the 64-bit hashes of their ids (`fraudcli.records.id_hash`) in sorted runs merged as
+in a log-structured merge. For ids asked one at a time (`admit`, the record path) a bit filter of
+Python's own hash of each id (`fraudcli.records.id_filter`, made when first needed) answers
+"certainly new" for most at the cost of a set lookup. Records accepted one at a time wait in an
+open segment of Python tuples until `_OPEN_MAX` of them (or a snapshot) close it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from fraudcli.records.id_filter import HashFilter
 from fraudcli.records.id_hash import id_hash, id_hashes
 
 _OPEN_MAX = 1 << 16  # ids accepted one by one before their segment is closed into columns
+# ids accepted one by one before the filter is made (a Python string per stored id, once): a
+# short run (one record piped in) looks its few ids up in the hash runs instead
+_FILTER_AFTER = 1 << 12
 NO_LABEL = -1
 
 
@@ -54,39 +58,40 @@ class IdRegistry:
         self._segments: list[_Segment] = []
         self._starts: list[int] = [0]  # log position of each segment's first entry
         self._runs: list[_Run] = []
-        self._filter = HashFilter()
+        self._filter: HashFilter | None = None  # made after `_FILTER_AFTER` single questions
+        self._asked = 0
         self._open: dict[str, int] = {}  # id -> log position, for the open segment
         self._arrivals: dict[int, float] = {}  # log position -> arrival of a later label
-        self._open_cols: tuple[list, list, list, list, list] = ([], [], [], [], [])
+        self._open_rows: list[tuple] = []  # (id, ts, merchant, label) of those
 
     def __len__(self) -> int:
-        return self._starts[-1] + len(self._open_cols[0])
+        return self._starts[-1] + len(self._open_rows)
 
     # --- one record at a time (the record path) ---------------------------------------------
 
     def admit(self, tid: str, ts: float, merchant: str | None, label: int | None) -> bool:
-        """Accept the record unless it is a duplicate (then nothing changes)."""
-        position, h = self._open.get(tid), None
-        if position is None:
-            h = id_hash(tid)
-            position = self._latest(tid, h) if self._filter.maybe(h) else -1
-        if position >= 0 and self._ts(position) > self.newest - self.window:
-            return False  # an earlier accepted record with this id, within the window
-        ids, stamps, merchants, labels, hashes = self._open_cols
-        self._open[tid] = len(self)
-        ids.append(tid)
-        stamps.append(ts)
-        merchants.append(merchant)
-        labels.append(NO_LABEL if label is None else label)
-        h = id_hash(tid) if h is None else h
-        hashes.append(h)
-        self._filter.add(h)
+        """Accept the record unless it is a duplicate (then nothing changes). Most ids are new,
+        and the filter says so at once; the rest are looked up."""
+        known = self._filter
+        if known is None:
+            self._asked += 1
+            if self._asked >= _FILTER_AFTER:
+                known = self._filled()
+        if known is None or known.test_and_set(hash(tid)):  # perhaps seen before
+            position = self._open.get(tid)
+            if position is None:
+                position = self._latest(tid, id_hash(tid))
+            if position >= 0 and self._ts(position) > self.newest - self.window:
+                return False  # an earlier accepted record with this id, within the window
+        rows = self._open_rows
+        self._open[tid] = self._starts[-1] + len(rows)
+        rows.append((tid, ts, merchant, NO_LABEL if label is None else label))
         if ts > self.newest:
             self.newest = ts
-        if len(ids) >= _OPEN_MAX:
+        if len(rows) >= _OPEN_MAX:
             self._close_open()
-        elif self._filter.count > self._filter.capacity:
-            self._grow_filter()
+        elif known is not None and known.count > known.capacity:
+            self._filled()
         return True
 
     def _latest(self, tid: str, h: int) -> int:
@@ -111,40 +116,35 @@ class IdRegistry:
         self._close_open()
         ids = plain_ids(ids)
         hashes = id_hashes(ids)
-        doubtful = self._doubtful(hashes)
+        order = np.argsort(hashes, kind="stable")
+        doubtful = self._doubtful(hashes[order], order)
         keep = self._decide(ids, hashes, ts, doubtful) if doubtful.any() else None
         rows = slice(None) if keep is None else keep
         n = len(ids)
         merchant = pa.nulls(n, pa.string()) if merchant is None else plain_ids(merchant)
         label = np.full(n, NO_LABEL, np.int8) if label is None else label
-        self._add_segment(
-            _Segment(
-                ids if keep is None else ids.filter(keep),
-                np.ascontiguousarray(ts[rows], dtype=np.float64),
-                merchant if keep is None else merchant.filter(keep),
-                np.asarray(label[rows], dtype=np.int8),
-            ),
-            hashes[rows],
+        if keep is not None:  # the kept rows' places in the sorted order, renumbered
+            order = (np.cumsum(keep) - 1)[order[keep[order]]]
+        segment = _Segment(
+            ids if keep is None else ids.filter(keep),
+            np.ascontiguousarray(ts[rows], dtype=np.float64),
+            merchant if keep is None else merchant.filter(keep),
+            np.asarray(label[rows], dtype=np.int8),
         )
+        self._add_segment(segment, hashes[rows], order)
         return keep
 
-    def _doubtful(self, hashes: np.ndarray) -> np.ndarray:
+    def _doubtful(self, sorted_hashes: np.ndarray, order: np.ndarray) -> np.ndarray:
         """Rows whose hash is in the registry or twice in the block: the only ones that can
-        repeat an id. Every other row is certainly new."""
-        order = np.argsort(hashes, kind="stable")
-        sorted_hashes = hashes[order]
-        doubtful = np.zeros(len(hashes), dtype=bool)
-        maybe = np.flatnonzero(self._filter.maybe_many(sorted_hashes))
+        repeat an id. Every other row is certainly new. (`order` sorts the block's hashes.)"""
+        doubtful = np.zeros(len(sorted_hashes), dtype=bool)
         for run in self._runs:
-            if not len(maybe):
-                break
-            wanted = sorted_hashes[maybe]
-            at = np.minimum(np.searchsorted(run.hashes, wanted), len(run.hashes) - 1)
-            doubtful[maybe[run.hashes[at] == wanted]] = True
+            at = np.minimum(np.searchsorted(run.hashes, sorted_hashes), len(run.hashes) - 1)
+            doubtful |= run.hashes[at] == sorted_hashes
         same = sorted_hashes[1:] == sorted_hashes[:-1]
         doubtful[1:] |= same
         doubtful[:-1] |= same
-        out = np.zeros(len(hashes), dtype=bool)
+        out = np.zeros(len(sorted_hashes), dtype=bool)
         out[order[doubtful]] = True
         return out
 
@@ -180,10 +180,14 @@ class IdRegistry:
         out = np.full(len(tids), -1, dtype=np.int64)
         if not tids:
             return out
-        hashes = id_hashes(pa.array(tids, pa.string())).tolist()
-        for i, (tid, h) in enumerate(zip(tids, hashes, strict=True)):
-            if self._filter.maybe(h):
-                out[i] = self._latest(tid, h)
+        hashes = id_hashes(pa.array(tids, pa.string()))
+        for run in self._runs:
+            lo = np.searchsorted(run.hashes, hashes, side="left")
+            hi = np.searchsorted(run.hashes, hashes, side="right")
+            for i in np.flatnonzero(lo < hi).tolist():
+                for place in run.where[lo[i] : hi[i]].tolist():
+                    if place > out[i] and self._id(place) == tids[i]:
+                        out[i] = place
         return out
 
     def entry(self, position: int) -> tuple[float, str | None, int | None, float | None]:
@@ -263,13 +267,21 @@ class IdRegistry:
         self._close_open()
         other = IdRegistry(self.window, self.newest)
         other._segments, other._starts = list(self._segments), list(self._starts)
-        other._runs, other._filter = list(self._runs), self._filter.copy()
+        other._runs = list(self._runs)
+        other._filter = None if self._filter is None else self._filter.copy()
         other._arrivals = dict(self._arrivals)
         return other
 
     # --- inside -------------------------------------------------------------------------------
 
-    def _add_segment(self, segment: _Segment, hashes: np.ndarray) -> None:
+    def _add_segment(
+        self,
+        segment: _Segment,
+        hashes: np.ndarray,
+        order: np.ndarray | None = None,
+        filtered: bool = False,
+    ) -> None:
+        """Append `segment`, its `hashes` as a run (`order`: their sorting, when known)."""
         first = self._starts[-1]
         self._segments.append(segment)
         self._starts.append(first + len(segment.ts))
@@ -277,33 +289,38 @@ class IdRegistry:
             self.newest = max(self.newest, float(segment.ts.max()))
         if not len(hashes):
             return
-        order = np.argsort(hashes, kind="stable")
+        if order is None:
+            order = np.argsort(hashes, kind="stable")
         run = _Run(hashes[order], first + order)
         while self._runs and len(self._runs[-1].hashes) <= len(run.hashes):
             run = _merged(self._runs.pop(), run)
         self._runs.append(run)
-        self._filter.add_many(hashes)
-        if self._filter.count > self._filter.capacity:
-            self._grow_filter()
+        if self._filter is not None and not filtered:  # (ids admitted one by one: already in)
+            ids = segment.ids.to_pylist()
+            self._filter.add_many(np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids)))
+            if self._filter.count > self._filter.capacity:
+                self._filled()
 
-    def _grow_filter(self) -> None:
-        hashes = [run.hashes for run in self._runs]
-        hashes.append(np.array(self._open_cols[4], dtype=np.uint64))
-        everything = np.concatenate(hashes)
-        self._filter = HashFilter.of(everything, 2 * len(everything))
+    def _filled(self) -> HashFilter:
+        """The filter of every id, made (or made larger) now: blocks never need it, one id at a
+        time does (`admit`); it costs a Python string per id, once."""
+        ids = [tid for segment in self._segments for tid in segment.ids.to_pylist()]
+        ids += [row[0] for row in self._open_rows]
+        self._filter = HashFilter.of(ids, 2 * len(ids))
+        return self._filter
 
     def _close_open(self) -> None:
-        ids, ts, merchants, labels, hashes = self._open_cols
-        if not ids:
+        if not self._open_rows:
             return
+        ids, ts, merchants, labels = zip(*self._open_rows, strict=True)
         segment = _Segment(
             pa.array(ids, pa.string()),
             np.array(ts, dtype=np.float64),
             pa.array(merchants, pa.string()),
             np.array(labels, dtype=np.int8),
         )
-        self._open, self._open_cols = {}, ([], [], [], [], [])
-        self._add_segment(segment, np.array(hashes, dtype=np.uint64))
+        self._open, self._open_rows = {}, []
+        self._add_segment(segment, id_hashes(segment.ids), filtered=True)
 
     def _where(self, position: int) -> tuple[_Segment, int]:
         self._close_open()
@@ -313,7 +330,7 @@ class IdRegistry:
     def _ts(self, position: int) -> float:
         first = self._starts[-1]
         if position >= first:
-            return self._open_cols[1][position - first]
+            return self._open_rows[position - first][1]
         index = bisect_right(self._starts, position) - 1
         return float(self._segments[index].ts[position - self._starts[index]])
 

@@ -62,7 +62,14 @@ entries = st.lists(
 def test_the_rule_whatever_the_path_cuts_and_snapshots(stream, window, cuts, ways, restores):
     stream = [(tid, float(t)) for tid, t in stream]
     cuts = [min(c, len(stream)) for c in cuts]
-    assert through_registry(stream, window, cuts, ways, restores) == naive(stream, window)
+    want = naive(stream, window)
+    assert through_registry(stream, window, cuts, ways, restores) == want
+    saved = id_registry._FILTER_AFTER
+    id_registry._FILTER_AFTER = 2  # one at a time through the filter, early
+    try:
+        assert through_registry(stream, window, cuts, ways, restores) == want
+    finally:
+        id_registry._FILTER_AFTER = saved
 
 
 @pytest.mark.parametrize("seed", range(5))
