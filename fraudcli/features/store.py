@@ -61,13 +61,13 @@ class StoreConfig:
         """W of the duplicate rule (`fraudcli.records.id_registry`)."""
         return self.merchant_horizon if self.dedupe_window is None else self.dedupe_window
 
-    def to_dict(self) -> dict[str, float | None]:
-        """The settings as a bundle's or a state's manifest records them."""
-        return {
-            "label_delay": self.label_delay,
-            "lateness": self.lateness,
-            "dedupe_window": self.dedupe_window,
-        }
+    def to_dict(self) -> dict[str, float]:
+        """The settings as a bundle's or a state's manifest records them (the dedupe window
+        only when set: a bundle with the default one reads as before)."""
+        out = {"label_delay": self.label_delay, "lateness": self.lateness}
+        if self.dedupe_window is not None:
+            out["dedupe_window"] = self.dedupe_window
+        return out
 
 
 class FeatureStore(Protocol):

@@ -209,7 +209,8 @@ def _check_manifest(manifest: dict, root: Path, store: StoreConfig) -> None:
         raise StateError(
             f"state {root} was written with other store settings ({_settings(manifest)}) "
             f"than the model's ({_settings({'store': store.to_dict()})}): its windows and "
-            "labels would mean something else"
+            "labels would mean something else; start it again with --fresh-state "
+            "--overwrite-state, or use the model it was written with"
         )
     missing = set(TABLE_COLUMNS) - {Path(name).stem for name in manifest.get("files", {})}
     if missing:
