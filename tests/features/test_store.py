@@ -169,7 +169,7 @@ def test_records_later_than_lateness_see_the_documented_windows(records, latenes
     assert_close(got, naive(stream, config))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.tuples(far_late, st.sampled_from([1, 3, 40])), max_size=10),
     st.sampled_from([0.0, 0.25 * DAY]),

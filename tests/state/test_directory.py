@@ -131,7 +131,7 @@ def test_kill_9_at_random_moments_of_the_write_leaves_the_old_or_the_new_state(t
     _finished(timing)
     rng = np.random.default_rng(15)
     seen = set()
-    for delay in rng.uniform(0.0, 1.3 * seconds, size=8).tolist():
+    for delay in rng.uniform(0.0, 1.3 * seconds, size=6).tolist():
         write_state(path, old, CONFIG, CHECKPOINT)
         process = _writer(path, n, 6)
         process.stdin.write("go\n")
