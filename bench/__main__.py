@@ -18,6 +18,7 @@ SUITES = (
     "model",
     "calibration",
     "memory",
+    "state",
     "river",
     "replay",
     "drift",

@@ -6,6 +6,8 @@
     ├── InputError                an input file cannot be read at all           (exit 3)
     │   └── StrictRejectError     --strict: the first bad record stops the run  (exit 3)
     ├── BundleError               a model bundle is missing, corrupt, tampered  (exit 4)
+    │   └── StateError            a feature-state directory is corrupt, edited, or
+    │                             for other features or store settings          (exit 4)
     ├── SLOError                  replay p99 above --slo-p99-ms                 (exit 5)
     └── DriftDetected             drift-report --fail-on-drift found drift     (exit 6)
 
@@ -48,6 +50,10 @@ class StrictRejectError(InputError):
 
 class BundleError(FraudError):
     exit_code = EXIT_BUNDLE
+
+
+class StateError(BundleError):
+    """A `--state` directory that cannot be used (what is wrong, and what to do)."""
 
 
 class SLOError(FraudError):

@@ -55,12 +55,18 @@ class Staged:
             self._lock = _locked(self.path)
 
     def commit(self) -> None:
-        """Move the file (or directory) into place; a directory replaces the one there."""
+        """Move the file (or directory) into place; a directory replaces the one there, in
+        one atomic exchange where the system has one (Linux `renameat2`), so a reader or a
+        crash sees the old directory or the new one, never neither."""
         if self.path.is_dir() and self.final.is_dir():
-            old = self.final.with_name(f".{self.final.name}.fraud-{os.getpid()}.old")
-            self.final.rename(old)
-            self.path.rename(self.final)
-            _remove(old)
+            _fsync_dir(self.path)
+            if _exchanged(self.path, self.final):
+                _remove(self.path)  # now the old directory
+            else:  # two renames: a crash between them leaves the old one as `.old` beside
+                old = old_name(self.final)
+                self.final.rename(old)
+                self.path.rename(self.final)
+                _remove(old)
         else:
             os.replace(self.path, self.final)
         _fsync_dir(self.final.parent)
@@ -77,6 +83,28 @@ class Staged:
             _lock_of(self.path).unlink(missing_ok=True)
             os.close(self._lock)
             self._lock = None
+
+
+def old_name(final: Path) -> Path:
+    """Where a directory waits between the two renames of a commit without an exchange."""
+    return final.with_name(f".{final.name}.fraud-{os.getpid()}.old")
+
+
+def _exchanged(new: Path, final: Path) -> bool:
+    """Swap two directories atomically (`renameat2(RENAME_EXCHANGE)`); False where the system
+    or file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        rename = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_cwd, exchange = -100, 2
+    done = rename(at_cwd, os.fsencode(new), at_cwd, os.fsencode(final), exchange)
+    return done == 0
 
 
 def _lock_of(path: Path) -> Path:
@@ -105,6 +133,21 @@ def remove_leftovers(final: Path) -> list[Path]:
             _remove(part)
         removed.append(leftover)
     return removed
+
+
+def recover_directory(final: Path) -> bool:
+    """Put back a directory a commit without an exchange left aside: a process that died
+    between its two renames (`Staged.commit`) leaves no `final`, and the old directory as
+    `.NAME.fraud-PID.old`. True when one was put back."""
+    final = Path(final)
+    if final.exists():
+        return False
+    for old in sorted(final.parent.glob(f".{final.name}.fraud-*.old")):
+        writer = old.with_suffix(".tmp")  # .NAME.fraud-PID.tmp, locked while it commits
+        if old.is_dir() and _free(_lock_of(writer)):
+            old.rename(final)
+            return True
+    return False
 
 
 def _free(lock: Path) -> bool:

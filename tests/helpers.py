@@ -15,6 +15,7 @@ from fraudcli.cli import app
 from fraudcli.features.spec import DAY, FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreTimeout
 from fraudcli.io.read import read_batches
+from fraudcli.records.id_registry import IdRegistry
 from fraudcli.records.schema import Txn
 from fraudcli.replay.driver import replay
 from fraudcli.replay.options import ReplayOptions
@@ -48,6 +49,7 @@ class FakeStore:
     stalls: dict[int, float] = field(default_factory=dict)
     lookups: int = 0
     updated: list = field(default_factory=list)
+    ids: IdRegistry = field(default_factory=IdRegistry)  # what replay finds duplicates by
 
     def lookup(self, txn: Txn) -> list[float]:
         stall = self.stalls.get(self.lookups)

@@ -19,6 +19,7 @@ PACKAGES = [
     "fraudcli.replay",
     "fraudcli.scoring",
     "fraudcli.simulation",
+    "fraudcli.state",
 ]
 
 

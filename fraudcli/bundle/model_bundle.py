@@ -27,7 +27,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fraudcli.bundle.read import MANIFEST_LIMIT, parse_json, read_file, read_parquet, read_part
-from fraudcli.bundle.shapes import STATE_TABLES, check_manifest, check_model, check_profile, shown
+from fraudcli.bundle.shapes import (
+    OPTIONAL_STATE_TABLES,
+    STATE_TABLES,
+    check_manifest,
+    check_model,
+    check_profile,
+    shown,
+)
 from fraudcli.bundle.signing import SigningKey, Trust, active_trust, sign, verify
 from fraudcli.bundle.state_tables import check_state
 from fraudcli.errors import BundleError
@@ -159,6 +166,9 @@ def load_bundle(path: str | Path = DEFAULT_MODEL_DIR, trust: Trust | None = None
     profile = parse_json(read_part(root, manifest, "profile.json"), where, "profile.json")
     check_profile(profile, where)
     state = {name: read_parquet(root, manifest, name) for name in STATE_TABLES}
+    for name in OPTIONAL_STATE_TABLES:  # read only when listed (older bundles lack them)
+        if f"state/{name}.parquet" in manifest["files"]:
+            state[name] = read_parquet(root, manifest, name)
     check_state(state, where)
     return Bundle(
         model=model,

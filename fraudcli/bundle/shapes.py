@@ -31,7 +31,9 @@ from fraudcli.errors import BundleError
 from fraudcli.features.spec import FEATURE_NAMES
 
 STATE_TABLES = ("merchant_entries", "user_entries", "user_last")
+OPTIONAL_STATE_TABLES = ("label_changes", "transactions")  # a state with labels given, or ids
 REQUIRED_FILES = ("model.json", "profile.json", *(f"state/{t}.parquet" for t in STATE_TABLES))
+OPTIONAL_FILES = tuple(f"state/{t}.parquet" for t in OPTIONAL_STATE_TABLES)
 PROFILE_NUMERIC = (*FEATURE_NAMES, "fraud_probability", "lat", "lon")
 PROFILE_CATEGORICAL = (
     "merchant_category",
@@ -154,7 +156,7 @@ def check_files(s: Shape, files: dict) -> None:
     missing = sorted(set(REQUIRED_FILES) - set(files))
     if missing:
         s.fail("files", f"does not list {', '.join(missing)}, which the format requires")
-    unknown = sorted(set(files) - set(REQUIRED_FILES))
+    unknown = sorted(set(files) - set(REQUIRED_FILES) - set(OPTIONAL_FILES))
     if unknown:
         s.fail("files", f"lists files the format does not have: {shown(unknown)}")
 

@@ -2,6 +2,10 @@
 
     user_entries      user_id text, ts, amount (>= 0) and merchant_id, country, device_id (text
                       or null): a user's entries together, oldest first
+                      and cum_amount, the running sum (exact restores)
+    label_changes     merchant_id, ts, arrival, change (optional: labels given after the fact)
+    transactions      transaction_id, ts, merchant_id, is_fraud, label_arrival (optional: the
+                      ids a duplicate is checked against)
     user_last         user_id (once each), prev_ts, loc_lat, loc_lon, loc_ts (null when unknown;
                       the three loc_ columns null together, lat in [-90, 90], lon in [-180, 180])
     merchant_entries  merchant_id text, ts, is_fraud (0 or 1): a merchant's entries together,
@@ -17,6 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudcli.bundle.shapes import Shape
+from fraudcli.features.snapshot import LABEL_CHANGES_SCHEMA
+from fraudcli.records.id_registry import TABLE_SCHEMA
 
 TEXT, NUMBER = pa.string(), pa.float64()
 SCHEMAS = {
@@ -27,6 +33,7 @@ SCHEMAS = {
         ("merchant_id", TEXT),
         ("country", TEXT),
         ("device_id", TEXT),
+        ("cum_amount", NUMBER),
     ),
     "user_last": (
         ("user_id", TEXT),
@@ -36,11 +43,15 @@ SCHEMAS = {
         ("loc_ts", NUMBER),
     ),
     "merchant_entries": (("merchant_id", TEXT), ("ts", NUMBER), ("is_fraud", pa.int8())),
+    "label_changes": tuple((f.name, f.type) for f in LABEL_CHANGES_SCHEMA),
+    "transactions": tuple((f.name, f.type) for f in TABLE_SCHEMA),
 }
 NOT_NULL = {
     "user_entries": ("user_id", "ts", "amount"),
     "user_last": ("user_id",),
     "merchant_entries": ("merchant_id", "ts", "is_fraud"),
+    "label_changes": ("merchant_id", "ts", "arrival", "change"),
+    "transactions": ("transaction_id", "ts"),
 }
 LOCATION = ("loc_lat", "loc_lon", "loc_ts")
 RANGES = {"amount": (0.0, np.inf), "loc_lat": (-90.0, 90.0), "loc_lon": (-180.0, 180.0)}
@@ -49,7 +60,9 @@ RANGES = {"amount": (0.0, np.inf), "loc_lat": (-90.0, 90.0), "loc_lon": (-180.0,
 def check_state(tables: dict[str, pa.Table], where: str) -> None:
     for name, columns in SCHEMAS.items():
         s = Shape(f"{where}: state/{name}.parquet")
-        table = tables[name]
+        table = tables.get(name)
+        if table is None:  # an optional table (label changes, the id registry) not there
+            continue
         found = [(f.name, str(f.type)) for f in table.schema]
         if found != [(n, str(t)) for n, t in columns]:
             wanted = ", ".join(f"{n} {t}" for n, t in columns)

@@ -8,6 +8,7 @@ from fraudcli.cli import (  # noqa: F401, E402, I001
     drift_cmd,
     model_cmds,  # noqa: F401, I001  (registers the subcommands)
     replay_cmd,
+    state_cmds,
 )
 from fraudcli.cli.app import app, terminate_on_sigterm
 

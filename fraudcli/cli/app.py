@@ -1,7 +1,7 @@
 """The `fraud` Typer app, its shared options and the error boundary.
 
 Exit codes: 0 ok; 1 runtime failure; 2 usage or configuration error; 3 bad input (unreadable
-file, or a reject under --strict); 4 model bundle missing or invalid; 5 replay p99 above
+file, or a reject under --strict); 4 model bundle or state missing or invalid; 5 replay p99 above
 --slo-p99-ms; 6 drift found under --fail-on-drift; 130 interrupted; 141 the reader of the output
 closed it (SIGPIPE); 143 terminated (SIGTERM).
 """
@@ -19,13 +19,15 @@ import typer
 
 from fraudcli import __version__
 from fraudcli.cli.console import err, safe
+from fraudcli.cli.options import finite, ranged
 from fraudcli.errors import EXIT_RUNTIME, FraudError
+from fraudcli.ranges import CHECKPOINT_SECONDS
 
 EXIT_SIGPIPE = 141  # what a shell reports for a process ended by SIGPIPE
 
 EXIT_CODES = (
     "Exit codes: 0 ok · 1 runtime failure · 2 usage/config error · 3 bad input "
-    "(unreadable file, or a reject under --strict) · 4 model bundle missing/invalid · "
+    "(unreadable file, or a reject under --strict) · 4 model bundle or state invalid · "
     "5 replay p99 above --slo-p99-ms · 6 drift under --fail-on-drift · 130 interrupted · "
     "141 the reader of the output closed it · 143 terminated."
 )
@@ -62,6 +64,35 @@ CsvRawOpt = Annotated[
         "--csv-raw",
         help="Write CSV text cells as they are: by default a cell a spreadsheet would run as a "
         "formula (starting with = + - @, tab or CR, and not a number) gets a ' in front.",
+    ),
+]
+StatePathOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state",
+        help="Feature-state directory: continue from it if it exists (else from the bundle's "
+        "state), and write it back when the run ends.",
+    ),
+]
+ReadStateOpt = Annotated[
+    Path | None,
+    typer.Option("--state", help="Feature-state directory to continue from (read, never written)."),
+]
+OverwriteStateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite-state", help="With --fresh-state: start the --state directory again."
+    ),
+]
+CheckpointOpt = Annotated[
+    float,
+    typer.Option(
+        "--checkpoint-every",
+        callback=finite(CHECKPOINT_SECONDS),
+        help=ranged(
+            "Seconds between checkpoints of --state while decisions stream to stdout.",
+            CHECKPOINT_SECONDS,
+        ),
     ),
 ]
 # One convention for machine-readable results: --json prints them on stdout, --report FILE

@@ -12,6 +12,7 @@ from fraudcli.cli.app import (
     JsonOpt,
     MapOpt,
     ModelOpt,
+    ReadStateOpt,
     RejectsOpt,
     ReportOpt,
     StrictOpt,
@@ -63,6 +64,7 @@ def drift_report(
     map_: MapOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
+    state: ReadStateOpt = None,
     legacy_json: Annotated[
         Path | None, typer.Argument(hidden=True, help="Old spelling: --json FILE.")
     ] = None,
@@ -118,6 +120,7 @@ def drift_report(
             rejects_path=rejects,
             strict=strict,
             on_batch=advance,
+            state_path=state,
         )
     print_drift(result)
     audit = session.finish(result.summary.to_dict())

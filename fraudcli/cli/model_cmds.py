@@ -12,13 +12,17 @@ from fraudcli import ranges
 from fraudcli.cli import render
 from fraudcli.cli.app import (
     EXIT_SIGPIPE,
+    CheckpointOpt,
     ConfigOpt,
     CsvRawOpt,
     JsonOpt,
     MapOpt,
     ModelOpt,
+    OverwriteStateOpt,
+    ReadStateOpt,
     RejectsOpt,
     ReportOpt,
+    StatePathOpt,
     StrictOpt,
     app,
     handled,
@@ -39,6 +43,7 @@ from fraudcli.config.load import load_config
 from fraudcli.errors import UsageError
 from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
+from fraudcli.state.keeper import DEFAULT_CHECKPOINT_SECONDS
 
 DataArg = Annotated[Path | None, typer.Argument(help="Input file (.parquet/.csv/.jsonl).")]
 ShadowOpt = Annotated[
@@ -79,11 +84,21 @@ def train(
     report: ReportOpt = None,
     signing_key: SigningKeyOpt = None,
     redact: RedactOpt = False,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="Labels from a file of their own (transaction_id, is_fraud, optional "
+            "label_time), joined by transaction_id; a transaction without one is legitimate.",
+        ),
+    ] = None,
 ) -> None:
     """Train the model on labelled data and write the bundle (default ./fraud-model).
 
     With no DATA it trains on the shipped sample (sample_data/train.parquet). The validation
-    slice chooses C and the thresholds; then the model is refitted on every labelled row.
+    slice chooses C and the thresholds; then the model is refitted on every labelled row. With
+    --labels the labels come from their own file (scored history plus chargebacks), each one
+    seen by the merchant features from its label_time, as `fraud label` makes it.
 
     Example: fraud train sample_data/train.parquet --model fraud-model
     """
@@ -108,6 +123,7 @@ def train(
             refit=not no_refit,
             on_batch=advance,
             on_stage=stage,
+            labels_path=labels,
         )
     render.print_train_report(result, model, cfg.policy)
     audit = session.finish(result.summary.to_dict(), session.written(model))
@@ -138,15 +154,21 @@ def score(
     expect_bundle: ExpectOpt = None,
     redact: RedactOpt = False,
     shadow: ShadowOpt = None,
+    state: StatePathOpt = None,
+    overwrite_state: OverwriteStateOpt = False,
+    checkpoint_every: CheckpointOpt = DEFAULT_CHECKPOINT_SECONDS,
 ) -> None:
     """Decide ALLOW / REVIEW / BLOCK for every transaction of DATA or of JSONL on stdin.
 
-    Output streams as input arrives: one decision per record, with its reasons.
+    Output streams as input arrives: one decision per record, with its reasons. With --state
+    the feature state carries over from run to run: with -o FILE it is written when the file
+    is; a stream to stdout checkpoints it every --checkpoint-every seconds and when stopped.
 
-    Example: fraud score < sample_data/txns.jsonl > decisions.jsonl
+    Example: fraud score monday.jsonl --state fraud-state -o monday-decisions.jsonl
     """
     check_distinct([data], [("--report", report), ("-o", output), ("--rejects", rejects)])
     from fraudcli.commands.score import score_file
+    from fraudcli.state.keeper import StateOptions
 
     if data is None and sys.stdin.isatty():
         raise UsageError(
@@ -163,7 +185,7 @@ def score(
             config=cfg,
             model_dir=model,
             rejects_path=rejects,
-            fresh_state=fresh_state,
+            state=StateOptions(state, fresh_state, overwrite_state, checkpoint_every),
             with_features=with_features,
             strict=strict,
             raw_csv=csv_raw,
@@ -198,6 +220,7 @@ def evaluate(
     expect_bundle: ExpectOpt = None,
     redact: RedactOpt = False,
     shadow: ShadowOpt = None,
+    state: ReadStateOpt = None,
 ) -> None:
     """Score labelled data with the model and print AUC, precision, recall and more.
 
@@ -220,6 +243,7 @@ def evaluate(
             model_dir=model,
             rejects_path=rejects,
             fresh_state=fresh_state,
+            state_path=state,
             strict=strict,
             shadow_dir=shadow,
             on_batch=advance,

@@ -13,8 +13,10 @@ from fraudcli.cli.app import (
     JsonOpt,
     MapOpt,
     ModelOpt,
+    OverwriteStateOpt,
     RejectsOpt,
     ReportOpt,
+    StatePathOpt,
     app,
     handled,
 )
@@ -120,6 +122,8 @@ def replay(
     signing_key: SigningKeyOpt = None,
     expect_bundle: ExpectOpt = None,
     redact: RedactOpt = False,
+    state: StatePathOpt = None,
+    overwrite_state: OverwriteStateOpt = False,
 ) -> None:
     """Replay transactions on a clock through the scoring pipeline; report latency and rate.
 
@@ -130,7 +134,8 @@ def replay(
     is shown beside it. Without --tps/--speed/--max the rate is 1,000/s. With no DATA it
     replays the shipped sample (txns.jsonl) with --loop for 10 s unless told otherwise.
     --deadline-ms: a record not decided by then gets a rules-only (degraded) decision.
-    Ctrl-C stops early and still reports.
+    Ctrl-C stops early and still reports. --state PATH continues from that feature state and
+    writes it back at the end (Ctrl-C and SIGTERM included).
 
     Example: fraud replay --tps 10000 --duration 30 --report replay.json --slo-p99-ms 200
     """
@@ -138,6 +143,7 @@ def replay(
     from fraudcli.cli.render_replay import live_view, print_report
     from fraudcli.replay.report import check_slo, run_counts
     from fraudcli.replay.run import replay_file
+    from fraudcli.state.keeper import StateOptions
 
     options = ReplayOptions(
         tps=tps,
@@ -163,7 +169,7 @@ def replay(
             config=cfg,
             model_dir=model,
             rejects_path=rejects,
-            fresh_state=fresh_state,
+            state=StateOptions(state, fresh_state, overwrite_state),
             on_progress=on_progress,
         )
     print_report(result)

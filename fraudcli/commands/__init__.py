@@ -8,7 +8,9 @@ _EXPORTS = {
     "drift_report": "drift_report",
     "evaluate_file": "evaluate",
     "features_file": "features",
+    "label_file": "label",
     "score_file": "score",
+    "show_state": "state_show",
     "simulate_file": "simulate",
     "train_file": "train",
 }

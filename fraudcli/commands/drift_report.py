@@ -154,14 +154,18 @@ def drift_report(
     rejects_path: Path | None = None,
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
+    state_path: Path | None = None,
 ) -> DriftResult:
     """Compare `current` (default: the shipped drifted sample) with the bundle's profile, or
-    with `reference` data."""
+    with `reference` data. The current data continues from the state at `state_path` (read,
+    never written) or the bundle's."""
     if by is not None and by not in PERIODS:
         raise UsageError(f"--by must be one of {', '.join(PERIODS)}")
+    if reference is not None and state_path is not None:
+        raise UsageError("--reference continues from its own state: leave out --state")
     source = input_or_default(current)
     check_distinct([source, reference], [("--rejects", rejects_path)])
-    opened = open_bundle(config, model_dir)
+    opened = open_bundle(config, model_dir, state_path=state_path)
     if reference is not None:  # continue the current data from the reference's store
         profile_dict, opened.pipeline.store = _reference_from_data(reference, opened)
     else:

@@ -54,16 +54,18 @@ def evaluate_file(
     model_dir: Path | None = None,
     rejects_path: Path | None = None,
     fresh_state: bool = False,
+    state_path: Path | None = None,
     strict: bool = False,
     shadow_dir: Path | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> Evaluation:
     """Decide every record of `data` (default: the shipped later sample, txns.jsonl),
-    continuing from the bundle's state, and score the model against the labels; with
-    `shadow_dir`, a challenger bundle beside it on the same records and features."""
+    continuing from the state at `state_path` (read only) or the bundle's, and score the
+    model against the labels; with `shadow_dir`, a challenger bundle beside it on the same
+    records and features."""
     source = input_or_default(data)
     check_distinct([source], [("--rejects", rejects_path)])
-    opened = open_bundle(config, model_dir, fresh_state=fresh_state)
+    opened = open_bundle(config, model_dir, fresh_state=fresh_state, state_path=state_path)
     shadow = Shadow(open_challenger(config, shadow_dir), opened) if shadow_dir else None
     summary, seen = RunSummary(), Labelled()
     with RejectSink(rejects_path) as sink:

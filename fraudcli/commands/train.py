@@ -26,6 +26,7 @@ import numpy as np
 from fraudcli.bundle.model_bundle import DEFAULT_MODEL_DIR, Bundle, save_bundle, sha256_file
 from fraudcli.commands.audit import config_hash
 from fraudcli.commands.reference import reference_profile
+from fraudcli.commands.train_labels import joined, read_labels, with_targets
 from fraudcli.config.load import Config
 from fraudcli.errors import InputError
 from fraudcli.features.feature_table import FeatureTable, collect_features
@@ -37,6 +38,7 @@ from fraudcli.io.read import read_batches
 from fraudcli.model.metrics import OFF, Metrics, carry_thresholds, choose_thresholds, evaluate
 from fraudcli.model.select import Fitted, fit_first, refit
 from fraudcli.records.accounting import RunSummary
+from fraudcli.records.labels import Label
 from fraudcli.records.rejects import Item, Reject, RejectSink
 from fraudcli.records.schema import Txn
 from fraudcli.samples import TRAIN, sample_path
@@ -83,11 +85,22 @@ def train(
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    labels: dict[str, Label] | None = None,
 ) -> TrainResult:
-    """Fit a model on labelled `batches` and return the bundle (not yet saved). C None: chosen
-    on the validation slice."""
+    """Fit a model on labelled `batches` (or on `labels` joined to them,
+    `fraudcli.commands.train_labels`) and return the bundle (not yet saved). C None: chosen on
+    the validation slice."""
     store = InMemoryStore(config.store)
-    table, summary = collect_features(_labelled(batches), store, rejects, on_batch, strict=strict)
+    if labels is None:
+        stream, later = _labelled(batches), None
+    else:
+        later = {}
+        stream = joined(batches, labels, config.store.label_delay, later)
+    table, summary = collect_features(
+        stream, store, rejects, on_batch, strict=strict, later_labels=later
+    )
+    if labels is not None:
+        table = with_targets(table, labels)
     options = dict(C=C, refit=refit, fingerprint=fingerprint, on_stage=on_stage)
     return train_table(table, summary, store, config, **options)
 
@@ -132,7 +145,7 @@ def train_table(
     bundle = Bundle(
         model=served.scorer.to_dict(),
         thresholds=thresholds,
-        store={"label_delay": delay, "lateness": config.store.lateness},
+        store=config.store.to_dict(),
         state=store.snapshot(),
         profile=reference_profile(table, served.scorer, engine, delay),
         metrics=metrics.to_dict(),
@@ -224,19 +237,24 @@ def train_file(
     refit: bool = True,
     on_batch: Callable[[int], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    labels_path: Path | None = None,
 ) -> TrainResult:
     """Train on `data` and save the verified bundle to `model_dir` (default ./fraud-model).
 
     A clean Parquet file goes from Arrow columns straight to the batch features; any other
-    input (or a file with a bad row) goes record by record, with a reject for each bad row.
+    input (or a file with a bad row, or labels from `labels_path`) goes record by record,
+    with a reject for each bad row.
     """
     data = ensure_readable(input_or_default(data))
-    check_distinct([data], [("--rejects", rejects_path), ("--model", model_dir)])
+    check_distinct([data, labels_path], [("--rejects", rejects_path), ("--model", model_dir)])
+    labels = None if labels_path is None else read_labels(labels_path, config)
     fingerprint = {"source": data.name, "sha256": sha256_file(data)}
     options = dict(C=C, refit=refit, fingerprint=fingerprint, on_stage=on_stage)
     started, store = time.perf_counter(), InMemoryStore(config.store)
     with RejectSink(rejects_path) as sink:
-        table = clean_parquet_table(data, config.columns, store, need_labels=True)
+        table = None
+        if labels is None:
+            table = clean_parquet_table(data, config.columns, store, need_labels=True)
         if table is not None:
             if on_batch is not None:
                 on_batch(len(table))
@@ -245,6 +263,8 @@ def train_file(
             result = train_table(table, summary, store, config, **options)
         else:
             batches = read_batches(data, config.columns)
-            result = train(batches, config, sink, strict=strict, on_batch=on_batch, **options)
+            result = train(
+                batches, config, sink, strict=strict, on_batch=on_batch, labels=labels, **options
+            )
     save_bundle(result.bundle, model_dir or DEFAULT_MODEL_DIR)
     return result

@@ -113,7 +113,9 @@ def _store_config(data: dict) -> StoreConfig:
     features = data.get("features", {})  # types and ranges checked against the schema
     delay = float(features.get("label_delay_days", 7.0))
     lateness = float(features.get("lateness_days", 1.0))
-    return StoreConfig(label_delay=delay * DAY, lateness=lateness * DAY)
+    window = features.get("dedupe_window_days")
+    dedupe = None if window is None else float(window) * DAY
+    return StoreConfig(label_delay=delay * DAY, lateness=lateness * DAY, dedupe_window=dedupe)
 
 
 def _policy(data: dict) -> Policy:

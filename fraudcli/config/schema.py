@@ -167,7 +167,9 @@ SCHEMA: Mapping[str, Table | TableArray] = {
             "block_cost": NumberOrOff(0.0),
         }
     ),
-    "features": Table({"label_delay_days": _DAYS, "lateness_days": _DAYS}),
+    "features": Table(
+        {"label_delay_days": _DAYS, "lateness_days": _DAYS, "dedupe_window_days": _DAYS}
+    ),
     "columns": Table(dict.fromkeys(FIELDS, Text())),
     "blocklists": Table(dict.fromkeys(BLOCKLIST_FIELDS, TextList())),
     "rules": TableArray(

@@ -184,9 +184,11 @@ def merchant_feature_columns(
     delay: float,
     places: np.ndarray | None = None,
     first: int = 0,
+    undone: np.ndarray | None = None,
 ) -> np.ndarray:
     """Counts and fraud rates in (t-d-w, t-d] (6 columns) of the rows at `places` of the
-    merchants' group order (all rows when None; all of them input rows >= `first`)."""
+    merchants' group order (all rows when None; all of them input rows >= `first`). `undone`
+    (rows x windows) is taken off the fraud counts: label changes a row must not see yet."""
     places = merchants.pos if places is None else places
     frauds = np.concatenate(([0], np.cumsum(columns.label[merchants.order], dtype=np.int64)))
     end = columns.ts[first:] - delay
@@ -194,6 +196,9 @@ def merchant_feature_columns(
     out = np.empty((len(places), 6), dtype=np.float64)
     for j, w in enumerate(MERCHANT_WINDOWS.values()):
         lo = np.minimum(hi, merchants.count_at_most(places, end - w, first))
+        counted = (
+            frauds[hi] - frauds[lo] if undone is None else frauds[hi] - frauds[lo] - undone[:, j]
+        )
         out[:, j] = hi - lo
-        out[:, 3 + j] = _ratio((frauds[hi] - frauds[lo]).astype(np.float64), hi - lo, 0.0)
+        out[:, 3 + j] = _ratio(counted.astype(np.float64), hi - lo, 0.0)
     return out

@@ -37,7 +37,7 @@ from fraudcli.features.batch import (
 )
 from fraudcli.features.batch_groups import Codes, Groups, Ranks, TxnColumns, stable_order
 from fraudcli.features.chunk import Chunk, Vocab
-from fraudcli.features.spec import FEATURE_NAMES, MAX_GAP_HOURS
+from fraudcli.features.spec import FEATURE_NAMES, MAX_GAP_HOURS, MERCHANT_WINDOWS
 from fraudcli.features.store import InMemoryStore, StoreConfig
 
 __all__ = ["Chunk", "ColumnState", "Vocab"]
@@ -76,6 +76,12 @@ class ColumnState:
     m_merchant: np.ndarray = field(default_factory=_ints)
     m_ts: np.ndarray = field(default_factory=_floats)
     m_label: np.ndarray = field(default_factory=_ints)
+    # labels changed after the fact (`fraudcli.features.labels`): merchant code, entry ts,
+    # arrival, new - old; undone for the rows before their arrival
+    c_merchant: np.ndarray = field(default_factory=_ints)
+    c_ts: np.ndarray = field(default_factory=_floats)
+    c_arrival: np.ndarray = field(default_factory=_floats)
+    c_change: np.ndarray = field(default_factory=_ints)
     newest: float = -np.inf
 
     def chunk(self, data: dict[str, pa.Array]) -> Chunk:
@@ -205,9 +211,30 @@ class ColumnState:
         )
         groups = Groups(codes, ts, Ranks(ts))
         places = np.flatnonzero(groups.order >= h)  # rows without a merchant keep zeros
-        features = merchant_feature_columns(columns, groups, self.config.label_delay, places, h)
+        delay = self.config.label_delay
+        undone = self._labels_undone(chunk, groups, places, h)
+        features = merchant_feature_columns(columns, groups, delay, places, h, undone)
         X[groups.order[places] - h, 20:] = features
         return groups, columns
+
+    def _labels_undone(self, chunk: Chunk, groups: Groups, places, h: int) -> np.ndarray | None:
+        """Per row at `places` and merchant window, new - old of the label changes in the
+        window that arrived after the row's time (the rows are in time order and not before
+        the state, so the horizon's floor never binds here); None when there are none."""
+        pending = np.flatnonzero(self.c_arrival > chunk.ts[0]) if len(chunk.ts) else []
+        if not len(pending):
+            return None
+        codes, rows = groups.group[places], groups.order[places] - h
+        t = chunk.ts[rows]
+        end = t - self.config.label_delay
+        out = np.zeros((len(places), len(MERCHANT_WINDOWS)), dtype=np.int64)
+        for k in pending.tolist():
+            a, b = np.searchsorted(codes, [self.c_merchant[k], self.c_merchant[k] + 1])
+            entry_ts = self.c_ts[k]
+            seen = (self.c_arrival[k] > t[a:b]) & (entry_ts <= end[a:b])
+            for j, width in enumerate(MERCHANT_WINDOWS.values()):
+                out[a:b, j] += np.where(seen & (entry_ts > end[a:b] - width), self.c_change[k], 0)
+        return out
 
     def _advance(self, chunk: Chunk, users, merchants) -> None:
         """Keep the entries a later lookup can see; record each user's previous txns."""
@@ -225,9 +252,16 @@ class ColumnState:
         self.loc_lat[user], self.loc_lon[user] = chunk.lat[last], chunk.lon[last]
         self.loc_ts[user] = chunk.ts[last]
         groups, columns = merchants
-        rows = groups.order[_kept(groups, self.config.merchant_horizon)]
+        horizon = self.config.merchant_horizon
+        rows = groups.order[_kept(groups, horizon)]
         self.m_merchant, self.m_ts = columns.merchant.codes[rows], columns.ts[rows]
         self.m_label = columns.label[rows]
+        if len(self.c_ts):  # a change expires with its entry
+            newest = np.full(len(self.merchants.values), -np.inf)
+            newest[groups.group] = groups.ts[groups.end]
+            kept = self.c_ts > newest[self.c_merchant] - horizon
+            for name in ("c_merchant", "c_ts", "c_arrival", "c_change"):
+                setattr(self, name, getattr(self, name)[kept])
         self.newest = max(self.newest, float(chunk.ts[-1]))
 
     # --- to and from the snapshot tables of `fraudcli.features.snapshot` ----------------------
@@ -251,13 +285,22 @@ class ColumnState:
         state.m_merchant = state.merchants.codes(merchants["merchant_id"])
         state.m_ts = merchants["ts"].to_numpy()
         state.m_label = pc.fill_null(merchants["is_fraud"], 0).to_numpy().astype(np.int64)
+        changes = tables.get("label_changes")
+        if changes is not None and changes.num_rows:
+            state.c_merchant = state.merchants.codes(changes["merchant_id"])
+            state.c_ts, state.c_arrival = (
+                _nan_filled(changes["ts"]),
+                _nan_filled(changes["arrival"]),
+            )
+            state.c_change = changes["change"].to_numpy().astype(np.int64)
         stamps = [state.u_ts, state.m_ts, state.prev_ts[~np.isnan(state.prev_ts)]]
         state.newest = max((float(s.max()) for s in stamps if len(s)), default=-np.inf)
         return state
 
     def to_store(self) -> InMemoryStore:
-        """The same state as a one-record store (to go on record by record)."""
-        return InMemoryStore.restore(self.snapshot(), self.config)
+        """The same state as a one-record store (to go on record by record). It has no id
+        registry: duplicates are the caller's (`BlockDuplicates`) to drop."""
+        return InMemoryStore.restore(self.snapshot(), self.config, dedupe=False)
 
     def snapshot(self) -> dict[str, pa.Table]:
         known = np.flatnonzero(~np.isnan(self.prev_ts))
@@ -287,6 +330,14 @@ class ColumnState:
                     "merchant_id": pa.array(self.merchants.words(self.m_merchant), pa.string()),
                     "ts": pa.array(self.m_ts, pa.float64()),
                     "is_fraud": pa.array(self.m_label.astype(np.int8), pa.int8()),
+                }
+            ),
+            "label_changes": pa.table(
+                {
+                    "merchant_id": pa.array(self.merchants.words(self.c_merchant), pa.string()),
+                    "ts": pa.array(self.c_ts, pa.float64()),
+                    "arrival": pa.array(self.c_arrival, pa.float64()),
+                    "change": pa.array(self.c_change.astype(np.int8), pa.int8()),
                 }
             ),
         }

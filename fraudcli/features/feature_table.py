@@ -15,8 +15,9 @@ import pyarrow as pa
 
 from fraudcli.features.batch import batch_features
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.features.store import FeatureStore, InMemoryStore
+from fraudcli.features.store import InMemoryStore
 from fraudcli.records.accounting import RunSummary, accepted
+from fraudcli.records.labels import Label
 from fraudcli.records.rejects import Item, RejectSink
 from fraudcli.records.schema import Txn
 
@@ -110,28 +111,32 @@ class _Builder:
 
 def collect_features(
     batches: Iterable[list[Item]],
-    store: FeatureStore,
+    store: InMemoryStore,
     rejects: RejectSink,
     on_batch: Callable[[int], None] | None = None,
     *,
     strict: bool = False,
+    later_labels: dict[str, Label] | None = None,
 ) -> tuple[FeatureTable, RunSummary]:
-    """Point-in-time features of every valid record; rejects go to `rejects`.
+    """Point-in-time features of every valid record; rejects (duplicates by the store's
+    registry included) go to `rejects`. `later_labels`: labels given to the store right
+    after their transaction, each visible from its label_time (`fraudcli.features.labels`).
 
     From an empty in-process store, the vectorised batch path computes the same features
-    (proved equal by a property test) and the state it leaves; otherwise, or when its
-    preconditions fail (e.g. timestamps out of order), each record goes through the store.
+    (proved equal by a property test) and the state it leaves; otherwise (labels after the
+    fact included), or when its preconditions fail (e.g. timestamps out of order), each record
+    goes through the store.
     """
     summary, started = RunSummary(), time.perf_counter()
     txns: list[Txn] = []
-    for n_read, accepted_txns in accepted(batches, rejects, strict):
+    for n_read, accepted_txns in accepted(batches, rejects, strict, store.ids):
         txns += accepted_txns
         summary.read += n_read
         if on_batch is not None:
             on_batch(n_read)
-    X = _batch_path(txns, store)
+    X = None if later_labels else _batch_path(txns, store)
     if X is None:
-        X = _one_record_path(txns, store)
+        X = _one_record_path(txns, store, later_labels or {})
     table = _Builder().build_from(txns, X)
     summary.written, summary.rejected = len(table), rejects.count
     summary.reject_reasons = dict(rejects.reasons)
@@ -139,22 +144,24 @@ def collect_features(
     return table, summary
 
 
-def _batch_path(txns: list[Txn], store: FeatureStore) -> np.ndarray | None:
-    if not isinstance(store, InMemoryStore) or store.users or store.merchants:
+def _batch_path(txns: list[Txn], store: InMemoryStore) -> np.ndarray | None:
+    if not store.is_empty():
         return None
     result = batch_features(txns, store.config)
     if result is None:
         return None
-    store.users, store.merchants = result.store.users, result.store.merchants
+    store.take_state(result.store)
     return result.X
 
 
-def _one_record_path(txns: list[Txn], store: FeatureStore) -> np.ndarray:
+def _one_record_path(txns: list[Txn], store: InMemoryStore, labels: dict[str, Label]) -> np.ndarray:
     lookup, update = store.lookup, store.update
     X = np.empty((len(txns), len(FEATURE_NAMES)), dtype=np.float64)
     for i, txn in enumerate(txns):
         X[i] = lookup(txn)
         update(txn)
+        if labels and txn.transaction_id in labels:
+            store.label([labels[txn.transaction_id]])
     return X
 
 

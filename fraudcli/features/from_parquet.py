@@ -38,7 +38,7 @@ def clean_parquet_table(
 ) -> FeatureTable | None:
     """The feature table of `path` computed from its columns, filling the empty `store`; or
     None when the file is not Parquet, not clean, or the batch path's preconditions fail."""
-    if detect_format(path) is not Format.PARQUET or store.users or store.merchants:
+    if detect_format(path) is not Format.PARQUET or not store.is_empty():
         return None
     data = _clean_columns(path, columns, need_labels, on_batch)
     if data is None:
@@ -47,7 +47,13 @@ def clean_parquet_table(
     result = batch_features_columns(txn_columns, store.config)
     if result is None:
         return None
-    store.users, store.merchants = result.store.users, result.store.merchants
+    store.take_state(result.store)
+    if store.ids is not None:  # every id is new (`_clean_columns` checked): all accepted
+        label = data.get("is_fraud")
+        labels = None if label is None else txn_columns.label.astype("int8")
+        store.ids.admit_block(
+            data["transaction_id"], txn_columns.ts, data.get("merchant_id"), labels
+        )
     return _table(data, result.X)
 
 

@@ -2,6 +2,13 @@
 
 "prior" means earlier in input order; t is the transaction's own timestamp; d is the label delay.
 The code that computes them is `fraudcli.features.store.InMemoryStore.lookup`.
+
+Windows never depend on when expiry ran: a user window holds only prior transactions after
+N - (30 days + lateness), N being the user's newest prior timestamp, and a merchant window only
+those after N - (d + 30 days + lateness), N the merchant's newest; for a record no more than
+`lateness` behind N that bound is outside its windows anyway. A label counts from the later of
+its transaction's t + d and its arrival (inline labels: t + d; `fraud label`: its label_time,
+or the state's newest event time when it was given).
 """
 
 from __future__ import annotations
@@ -26,7 +33,11 @@ class Feature:
 
 def _user_counts() -> list[Feature]:
     return [
-        Feature(f"user_txn_count_{w}", f"user's prior transactions with timestamp in (t-{w}, t]")
+        Feature(
+            f"user_txn_count_{w}",
+            f"user's prior txns with timestamp in (t-{w}, t], after N-30d-lateness "
+            "(N: the user's newest)",
+        )
         for w in USER_COUNT_WINDOWS
     ]
 
@@ -35,7 +46,7 @@ def _user_means() -> list[Feature]:
     return [
         Feature(
             f"user_amount_mean_{w}",
-            f"mean amount of user's prior txns in (t-{w}, t]; 0 if none",
+            f"mean amount of user's prior txns in (t-{w}, t] (as the counts); 0 if none",
         )
         for w in USER_MEAN_WINDOWS
     ]
@@ -43,13 +54,18 @@ def _user_means() -> list[Feature]:
 
 def _merchant() -> list[Feature]:
     counts = [
-        Feature(f"merchant_txn_count_{w}", f"merchant's prior transactions in (t-d-{w}, t-d]")
+        Feature(
+            f"merchant_txn_count_{w}",
+            f"merchant's prior txns in (t-d-{w}, t-d], after N-d-30d-lateness "
+            "(N: the merchant's newest)",
+        )
         for w in MERCHANT_WINDOWS
     ]
     rates = [
         Feature(
             f"merchant_fraud_rate_{w}",
-            f"share of those in (t-d-{w}, t-d] labelled fraud; 0 if none",
+            f"share of those in (t-d-{w}, t-d] labelled fraud, a label counting from the "
+            "later of t+d of its txn and its arrival; 0 if none",
         )
         for w in MERCHANT_WINDOWS
     ]
@@ -78,9 +94,18 @@ FEATURES: tuple[Feature, ...] = (
         "speed_from_prev_kmh",
         "that distance / the time between them (at least 1 minute), in km/h",
     ),
-    Feature("is_new_merchant_30d", "1 if the merchant is not among user's prior txns in 30 days"),
-    Feature("is_new_country_30d", "1 if the country is not among the user's prior txns in 30 days"),
-    Feature("is_new_device_30d", "1 if the device is not among the user's prior txns in 30 days"),
+    Feature(
+        "is_new_merchant_30d",
+        "1 if the merchant is not among user's prior txns in 30 days (as the counts)",
+    ),
+    Feature(
+        "is_new_country_30d",
+        "1 if the country is not among the user's prior txns in 30 days (as the counts)",
+    ),
+    Feature(
+        "is_new_device_30d",
+        "1 if the device is not among the user's prior txns in 30 days (as the counts)",
+    ),
     *_merchant(),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)

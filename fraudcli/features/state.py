@@ -6,6 +6,7 @@ Entries are kept sorted by timestamp (input order among equal timestamps), so a 
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 
 _PRUNE_MIN = 32  # expire in chunks: deleting a list's head costs its length
@@ -67,11 +68,15 @@ class UserState:
 
 
 class MerchantState:
-    __slots__ = ("ts", "cum_fraud")
+    __slots__ = ("ts", "cum_fraud", "changes", "last_arrival")
 
     def __init__(self) -> None:
         self.ts: list[float] = []
         self.cum_fraud: list[int] = [0]  # cum_fraud[i] = frauds among the entries before i
+        # labels changed after the fact that a lookup before their arrival must not see:
+        # (entry ts, arrival, new - old) each (`fraudcli.features.labels`); None when none
+        self.changes: list[tuple[float, float, int]] | None = None
+        self.last_arrival = -math.inf
 
     def add(self, ts: float, is_fraud: int, horizon: float) -> None:
         times = self.ts
@@ -88,6 +93,14 @@ class MerchantState:
         if times[prune_at(len(times))] <= cutoff:
             k = bisect_right(times, cutoff)
             del times[:k], self.cum_fraud[:k]
+            if self.changes is not None:
+                self.forget_changes(cutoff)
+
+    def forget_changes(self, cutoff: float) -> None:
+        """Drop the label changes of entries at or before `cutoff` (expired with them)."""
+        kept = [change for change in self.changes if change[0] > cutoff]
+        self.changes = kept or None
+        self.last_arrival = max((c[1] for c in kept), default=-math.inf)
 
 
 def prune_at(n: int) -> int:

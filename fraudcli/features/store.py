@@ -1,23 +1,35 @@
-"""The feature store: `lookup` (features before the txn), `update` (then add it), snapshots.
+"""The feature store: `observe` (duplicate check, features before the txn, then add it),
+`lookup` and `update` (its halves), `label` (labels after the fact), snapshots.
 
 `FeatureStore` is the interface every command goes through; `InMemoryStore` is the embedded
 backend. Nothing outside a store assumes the state lives in this process, so a networked
-backend (Redis, say) can serve several scoring processes behind the same four methods.
+backend (Redis, say) can serve several scoring processes behind the same methods.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from fraudcli.features.spec import DAY, FEATURE_NAMES, LONGEST_WINDOW, MAX_GAP_HOURS, NEW_WINDOW
+from fraudcli.features.spec import (
+    DAY,
+    FEATURE_NAMES,
+    LONGEST_WINDOW,
+    MAX_GAP_HOURS,
+    MERCHANT_WINDOWS,
+    NEW_WINDOW,
+)
 from fraudcli.features.state import MerchantState, UserState
+from fraudcli.records.id_registry import IdRegistry
 from fraudcli.records.schema import Txn
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from fraudcli.records.labels import Label
 
 _TWO_PI_BY_DAY = 2.0 * math.pi / DAY
 EARTH_KM = 6371.0088
@@ -27,10 +39,14 @@ RADIANS_PER_DEGREE = math.pi / 180.0
 @dataclass(frozen=True)
 class StoreConfig:
     """`label_delay`: seconds before a label is visible to features; `lateness`: how far
-    behind a key's newest timestamp a record may arrive and still see exact windows."""
+    behind a key's newest timestamp a record may arrive and still see its full windows (a
+    later one sees only the entries within the horizon of that newest, see `spec`);
+    `dedupe_window`: how far back in event time a repeated transaction_id is a duplicate
+    (None: the merchant horizon, so a label can always find its transaction)."""
 
     label_delay: float = 7 * DAY
     lateness: float = DAY
+    dedupe_window: float | None = None
 
     @property
     def user_horizon(self) -> float:
@@ -40,42 +56,91 @@ class StoreConfig:
     def merchant_horizon(self) -> float:
         return self.label_delay + LONGEST_WINDOW + self.lateness
 
+    @property
+    def id_window(self) -> float:
+        """W of the duplicate rule (`fraudcli.records.id_registry`)."""
+        return self.merchant_horizon if self.dedupe_window is None else self.dedupe_window
+
+    def to_dict(self) -> dict[str, float]:
+        """The settings as a bundle's or a state's manifest records them (the dedupe window
+        only when set: a bundle with the default one reads as before)."""
+        out = {"label_delay": self.label_delay, "lateness": self.lateness}
+        if self.dedupe_window is not None:
+            out["dedupe_window"] = self.dedupe_window
+        return out
+
 
 class FeatureStore(Protocol):
-    config: StoreConfig
+    """The one seam between the pipeline and where the state lives. A backend implements
+    these; nothing outside it assumes the state is in this process.
 
+    - `observe(txn)`: the record path's one call: None when `txn` is a duplicate (the rule of
+      `fraudcli.records.id_registry`; nothing changes), else its features from the state
+      before it, after which the state holds it (`lookup` then `update`, as one step: a shared
+      backend does the three atomically, in one round trip). `lookup=False` skips the
+      features (a rules-only decision) and returns [].
+    - `lookup(txn)` / `update(txn)`: the two halves, without the duplicate check.
+    - `label(labels)`: labels after the fact (`fraudcli.features.labels`); an outcome each.
+    - `snapshot()`: the state as Arrow tables (`fraudcli.features.snapshot`); a backend is
+      made from them by its `restore(tables, config)`.
+    - `newest`: the newest event time the state holds.
+    """
+
+    config: StoreConfig
+    newest: float
+
+    def observe(self, txn: Txn, lookup: bool = True) -> list[float] | None: ...
     def lookup(self, txn: Txn) -> list[float]: ...
     def update(self, txn: Txn) -> None: ...
+    def label(self, labels: Sequence[Label]) -> list[str]: ...
     def snapshot(self) -> dict[str, pa.Table]: ...
 
 
 class InMemoryStore:
-    """The embedded, in-process backend: dicts of per-key state."""
+    """The embedded, in-process backend: dicts of per-key state, and the registry of the ids
+    it has accepted (`ids`; None when the caller drops duplicates itself)."""
 
-    def __init__(self, config: StoreConfig | None = None) -> None:
+    def __init__(self, config: StoreConfig | None = None, *, dedupe: bool = True) -> None:
         self.config = config or StoreConfig()
         self.users: dict[str, UserState] = {}
         self.merchants: dict[str, MerchantState] = {}
+        self.ids = IdRegistry(self.config.id_window) if dedupe else None
+        self.newest = -math.inf
         self._user_horizon = self.config.user_horizon
         self._merchant_horizon = self.config.merchant_horizon
         self._label_delay = self.config.label_delay
+        self._lateness = self.config.lateness
+
+    def observe(self, txn: Txn, lookup: bool = True) -> list[float] | None:
+        """None for a duplicate; else the features of `txn` (`lookup`), then `update`."""
+        ids = self.ids
+        if ids is not None and not ids.admit(
+            txn.transaction_id, txn.ts, txn.merchant_id, txn.is_fraud
+        ):
+            return None
+        features = self.lookup(txn) if lookup else []
+        self.update(txn)
+        return features
 
     def lookup(self, txn: Txn) -> list[float]:
         """The features of `txn` from the state left by the transactions before it."""
         user = self.users.get(txn.user_id)
         merchant = self.merchants.get(txn.merchant_id) if txn.merchant_id is not None else None
+        lateness = self._lateness
         return [
             *time_features(txn.ts, txn.amount),
-            *(first_for_user(txn) if user is None else user_features(user, txn)),
+            *(first_for_user(txn) if user is None else user_features(user, txn, lateness)),
             *(
                 _NO_MERCHANT_HISTORY
                 if merchant is None
-                else merchant_features(merchant, txn.ts - self._label_delay)
+                else merchant_features(merchant, txn.ts, self._label_delay, lateness)
             ),
         ]
 
     def update(self, txn: Txn) -> None:
         """Add `txn` to the state, after its features were looked up."""
+        if txn.ts > self.newest:
+            self.newest = txn.ts
         user = self.users.get(txn.user_id)
         if user is None:
             user = self.users[txn.user_id] = UserState()
@@ -90,16 +155,34 @@ class InMemoryStore:
                 merchant = self.merchants[txn.merchant_id] = MerchantState()
             merchant.add(txn.ts, txn.is_fraud or 0, self._merchant_horizon)
 
+    def label(self, labels: Sequence[Label]) -> list[str]:
+        """Labels after the fact: each one's outcome (`fraudcli.features.labels`). A label
+        without a `label_time` arrives at the state's newest event time."""
+        from fraudcli.features.labels import apply_labels
+
+        ids = self.ids if self.ids is not None else IdRegistry(self.config.id_window)
+        return apply_labels(ids, self.merchants, labels, self.newest, self._label_delay)
+
     def snapshot(self) -> dict[str, pa.Table]:
         from fraudcli.features.snapshot import snapshot_tables
 
         return snapshot_tables(self)
 
     @classmethod
-    def restore(cls, tables: dict[str, pa.Table], config: StoreConfig) -> InMemoryStore:
+    def restore(
+        cls, tables: dict[str, pa.Table], config: StoreConfig, *, dedupe: bool = True
+    ) -> InMemoryStore:
         from fraudcli.features.snapshot import restore_store
 
-        return restore_store(cls(config), tables)
+        return restore_store(cls(config, dedupe=dedupe), tables)
+
+    def is_empty(self) -> bool:
+        return not self.users and not self.merchants
+
+    def take_state(self, other: InMemoryStore) -> None:
+        """Hold `other`'s entries (a store the batch path built for this one)."""
+        self.users, self.merchants = other.users, other.merchants
+        self.newest = max(self.newest, other.newest)
 
 
 def time_features(t: float, amount: float) -> tuple[float, ...]:
@@ -116,15 +199,22 @@ def time_features(t: float, amount: float) -> tuple[float, ...]:
     )
 
 
-def user_features(user: UserState, txn: Txn) -> tuple[float, ...]:
+def user_features(user: UserState, txn: Txn, lateness: float = DAY) -> tuple[float, ...]:
     """Windows, gap, travel and novelty. Clipping is spelled as conditionals making the very
-    comparisons `min` and `max` make (same results, NaN included), without their calls."""
+    comparisons `min` and `max` make (same results, NaN included), without their calls.
+
+    A record more than `lateness` behind the user's newest entry N sees only the entries after
+    N - (30 days + lateness) (`spec`: what expiry may have removed, whether it has or not)."""
     t, ts, cum = txn.ts, user.ts, user.cum
     hi = len(ts) if not ts or ts[-1] <= t else bisect_right(ts, t)  # in order: all are prior
     lo_1h = bisect_right(ts, t - 3600.0)
     lo_24h = bisect_right(ts, t - DAY)
     lo_7d = bisect_right(ts, t - 7 * DAY)
     lo_30d = bisect_right(ts, t - NEW_WINDOW)
+    if ts and t < ts[-1] - lateness:  # late: the horizon's floor, one more bisection
+        floor = bisect_right(ts, ts[-1] - LONGEST_WINDOW - lateness)
+        lo_1h, lo_24h = max(lo_1h, floor), max(lo_24h, floor)
+        lo_7d, lo_30d = max(lo_7d, floor), max(lo_30d, floor)
     n24, n7, n30 = hi - lo_24h, hi - lo_7d, hi - lo_30d
     mean30 = (cum[hi] - cum[lo_30d]) / n30 if n30 else 0.0
     gap = MAX_GAP_HOURS
@@ -190,21 +280,46 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2.0 * EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def merchant_features(merchant: MerchantState, end: float) -> tuple[float, ...]:
-    ts, cum = merchant.ts, merchant.cum_fraud
+def merchant_features(
+    merchant: MerchantState, t: float, delay: float, lateness: float = DAY
+) -> tuple[float, ...]:
+    """Counts and fraud rates over (t-d-w, t-d]. A record more than `lateness` behind the
+    merchant's newest entry N sees only the entries after N - (d + 30 days + lateness), and
+    a label that arrived after t not at all (its entry counts with the label it had then)."""
+    ts, cum, end = merchant.ts, merchant.cum_fraud, t - delay
     hi = bisect_right(ts, end)
     lo_1d = bisect_right(ts, end - DAY)
     lo_7d = bisect_right(ts, end - 7 * DAY)
     lo_30d = bisect_right(ts, end - 30 * DAY)
+    floor = -math.inf
+    if ts and t < ts[-1] - lateness:  # late: the horizon's floor, one more bisection
+        floor = ts[-1] - delay - LONGEST_WINDOW - lateness
+        low = bisect_right(ts, floor)
+        lo_1d, lo_7d, lo_30d = max(lo_1d, low), max(lo_7d, low), max(lo_30d, low)
     n1, n7, n30 = hi - lo_1d, hi - lo_7d, hi - lo_30d
+    f1, f7, f30 = cum[hi] - cum[lo_1d], cum[hi] - cum[lo_7d], cum[hi] - cum[lo_30d]
+    if merchant.last_arrival > t:  # labels changed after t: count them as they were
+        f1, f7, f30 = label_corrected(merchant.changes, t, end, floor, (f1, f7, f30))
     return (
         float(n1),
         float(n7),
         float(n30),
-        (cum[hi] - cum[lo_1d]) / n1 if n1 else 0.0,
-        (cum[hi] - cum[lo_7d]) / n7 if n7 else 0.0,
-        (cum[hi] - cum[lo_30d]) / n30 if n30 else 0.0,
+        f1 / n1 if n1 else 0.0,
+        f7 / n7 if n7 else 0.0,
+        f30 / n30 if n30 else 0.0,
     )
+
+
+def label_corrected(changes, t: float, end: float, floor: float, frauds) -> list[int]:
+    """The fraud counts of the windows (max(end - w, floor), end] with each label change that
+    arrived after `t` undone (old - new added back), for the windows holding its entry."""
+    out = list(frauds)
+    for entry_ts, arrival, delta in changes:
+        if arrival > t and floor < entry_ts <= end:
+            for j, width in enumerate(MERCHANT_WINDOWS.values()):
+                if entry_ts > end - width:
+                    out[j] -= delta
+    return out
 
 
 _MINUTE_HOURS = 1.0 / 60.0  # the shortest time speed is measured over

@@ -10,6 +10,7 @@ from typing import Any
 
 from fraudcli.errors import StrictRejectError
 from fraudcli.records.duplicates import RecordDuplicates
+from fraudcli.records.id_registry import IdRegistry
 from fraudcli.records.rejects import Item, RejectSink
 from fraudcli.records.schema import Txn
 
@@ -85,17 +86,21 @@ def tallied(
 
 
 def accepted(
-    batches: Iterable[list[Item]], rejects: RejectSink, strict: bool = False
+    batches: Iterable[list[Item]],
+    rejects: RejectSink,
+    strict: bool = False,
+    ids: IdRegistry | None = None,
 ) -> Iterator[tuple[int, list[Txn]]]:
-    """(records read, valid transactions) per batch; every other record goes to `rejects`.
+    """(records read, valid transactions) per batch; every other record goes to `rejects`,
+    a duplicate by the rule of `ids` (`fraudcli.records.id_registry`) too, when given.
 
     Under `strict`, the first reject raises StrictRejectError after being recorded.
     """
-    dedupe = RecordDuplicates()
+    dedupe = RecordDuplicates(ids) if ids is not None else None
     for batch in batches:
         txns = []
         for line, raw, item in batch:
-            if isinstance(item, Txn):
+            if dedupe is not None and isinstance(item, Txn):
                 item = dedupe.check(line, raw, item)
             if isinstance(item, Txn):
                 txns.append(item)

@@ -74,5 +74,12 @@ class SlowStore:
     def update(self, txn: Txn) -> None:
         self._inner.update(txn)
 
+    def observe(self, txn: Txn, lookup: bool = True) -> list[float] | None:
+        """The inner store's `observe`, its lookup slowed as `lookup` would be (a timeout
+        changes nothing)."""
+        if lookup and self._fraction and self._random() < self._fraction:
+            self._stall()
+        return self._inner.observe(txn, lookup)
+
     def __getattr__(self, name: str):
         return getattr(self._inner, name)

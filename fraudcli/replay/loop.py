@@ -27,6 +27,7 @@ from fraudcli.replay.faults import SlowStore
 from fraudcli.replay.feed import Feed
 from fraudcli.replay.latency import LatencyRecorder, p99_ms
 from fraudcli.replay.schedule import NS, Schedule, wait_until
+from fraudcli.scoring.interrupts import deliver, region
 
 if TYPE_CHECKING:
     from fraudcli.replay.options import ReplayOptions
@@ -116,10 +117,14 @@ class ReplayLoop:
                 self._progress(clock())
 
     def _batch(self, i: int, end: int, due_of: Callable[[int], int] | None) -> None:
-        if self.deadline_ns is None and end - i >= JUDGE_MIN:
-            self._judged_together(i, end, due_of)
-        else:
-            self._one_by_one(i, end, due_of)
+        """Ctrl-C and SIGTERM wait for the batch's end (when held: `held_signals`), so a
+        state saved after an interrupt holds whole records only."""
+        with region():
+            if self.deadline_ns is None and end - i >= JUDGE_MIN:
+                self._judged_together(i, end, due_of)
+            else:
+                self._one_by_one(i, end, due_of)
+        deliver()
 
     def _one_by_one(self, i: int, end: int, due_of: Callable[[int], int] | None) -> None:
         """Each record decided in turn, its decision ready as soon as it is decided. What

@@ -7,12 +7,14 @@ lookup -> model -> decision -> state update only, never JSON parsing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 from fraudcli.config.load import Config
 from fraudcli.files import check_distinct
 from fraudcli.io.read import read_batches
 from fraudcli.records.accounting import accepted
+from fraudcli.records.id_registry import IdRegistry
 from fraudcli.records.rejects import RejectSink
 from fraudcli.records.schema import ColumnMap, Txn
 from fraudcli.replay.driver import replay
@@ -20,16 +22,23 @@ from fraudcli.replay.loop import LiveStats
 from fraudcli.replay.options import ReplayOptions
 from fraudcli.replay.report import ReplayReport
 from fraudcli.samples import SCORE, sample_path
+from fraudcli.scoring.interrupts import held_signals
 from fraudcli.scoring.load import open_bundle
+from fraudcli.state.keeper import END, STOPPED, StateKeeper, StateOptions
 
 
 def load_records(
-    path: str | Path | None, columns: ColumnMap, rejects: RejectSink, limit: int | None = None
+    path: str | Path | None,
+    columns: ColumnMap,
+    rejects: RejectSink,
+    limit: int | None = None,
+    ids: IdRegistry | None = None,
 ) -> tuple[int, list[Txn]]:
-    """(records read, valid transactions) of `path`; rejects (and duplicates) go to `rejects`.
-    Reading stops once `limit` valid records are in hand."""
+    """(records read, valid transactions) of `path`; rejects go to `rejects`, and duplicates
+    by the rule of `ids` (a fork of the store's registry: the run will admit them in this
+    order). Reading stops once `limit` valid records are in hand."""
     read, records = 0, []
-    for n_read, txns in accepted(read_batches(path, columns), rejects):
+    for n_read, txns in accepted(read_batches(path, columns), rejects, ids=ids):
         read += n_read
         records.extend(txns)
         if limit is not None and len(records) >= limit:
@@ -45,29 +54,54 @@ def replay_file(
     model_dir: str | Path | None = None,
     rejects_path: str | Path | None = None,
     fresh_state: bool = False,
+    state: StateOptions | None = None,
     on_progress: Callable[[LiveStats], None] | None = None,
 ) -> ReplayReport:
     """Replay `data` (default: the shipped sample, looped) through the bundle's pipeline, as
-    `fraud score` builds it, paced by `options` (see `ReplayOptions.with_defaults`)."""
+    `fraud score` builds it, paced by `options` (see `ReplayOptions.with_defaults`). With a
+    `state` path the run continues from it and writes it back when it ends (interrupted
+    too: Ctrl-C and SIGTERM wait for the batch being decided)."""
     options = options.with_defaults(sample=data is None)
     options.check()
+    state = state or StateOptions(fresh=fresh_state)
+    state.check()
     data = sample_path(SCORE) if data is None else data
-    check_distinct([data], [("--rejects", rejects_path)])
-    pipeline = bundle_pipeline(config, model_dir, fresh_state)
-    with RejectSink(rejects_path) as sink:
-        limit = None if options.loop else options.limit
-        read, records = load_records(data, config.columns, sink, limit)
-    return replay(
-        records,
-        pipeline,
-        options,
-        read=read,
-        rejected=sink.count,
-        reject_reasons=dict(sink.reasons),
-        on_progress=on_progress,
-    )
+    check_distinct([data], [("--rejects", rejects_path), ("--state", state.path)])
+    keeper = StateKeeper(state.path, "replay") if state.path is not None else None
+    with keeper or nullcontext(), held_signals() if keeper else nullcontext():
+        pipeline = bundle_pipeline(config, model_dir, state.fresh, state.path)
+        store = pipeline.store
+        with RejectSink(rejects_path) as sink:
+            limit = None if options.loop else options.limit
+            ids = store.ids.fork()  # this run's duplicates, found before the clock starts
+            read, records = load_records(data, config.columns, sink, limit, ids)
+        try:
+            report = replay(
+                records,
+                pipeline,
+                options,
+                read=read,
+                rejected=sink.count,
+                reject_reasons=dict(sink.reasons),
+                on_progress=on_progress,
+            )
+        except BaseException:
+            if keeper is not None:  # SIGTERM: what was decided stays decided
+                keeper.save(store.snapshot(), store.config, -1, STOPPED)
+            raise
+        if keeper is not None:
+            reason = STOPPED if report.interrupted else END
+            keeper.save(store.snapshot(), store.config, report.decided, reason)
+    return report
 
 
-def bundle_pipeline(config: Config, model_dir: str | Path | None, fresh_state: bool):
-    """The record path of the bundle at `model_dir`, as `fraud score` builds it."""
-    return open_bundle(config, model_dir, fresh_state=fresh_state).pipeline
+def bundle_pipeline(
+    config: Config,
+    model_dir: str | Path | None,
+    fresh_state: bool,
+    state_path: str | Path | None = None,
+):
+    """The record path of the bundle at `model_dir`, as `fraud score` builds it, continuing
+    from the state at `state_path` when there is one."""
+    opened = open_bundle(config, model_dir, fresh_state=fresh_state, state_path=state_path)
+    return opened.pipeline

@@ -15,6 +15,7 @@ a one-record store and that block and every later one go record by record throug
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from fraudcli.features.continued import Chunk, ColumnState
 from fraudcli.model.scorer import Scorer
 from fraudcli.records.columns import ValidBlock
 from fraudcli.records.duplicates import BlockDuplicates
+from fraudcli.records.id_registry import IdRegistry
 from fraudcli.records.rejects import Reject, RejectSink
 from fraudcli.records.schema import RECORD_FIELDS, Txn
 from fraudcli.scoring.output import (
@@ -52,19 +54,49 @@ class Ready:
     passthrough: dict[str, pa.Array]
     chunk: Chunk
     X: np.ndarray | None = None
+    ids_version: tuple[int, float] | None = None  # the registry after this block
+    state: Callable[[], dict[str, pa.Table]] | None = None  # the state after it, when kept
 
 
 class ColumnScorer:
     """Decides blocks of valid records; `record_path` is set once it had to go record by
-    record (then `decide_records` is the way on)."""
+    record (then it is the way on). `ids`: the registry its duplicates are dropped by.
+    With `keep_states`, each output block carries the state after it (`Scored.state`), for
+    a checkpoint of exactly what was written while later blocks are being decided."""
 
     def __init__(
-        self, state: ColumnState, scorer: Scorer, engine: DecisionEngine, features: bool
+        self,
+        state: ColumnState,
+        scorer: Scorer,
+        engine: DecisionEngine,
+        features: bool,
+        ids: IdRegistry | None = None,
     ) -> None:
         self.state, self.scorer, self.engine = state, scorer, engine
         self.with_features = features
         self.batch = BatchJudge(scorer, engine)
         self.record_path: Pipeline | None = None
+        self.ids = IdRegistry(state.config.id_window) if ids is None else ids
+        self.keep_states = False
+
+    def snapshot(self) -> dict[str, pa.Table]:
+        """The state now (after every block prepared): the store's tables and the registry."""
+        store = self.record_path.store if self.record_path else self.state
+        return store.snapshot() | {"transactions": self.ids.table()}
+
+    def _state_after(self, ids_version) -> Callable[[], dict[str, pa.Table]]:
+        """The tables of the state as it is now, to be made later (the store moves on)."""
+        if self.record_path is not None:
+            tables = self.record_path.store.snapshot()
+        else:
+            frozen, tables = _frozen(self.state), None
+        ids = self.ids
+
+        def state() -> dict[str, pa.Table]:
+            store = tables if tables is not None else frozen.snapshot()
+            return store | {"transactions": ids.table(ids_version)}
+
+        return state
 
     def decide(self, block: ValidBlock, keep: np.ndarray | None = None) -> Scored | ScoredRecords:
         return self.finish(self.prepare(self.take(block, keep)))
@@ -84,7 +116,11 @@ class ColumnScorer:
         record path, its whole output). Blocks must be prepared in order, one at a time."""
         ready.X = None if self.record_path else self.state.step(ready.chunk)
         if ready.X is None:
-            return self._record_by_record(ready.data, ready.extras, ready.passthrough)
+            done = self._record_by_record(ready.data, ready.extras, ready.passthrough)
+            done.state = self._state_after(ready.ids_version) if self.keep_states else None
+            return done
+        if self.keep_states:
+            ready.state = self._state_after(ready.ids_version)
         return ready
 
     def finish(self, ready: Ready | ScoredRecords) -> Scored | ScoredRecords:
@@ -102,7 +138,8 @@ class ColumnScorer:
         features = X if self.with_features else None
         table = output_table(data, judged, features)
         rows = extras_rows(table, extras)  # such a row lists every key of its own
-        return Scored(with_passthrough(table, ready.passthrough), rows, X, judged.p, data)
+        table = with_passthrough(table, ready.passthrough)
+        return Scored(table, rows, X, judged.p, data, ready.state)
 
     def _judge(self, X: np.ndarray, data, rows: np.ndarray):
         take = pa.array(rows, pa.int64())
@@ -123,6 +160,16 @@ class ColumnScorer:
             decisions.append(decision)
             rows.append(output_record(txn, decision, values if self.with_features else None))
         return ScoredRecords(txns, features, decisions, rows)
+
+
+def _frozen(state: ColumnState) -> ColumnState:
+    """A copy of `state` that later steps leave as it is: a step replaces its arrays but
+    writes the per-user ones in place (vocabularies only grow, with codes it never meets)."""
+    per_user = {name: getattr(state, name).copy() for name in _PER_USER}
+    return dataclasses.replace(state, **per_user)
+
+
+_PER_USER = ("prev_ts", "loc_lat", "loc_lon", "loc_ts")
 
 
 class Fields:
@@ -189,11 +236,14 @@ def scored_blocks(
     import time
 
     started = time.perf_counter()
-    dedupe = BlockDuplicates()
+    dedupe = BlockDuplicates(scorer.ids)
 
     def taken(block: ValidBlock):
         keep, duplicates = dedupe.keep(block)
-        return block, duplicates, scorer.take(block, keep)
+        ready = scorer.take(block, keep)
+        if scorer.keep_states:
+            ready.ids_version = scorer.ids.version()
+        return block, duplicates, ready
 
     def prepared(taken):
         block, duplicates, ready = taken

@@ -10,19 +10,23 @@ into one `RunSummary` (`read = written + rejected`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from fraudcli.errors import StrictRejectError
 from fraudcli.io.blocks import column_blocks
 from fraudcli.io.read import read_batches
-from fraudcli.records.accounting import RunSummary, tallied
-from fraudcli.records.rejects import RejectSink
+from fraudcli.records.accounting import RunSummary
+from fraudcli.records.duplicates import duplicate
+from fraudcli.records.rejects import Item, RejectSink
 from fraudcli.records.schema import Txn
 from fraudcli.scoring.blocks import scored_blocks
+from fraudcli.scoring.interrupts import region
 from fraudcli.scoring.load import OpenBundle
 from fraudcli.scoring.output import Scored, ScoredRecords, output_record
-from fraudcli.scoring.pipeline import Pipeline
+from fraudcli.scoring.pipeline import DUPLICATE, Pipeline
 
 
 def decided(
@@ -55,7 +59,7 @@ def decided(
 
 
 def scored_records(
-    batches: Iterable[list],
+    batches: Iterable[list[Item]],
     pipeline: Pipeline,
     rejects: RejectSink,
     summary: RunSummary,
@@ -64,22 +68,50 @@ def scored_records(
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
 ) -> Iterator[ScoredRecords]:
-    """The record path: each valid record of each batch through `pipeline.decide`, in order."""
-    for txns in tallied(batches, rejects, summary, strict=strict, on_batch=on_batch):
-        yield decide_records(pipeline, txns, summary, with_features)
+    """The record path: each valid record of each batch through `pipeline.decide`, in order;
+    invalid records and duplicates (the store's rule) go to `rejects`, in line order. Counted
+    into `summary` as `tallied` counts."""
+    started = time.perf_counter()
+    for batch in batches:
+        scored = decide_items(pipeline, batch, rejects, summary, with_features, strict)
+        scored.state = pipeline.store.snapshot  # the state after it, until the next batch
+        yield scored
+        summary.read += len(batch)
+        summary.written += len(scored.rows)
+        if on_batch is not None:
+            on_batch(len(batch))
+    summary.rejected, summary.reject_reasons = rejects.count, dict(rejects.reasons)
+    summary.seconds = time.perf_counter() - started
 
 
-def decide_records(
-    pipeline: Pipeline, txns: list[Txn], summary: RunSummary, with_features: bool
+def decide_items(
+    pipeline: Pipeline,
+    batch: list[Item],
+    rejects: RejectSink,
+    summary: RunSummary,
+    with_features: bool,
+    strict: bool = False,
 ) -> ScoredRecords:
+    """A batch of read items decided: outputs for the records, rejects for the rest. Ctrl-C
+    and SIGTERM wait for the batch's end (`interrupts.region`), so the state never stops
+    halfway through a record."""
     decide = pipeline.decide
-    features, decisions, rows = [], [], []
-    for txn in txns:
-        values, decision = decide(txn)
-        features.append(values)
-        decisions.append(decision)
-        rows.append(output_record(txn, decision, values if with_features else None))
-        summary.decisions[decision.decision] += 1
+    txns, features, decisions, rows = [], [], [], []
+    with region():
+        for line, raw, item in batch:
+            if isinstance(item, Txn):
+                values, decision = decide(item)
+                if decision is not DUPLICATE:
+                    txns.append(item)
+                    features.append(values)
+                    decisions.append(decision)
+                    rows.append(output_record(item, decision, values if with_features else None))
+                    summary.decisions[decision.decision] += 1
+                    continue
+                item = duplicate(line, raw, item)
+            rejects.add(item)
+            if strict:
+                raise StrictRejectError(f"line {item.line}: {item.reason} (--strict)")
     return ScoredRecords(txns, features, decisions, rows)
 
 

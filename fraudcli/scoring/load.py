@@ -1,12 +1,13 @@
 """A model bundle opened for deciding: its model, the decision engine built from the config, and
 (made on first use) the record path's pipeline or the column path's scorer, each continuing
-from the bundle's feature-store state (or from an empty store)."""
+from the bundle's feature-store state, a `--state` directory's, or an empty store."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fraudcli.bundle.model_bundle import DEFAULT_MODEL_DIR, Bundle, load_bundle
 from fraudcli.bundle.signing import Trust, active_trust
@@ -16,20 +17,36 @@ from fraudcli.features.continued import ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.model.scorer import Scorer, load_scorer
+from fraudcli.records.id_registry import IdRegistry
 from fraudcli.records.schema import RECORD_FIELDS
 from fraudcli.scoring.blocks import ColumnScorer
 from fraudcli.scoring.pipeline import Pipeline
+from fraudcli.state.directory import is_state, read_state
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class OpenBundle:
     """`bundle` ready to decide under `config`. The state is restored only by the path that
-    runs: `pipeline` (record path) or `column_scorer()` (column path)."""
+    runs: `pipeline` (record path) or `column_scorer()` (column path). `state`: tables to
+    start from instead of the bundle's (a `--state` directory's)."""
 
-    def __init__(self, bundle: Bundle, config: Config, *, fresh_state: bool = False) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        config: Config,
+        *,
+        fresh_state: bool = False,
+        state: dict[str, pa.Table] | None = None,
+    ) -> None:
         self.bundle, self.config, self.fresh_state = bundle, config, fresh_state
         self.store_config = StoreConfig(**bundle.store)
         # the rules compiled now: a bad rule stops the run before any output is opened
         self.engine = build_engine(config, bundle.thresholds)
+        self.state = bundle.state if state is None else state
+        self.keep_states = False  # the column path's blocks carry the state after them
+        self.scorer: ColumnScorer | None = None  # the column path, once it runs
 
     @cached_property
     def model(self) -> Scorer:
@@ -41,16 +58,26 @@ class OpenBundle:
         if self.fresh_state:
             store = InMemoryStore(self.store_config)
         else:
-            store = InMemoryStore.restore(self.bundle.state, self.store_config)
+            store = InMemoryStore.restore(self.state, self.store_config)
         return Pipeline(store, self.model, self.engine)
 
     def column_scorer(self, with_features: bool = False) -> ColumnScorer:
         """The column path: blocks of records decided over columns, proved equal."""
+        window = self.store_config.id_window
         if self.fresh_state:
-            state = ColumnState(self.store_config)
+            state, ids = ColumnState(self.store_config), IdRegistry(window)
         else:
-            state = ColumnState.from_snapshot(self.bundle.state, self.store_config)
-        return ColumnScorer(state, self.model, self.engine, with_features)
+            state = ColumnState.from_snapshot(self.state, self.store_config)
+            ids = IdRegistry.from_table(self.state.get("transactions"), window, state.newest)
+        self.scorer = ColumnScorer(state, self.model, self.engine, with_features, ids)
+        self.scorer.keep_states = self.keep_states
+        return self.scorer
+
+    def snapshot(self) -> dict[str, pa.Table]:
+        """The state now, of the path that ran (its tables and the id registry)."""
+        if self.scorer is not None:
+            return self.scorer.snapshot()
+        return self.pipeline.store.snapshot()
 
 
 def open_bundle(
@@ -58,12 +85,18 @@ def open_bundle(
     model_dir: str | Path | None = None,
     *,
     fresh_state: bool = False,
+    state_path: str | Path | None = None,
     trust: Trust | None = None,
 ) -> OpenBundle:
     """Load and verify the bundle at `model_dir` (default ./fraud-model) for deciding, under
-    `trust` (default: the running command's, `fraudcli.bundle.signing.active_trust`)."""
+    `trust` (default: the running command's, `fraudcli.bundle.signing.active_trust`), to
+    continue from the state at `state_path` when there is one there (verified, and written
+    for the bundle's store settings), else from the bundle's."""
     bundle = load_bundle(model_dir or DEFAULT_MODEL_DIR, trust)
-    return OpenBundle(bundle, config, fresh_state=fresh_state)
+    state = None
+    if state_path is not None and not fresh_state and is_state(state_path):
+        state = read_state(state_path, StoreConfig(**bundle.store)).tables
+    return OpenBundle(bundle, config, fresh_state=fresh_state, state=state)
 
 
 def open_challenger(config: Config, model_dir: str | Path) -> OpenBundle:

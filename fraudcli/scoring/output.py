@@ -7,6 +7,7 @@ same shape, its columns made only when asked for (a pipe writes its dicts and no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -107,6 +108,8 @@ class Scored:
     X: np.ndarray
     p: np.ndarray
     data: dict[str, pa.Array]
+    # the tables of the feature state after this block, when the run keeps them (checkpoints)
+    state: Callable[[], dict[str, pa.Table]] | None = None
 
     def decisions(self) -> list[str]:
         return self.table["decision"].to_pylist() if self.table.num_rows else []
@@ -121,6 +124,7 @@ class ScoredRecords:
     def __init__(self, txns: list[Txn], features: list, decided: list, rows: list[dict]) -> None:
         self.txns, self.features, self.decided = txns, features, decided
         self.rows = dict(enumerate(rows))
+        self.state: Callable[[], dict[str, pa.Table]] | None = None  # as `Scored.state`
 
     def decisions(self) -> list[str]:
         return [decision.decision for decision in self.decided]

@@ -12,16 +12,19 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
+from fraudcli.decision.engine import Decision
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import StoreTimeout
 from fraudcli.records.schema import RECORD_FIELDS, Txn
 
 if TYPE_CHECKING:
-    from fraudcli.decision.engine import Decision, DecisionEngine
+    from fraudcli.decision.engine import DecisionEngine
     from fraudcli.features.store import FeatureStore
     from fraudcli.model.scorer import Scorer
 
 ALLOW = "ALLOW"
+# what `decide` gives for a duplicate transaction_id: not a decision, a reject to be
+DUPLICATE = Decision("DUPLICATE", None, ("duplicate transaction_id",))
 
 
 @dataclass
@@ -42,30 +45,35 @@ class Pipeline:
     scorer: Scorer
     engine: DecisionEngine
 
-    def decide(self, txn: Txn) -> tuple[list[float], Decision]:
-        """Features, probability and decision for `txn`; the state is updated after."""
+    def decide(self, txn: Txn) -> tuple[list[float] | None, Decision]:
+        """Features, probability and decision for `txn`; the state is updated with it (the
+        store's `observe`: the update never depends on the decision). A duplicate
+        transaction_id (the store's rule) gives (None, DUPLICATE) and changes nothing."""
         try:
-            features = self.store.lookup(txn)
+            features = self.store.observe(txn)
         except StoreTimeout:
             return [], self.decide_degraded(txn)
-        decision = judge(self.scorer, self.engine, features, record_list(txn))
-        self.store.update(txn)
-        return features, decision
+        if features is None:
+            return None, DUPLICATE
+        return features, judge(self.scorer, self.engine, features, record_list(txn))
 
-    def observe(self, txn: Txn) -> list[float]:
+    def observe(self, txn: Txn) -> list[float] | None:
         """`txn`'s features, then the state updated with it: `decide` without the judging, for
-        callers that judge many records at once (`judge_many`). StoreTimeout as `lookup`."""
-        features = self.store.lookup(txn)
-        self.store.update(txn)
-        return features
+        callers that judge many records at once (`judge_many`); None for a duplicate.
+        StoreTimeout as `lookup`."""
+        return self.store.observe(txn)
 
     def judge_many(self, txns: list[Txn], features: list[list[float]]) -> list[Decision]:
         """`judge` of each (txn, features) pair, the same decisions, computed over the batch: rows
         that are plainly ALLOW skip the one-record code (see `fraudcli.decision.batch_judge`)."""
         import numpy as np
 
-        from fraudcli.decision.engine import DECISIONS, Decision
+        from fraudcli.decision.engine import DECISIONS
 
+        if any(f is None for f in features):  # duplicates: judged as such, the rest together
+            kept = [i for i, f in enumerate(features) if f is not None]
+            judged = iter(self.judge_many([txns[i] for i in kept], [features[i] for i in kept]))
+            return [DUPLICATE if f is None else next(judged) for f in features]
         X = np.array(features, dtype=np.float64).reshape(len(features), len(FEATURE_NAMES))
         scorer, engine = self.scorer, self.engine
 
@@ -86,10 +94,11 @@ class Pipeline:
 
     def decide_degraded(self, txn: Txn) -> Decision:
         """The fallback when features cannot be had in time: rules on the record's own fields
-        (marked degraded). The state is still updated, so later features count this txn."""
-        decision = self.engine.decide_rules_only(record_values(txn))
-        self.store.update(txn)
-        return decision
+        (marked degraded). The state is still updated, so later features count this txn
+        (unless it is a duplicate: DUPLICATE)."""
+        if self.store.observe(txn, lookup=False) is None:
+            return DUPLICATE
+        return self.engine.decide_rules_only(record_values(txn))
 
 
 def judge(scorer: Scorer, engine: DecisionEngine, features: list[float], record: list):

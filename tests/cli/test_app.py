@@ -17,7 +17,8 @@ def test_bad_config_is_exit_2(tmp_path, world, model_dir):
 
 
 @pytest.mark.parametrize(
-    "command", ["simulate", "train", "score", "features", "evaluate", "replay", "drift-report"]
+    "command",
+    ["simulate", "train", "score", "features", "evaluate", "replay", "drift-report", "label"],
 )
 def test_every_command_has_help_with_an_example(command):
     result = run(command, "--help")

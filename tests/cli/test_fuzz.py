@@ -57,7 +57,7 @@ def assert_accounted(result, n_lines: int) -> None:
         read, written, rejected = (int(n.replace(",", "")) for n in
                                    SUMMARY.search(result.stderr).groups())  # fmt: skip
         assert read == written + rejected and read >= n_lines - 1  # a last empty line
-        rows = result.stdout.split("\n")[:-1]  # not splitlines: a NEL (\x85) may be in a value
+        rows = result.stdout.split("\n")[:-1]  # not splitlines: an id may hold U+0085 or U+2028
         assert written == len(rows)
         for row in rows:
             json.loads(row, parse_constant=lambda name: 1 / 0)  # valid JSON: no NaN, Infinity

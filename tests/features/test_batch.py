@@ -31,17 +31,20 @@ def assert_lookups_agree(batch_store, reference, follow_ups):
     st.lists(record, min_size=1, max_size=8),
     st.booleans(),
     st.sampled_from([0.0, DELAY, -DAY, DAY + 0.25]),
+    st.sampled_from([3 * DAY, 0.5 * DAY]),
 )
-def test_batch_equals_one_record_path_on_random_streams(records, more, late, delay):
-    """Ties, gaps of exactly a window or the label delay, interleaved users, missing fields."""
-    config = StoreConfig(label_delay=delay, lateness=3 * DAY)
+def test_batch_equals_one_record_path_on_random_streams(records, more, late, delay, lateness):
+    """Ties, gaps of exactly a window or the label delay, interleaved users, missing fields;
+    then follow-ups up to 3 days late, beyond the lateness too (the batch store expires
+    exactly at the horizon, the one-record store in chunks: the lookups agree)."""
+    config = StoreConfig(label_delay=delay, lateness=lateness)
     stream = build(records)
     result = batch_features(stream, config)
     assert result is not None
     want, reference = one_record(stream, config)
     assert_features_equal(result.X, want)
     clock = stream[-1].ts if stream else T0
-    follow_ups = build(more, clock, late=late, first=len(stream))  # late: within `lateness`
+    follow_ups = build(more, clock, late=late, first=len(stream))  # late: up to 3 days
     assert_lookups_agree(result.store, reference, follow_ups)
 
 
@@ -122,3 +125,16 @@ def test_built_store_is_what_restoring_its_snapshot_gives(simulated):
     for merchant_id, state in store.merchants.items():
         other = restored.merchants[merchant_id]
         assert (other.ts, other.cum_fraud) == (state.ts, state.cum_fraud)
+
+
+def test_late_lookups_agree_whatever_each_store_expired():
+    """The batch store keeps exactly the entries within the horizon, the one-record store
+    expires them in chunks (two past the horizon are still there): a record a day late, more
+    than the lateness, gets the same features from both."""
+    config = StoreConfig(label_delay=DELAY, lateness=0.25 * DAY)
+    stream = [txn(i, T0 + 432.0 * i) for i in range(200)] + [txn(200, T0 + 30.25 * DAY + 600)]
+    result = batch_features(stream, config)
+    _, reference = one_record(stream, config)
+    assert len(result.store.users["u"].ts) == 199 and len(reference.users["u"].ts) == 201
+    late = [txn(201, stream[-1].ts - DAY), txn(202, stream[-1].ts - 3 * DAY)]
+    assert_lookups_agree(result.store, reference, late)

@@ -55,10 +55,14 @@ def continued(state: ColumnState, chunks) -> np.ndarray:
     st.lists(st.integers(0, 40), max_size=3),
     st.booleans(),
     st.sampled_from([0.0, DELAY, -DAY, DAY + 0.25]),
+    st.sampled_from([3 * DAY, 0.5 * DAY]),
 )
-def test_chunks_from_a_snapshot_equal_the_one_record_path(before, after, cuts, late, delay):
-    """A state left by any stream (late records included), then sorted chunks cut anywhere."""
-    config = StoreConfig(label_delay=delay, lateness=3 * DAY)
+def test_chunks_from_a_snapshot_equal_the_one_record_path(
+    before, after, cuts, late, delay, lateness
+):
+    """A state left by any stream (records up to 3 days late: within the lateness or beyond
+    it), then sorted chunks cut anywhere, and late follow-ups on the state they leave."""
+    config = StoreConfig(label_delay=delay, lateness=lateness)
     prefix = build(before, late=late)
     clock = max((t.ts for t in prefix), default=T0)
     rest = build(after, clock, first=len(prefix))
@@ -70,7 +74,8 @@ def test_chunks_from_a_snapshot_equal_the_one_record_path(before, after, cuts, l
     assert_features_equal(got, want[len(prefix) :])
     # and the state after the chunks answers later lookups like the one-record store
     store, (_, full) = state.to_store(), one_record(prefix + rest, config)
-    follow = build(after[:5], (rest[-1].ts if rest else clock), first=len(prefix) + len(rest))
+    clock = rest[-1].ts if rest else clock
+    follow = build(after[:5], clock, late=late, first=len(prefix) + len(rest))
     for t in follow:
         assert store.lookup(t) == pytest.approx(full.lookup(t), rel=1e-9, abs=1e-9)
         store.update(t)
@@ -97,3 +102,17 @@ def test_fresh_state_equals_the_batch_of_a_fresh_store():
 def test_empty_snapshot_round_trip():
     state = ColumnState.from_snapshot(InMemoryStore().snapshot(), StoreConfig())
     assert state.newest == -np.inf and len(state.u_ts) == 0
+
+
+def test_late_lookups_after_chunks_agree_with_the_one_record_store():
+    """The column state keeps exactly the entries within the horizon, the one-record store
+    expires them in chunks: a record more than the lateness behind sees the same from both."""
+    config = StoreConfig(label_delay=DELAY, lateness=0.25 * DAY)
+    stream = [txn(i, T0 + 432.0 * i) for i in range(200)] + [txn(200, T0 + 30.25 * DAY + 600)]
+    state = ColumnState(config)
+    continued(state, [stream[:150], stream[150:]])
+    store, (_, reference) = state.to_store(), one_record(stream, config)
+    for t in [txn(201, stream[-1].ts - DAY), txn(202, stream[-1].ts - 3 * DAY)]:
+        assert store.lookup(t) == pytest.approx(reference.lookup(t), rel=1e-9, abs=1e-9)
+        store.update(t)
+        reference.update(t)

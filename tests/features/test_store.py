@@ -37,20 +37,23 @@ def run(stream, config=None):
 
 
 def naive(stream, config):
-    """Each feature straight from its definition over the prior records (input order)."""
+    """Each feature straight from its definition over the prior records (input order): a
+    window (a, b] holds the prior records with a < ts <= b and, for a record more than
+    `lateness` behind its key's newest prior N, ts > N - horizon. Nothing is ever pruned."""
     out = []
     for i, t in enumerate(stream):
         prior = stream[:i]
         user = [p for p in prior if p.user_id == t.user_id]
+        floor = max((p.ts for p in user), default=-math.inf) - 30 * DAY - config.lateness
         f = {}
         for name, w in (("1h", 3600), ("24h", DAY), ("7d", 7 * DAY), ("30d", 30 * DAY)):
-            inside = [p for p in user if t.ts - w < p.ts <= t.ts]
+            inside = [p for p in user if max(t.ts - w, floor) < p.ts <= t.ts]
             f[f"user_txn_count_{name}"] = float(len(inside))
             if name != "1h":
                 f[f"user_amount_mean_{name}"] = (
                     sum(p.amount for p in inside) / len(inside) if inside else 0.0
                 )
-        month = [p for p in user if t.ts - 30 * DAY < p.ts <= t.ts]
+        month = [p for p in user if max(t.ts - 30 * DAY, floor) < p.ts <= t.ts]
         mean30 = f["user_amount_mean_30d"]
         f["amount_to_user_mean_30d"] = t.amount / mean30 if mean30 > 0 else 1.0
         f["hours_since_user_prev"] = (
@@ -76,8 +79,10 @@ def naive(stream, config):
         merchant = [
             p for p in prior if t.merchant_id is not None and p.merchant_id == t.merchant_id
         ]
+        newest = max((p.ts for p in merchant), default=-math.inf)
+        floor = newest - d - 30 * DAY - config.lateness
         for name, w in (("1d", DAY), ("7d", 7 * DAY), ("30d", 30 * DAY)):
-            inside = [p for p in merchant if t.ts - d - w < p.ts <= t.ts - d]
+            inside = [p for p in merchant if max(t.ts - d - w, floor) < p.ts <= t.ts - d]
             f[f"merchant_txn_count_{name}"] = float(len(inside))
             frauds = sum(p.is_fraud or 0 for p in inside)
             f[f"merchant_fraud_rate_{name}"] = frauds / len(inside) if inside else 0.0
@@ -138,6 +143,68 @@ def test_store_equals_definitions_on_random_streams(records, disorder):
     stream = build(records, disorder)
     got, _ = run(stream, config)
     assert_close(got, naive(stream, config))
+
+
+far_late = st.tuples(
+    st.sampled_from([0.0, 3600.0, DAY, 29 * DAY, 30 * DAY, 30.5 * DAY, 31 * DAY, 33 * DAY]),
+    st.sampled_from(["u1", "u2"]),
+    st.integers(0, 50_000).map(lambda cents: cents / 100),
+    st.sampled_from(["m1", "m2", None]),
+    st.sampled_from(["US", "FR", None]),
+    st.sampled_from(["d1", "d2", None]),
+    st.sampled_from([0, 1, None]),
+    st.sampled_from([None, (48.85, 2.35), (40.71, -74.0)]),
+    st.floats(-6 * DAY, 0),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(far_late, max_size=40), st.sampled_from([0.0, 0.25 * DAY, DAY]))
+def test_records_later_than_lateness_see_the_documented_windows(records, lateness):
+    """Records up to six days late, about a month apart, with a lateness of at most one: each
+    feature as defined (the naive definition keeps every record)."""
+    config = StoreConfig(label_delay=2 * DAY, lateness=lateness)
+    stream = build(records, True)
+    got, _ = run(stream, config)
+    assert_close(got, naive(stream, config))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(far_late, st.sampled_from([1, 3, 40])), max_size=10),
+    st.sampled_from([0.0, 0.25 * DAY]),
+)
+def test_features_do_not_depend_on_when_expiry_ran(bursts, lateness):
+    """The same stream through a store that expires entries in chunks and one that never
+    does: the same features (to 1e-9: expiry rebases the running sums, which moves the last
+    bits of a mean). Bursts (a minute apart) a month apart, up to six days late."""
+    config = StoreConfig(label_delay=2 * DAY, lateness=lateness)
+    records = [(rec[0] if k == 0 else 60.0, *rec[1:]) for rec, n in bursts for k in range(n)]
+    stream = build(records, True)
+    keeper = InMemoryStore(config)
+    keeper._user_horizon = keeper._merchant_horizon = math.inf  # never expires anything
+    kept = []
+    for t in stream:
+        kept.append(keeper.lookup(t))
+        keeper.update(t)
+    got, _ = run(stream, config)
+    assert_close(got, [dict(zip(FEATURE_NAMES, k, strict=True)) for k in kept])
+
+
+def test_a_late_record_does_not_see_entries_that_expiry_may_have_removed():
+    """A day of entries a month before the user's newest N: the two at or before N - 30.25
+    days are past the horizon but still stored (expiry runs in chunks). A record a day late
+    does not count them, as if they had expired; one late by less than the lateness sees its
+    whole window."""
+    config = StoreConfig(label_delay=2 * DAY, lateness=0.25 * DAY)
+    old = [txn(i, T0 + 432.0 * i) for i in range(200)]  # one day, 432 s apart
+    newest = txn(200, T0 + 30.25 * DAY + 600)  # the horizon ends at T0 + 600: entries 0 and 1
+    late, on_time = txn(201, newest.ts - DAY), txn(202, newest.ts - 0.1 * DAY)
+    got, store = run([*old, newest, late, on_time], config)
+    assert store.users["u"].ts[0] == T0  # not expired yet
+    assert got[201]["user_txn_count_30d"] == 198.0  # 200 in its window, 2 past the horizon
+    assert got[202]["user_txn_count_30d"] == 169.0  # (T0 + 13,560 s, t]: 32 to 199, `late`
+    assert_close(got, naive([*old, newest, late, on_time], config))
 
 
 def test_point_in_time_excludes_the_record_itself_and_later_ones():

@@ -1,76 +1,44 @@
-"""`SeenIds` gives exactly what a Python set of the ids seen gives, block after block."""
+"""`BlockDuplicates` rejects what `RecordDuplicates` rejects, row for row, with the same raw text,
+and both carry the registry's merchants and labels along."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
-import pyarrow as pa
 import pytest
 
-from fraudcli.records import duplicates as seen_ids
-from fraudcli.records.duplicates import SeenIds, id_hashes
+from fraudcli.records.columns import block_of_items
+from fraudcli.records.duplicates import BlockDuplicates, RecordDuplicates
+from fraudcli.records.id_registry import IdRegistry
+from fraudcli.records.schema import Txn
 
 
-def _by_set(blocks: list[list[str | None]]) -> list[list[bool]]:
-    seen: set = set()
-    out = []
-    for block in blocks:
-        firsts = []
-        for tid in block:
-            firsts.append(tid not in seen)
-            seen.add(tid)
-        out.append(firsts)
-    return out
+def _items(rng: np.random.Generator, first: int, n: int) -> list:
+    items = []
+    for line in range(first, first + n):
+        tid = f"t{int(rng.integers(0, 25))}"
+        ts = float(1.7e9 + int(rng.integers(0, 50)) * 3600)
+        merchant = None if rng.random() < 0.3 else f"m{int(rng.integers(0, 3))}"
+        label = [None, 0, 1][int(rng.integers(0, 3))]
+        txn = Txn(tid, ts, "u", 5.0, merchant_id=merchant, is_fraud=label)
+        raw = json.dumps({"transaction_id": tid, "line": line})
+        items.append((line, raw, txn))
+    return items
 
 
-def _by_seen_ids(blocks: list[list[str | None]]) -> list[list[bool]]:
-    seen = SeenIds()
-    out = []
-    for block in blocks:
-        firsts = seen.first_times(pa.array(block, pa.string()))
-        out.append([True] * len(block) if firsts is None else firsts.tolist())
-    return out
-
-
-def _stream(rng: np.random.Generator, n_blocks: int, pool: list[str]) -> list[list[str]]:
-    return [
-        [pool[i] for i in rng.integers(0, len(pool), size=int(rng.integers(0, 40)))]
-        for _ in range(n_blocks)
-    ]
-
-
-@pytest.mark.parametrize("seed", range(30))
-def test_equal_to_a_set_on_random_streams(seed: int) -> None:
+@pytest.mark.parametrize("seed", range(12))
+def test_blocks_reject_what_records_reject(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    # lengths 0 to 20, some sharing long prefixes, so hashes of several widths meet
-    pool = ["", "a", "a\x00", "tx-1", "tx-10", "é", "x" * 17, "x" * 16 + "y"]
-    pool += [f"tx-{i:0{int(rng.integers(1, 12))}d}" for i in range(60)]
-    blocks = _stream(rng, 12, pool)
-    assert _by_seen_ids(blocks) == _by_set(blocks)
-
-
-@pytest.mark.parametrize("seed", range(10))
-def test_exact_when_every_hash_collides(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The strings decide: with two hash values for all ids, every row is a candidate."""
-    monkeypatch.setattr(
-        seen_ids, "id_hashes", lambda ids: (id_hashes(ids) & np.uint64(1)).astype(np.uint64)
-    )
-    rng = np.random.default_rng(seed)
-    blocks = _stream(rng, 10, [f"id{i}" for i in range(50)])
-    assert _by_seen_ids(blocks) == _by_set(blocks)
-
-
-def test_slices_chunks_and_nulls_of_arrays() -> None:
-    seen = SeenIds()
-    whole = pa.array(["p", "q", "r", "s", "q"])
-    assert seen.first_times(whole.slice(1, 2)) is None  # q r
-    chunked = pa.chunked_array([["a", "q"], [None, "b", None]])
-    assert seen.first_times(chunked).tolist() == [True, False, True, True, False]
-    assert seen.first_times(whole.slice(2)).tolist() == [False, True, False]  # r s q
-
-
-def test_hashes_follow_the_bytes_and_the_length() -> None:
-    ids = pa.array(["abc", "abc", "abc\x00", "", "abcdefghij", "abcdefghij"])
-    h = id_hashes(ids).tolist()
-    assert h[0] == h[1] and h[4] == h[5]
-    assert len({h[0], h[2], h[3], h[4]}) == 4
-    assert id_hashes(ids.slice(4)).tolist() == h[4:]
+    window = [0.0, 5 * 3600.0, 20 * 3600.0, np.inf][seed % 4]
+    by_record, by_block = RecordDuplicates(IdRegistry(window)), BlockDuplicates(IdRegistry(window))
+    first = 1
+    for _ in range(6):
+        items = _items(rng, first, int(rng.integers(0, 30)))
+        first += len(items)
+        want = [by_record.check(line, raw, txn) for line, raw, txn in items]
+        keep, rejects = by_block.keep(block_of_items(items))
+        kept = [True] * len(items) if keep is None else keep.tolist()
+        assert kept == [isinstance(w, Txn) for w in want]
+        assert rejects == [w for w in want if not isinstance(w, Txn)]
+    assert by_block.ids.table().equals(by_record.ids.table())
