@@ -173,9 +173,8 @@ def _columns(get: dict[str, pa.Array], ts, canonical, ok: np.ndarray) -> dict[st
         out["ts_text"] = get["timestamp"].filter(keep)
     else:  # epoch numbers, or text in another form: the output writes `ts` as text
         none = pa.nulls(len(kept), pa.string())
-        out["ts_text"] = (
-            none if not kept.any() else pc.if_else(pa.array(kept), get["timestamp"].filter(keep), none)
-        )
+        stamps = get["timestamp"].filter(keep)
+        out["ts_text"] = pc.if_else(pa.array(kept), stamps, none) if kept.any() else none
     return out
 
 
