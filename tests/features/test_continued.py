@@ -81,7 +81,8 @@ def test_a_chunk_it_cannot_do_exactly_is_refused_and_the_state_kept():
     state = ColumnState(StoreConfig())
     assert state.step(state.chunk(chunk_data([txn(0, T0 + 100), txn(1, T0 + 200)]))) is not None
     before = state.snapshot()
-    for bad in ([txn(2, T0 + 50)], [txn(3, T0 + 300), txn(4, T0 + 250)]):
+    late = T0 + 200 - DAY  # a day behind: beyond the store's lateness
+    for bad in ([txn(2, late - 1)], [txn(3, T0 + 300), txn(4, late + 99)]):
         assert state.step(state.chunk(chunk_data(bad))) is None
     assert state.snapshot()["user_entries"].equals(before["user_entries"])
 
