@@ -28,10 +28,15 @@ _NUMBER_END = np.frombuffer(b",} \t\r\n", np.uint8)
 _FLOAT_MARKS = np.frombuffer(b".eE", np.uint8)
 
 
-def keys_outside(body: bytes, starts, ends, parsed, get, keys, ok) -> tuple[dict, dict]:
+def keys_outside(body: bytes, starts, ends, parsed, get, keys, ok, text=None) -> tuple:
     """The carried columns of the rows left `ok` (narrowed in place), and the own extras of
     each of them that has others, by its place among those rows. `parsed` are the line of
-    each row of Arrow's table `get`; `starts`/`ends` bound every line of `body`."""
+    each row of Arrow's table `get`; `starts`/`ends` bound every line of `body`. `text`, when
+    given, is the text of exactly the parsed rows."""
+    if text is not None and len(keys) == 1:
+        (name,) = keys
+        if name in get and get[name].type in _EXACT and _on_every_line(text, name, len(ok)):
+            return {name: get[name].filter(pa.array(ok))}, {}
     arr = np.frombuffer(body, np.uint8)
     places = {}
     for name in sorted(keys):
@@ -61,6 +66,14 @@ def keys_outside(body: bytes, starts, ends, parsed, get, keys, ok) -> tuple[dict
     columns = {name: get[name].filter(keep) for name in carried}
     own = _own_extras(get, places, np.flatnonzero(ok & ~layout), np.flatnonzero(ok))
     return columns, own
+
+
+def _on_every_line(text: bytes, name: str, lines: int) -> bool:
+    """Whether each of the `lines` lines of `text` holds `name` once, as a key: as many times
+    as there are lines, each time followed by a colon (a line read by Arrow has no key twice),
+    the usual case of a key pandas writes on every line, null or not."""
+    quoted = f'"{name}"'.encode()
+    return text.count(quoted + b":") == lines == text.count(quoted)
 
 
 def _own_extras(get, places: dict, rows: np.ndarray, kept: np.ndarray) -> dict[int, dict]:

@@ -85,7 +85,8 @@ def _block(body: bytes, continued: bool, first: int, columns: ColumnMap) -> Vali
     oversized[0] |= continued
     plain = _plain(body, arr, starts, ends, oversized)
     sizes = np.minimum(ends + 1, len(body)) - starts  # each line with its newline
-    text = pa.py_buffer(body if plain.all() else arr[np.repeat(plain, sizes)].tobytes())
+    plain_text = body if plain.all() else arr[np.repeat(plain, sizes)].tobytes()
+    text = pa.py_buffer(plain_text)
     offsets = np.concatenate(([0], np.cumsum(sizes[plain])))  # the plain lines' in `text`
     table, held, extras = parse_text(text, offsets, epoch=_epoch_stamps(body))
     clean = np.zeros(len(starts), dtype=bool)
@@ -98,7 +99,8 @@ def _block(body: bytes, continued: bool, first: int, columns: ColumnMap) -> Vali
         ok = _clean(get, ts)
         parsed = np.flatnonzero(plain)[held]
         if extras:
-            carried, own = keys_outside(body, starts, ends, parsed, get, extras, ok)
+            every = plain_text if len(parsed) == len(offsets) - 1 else None  # all plain lines
+            carried, own = keys_outside(body, starts, ends, parsed, get, extras, ok, every)
         data = _columns(get, ts, canonical, ok)
         clean[parsed[ok]] = True
     other = np.flatnonzero(~clean)
