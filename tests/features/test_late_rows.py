@@ -12,8 +12,16 @@ from fraudcli.features.continued import ColumnState
 from fraudcli.features.late_rows import in_time, passed_rows
 from fraudcli.features.spec import DAY
 from fraudcli.features.store import StoreConfig
-from tests.features.test_continued import chunk_data, continued
-from tests.helpers import T0, assert_features_equal, build, one_record, record, txn
+from tests.helpers import (
+    T0,
+    assert_features_equal,
+    build,
+    chunk_data,
+    continued,
+    one_record,
+    record,
+    txn,
+)
 
 LATENESS = 3 * DAY + 1  # `record`s run up to 3 days behind their clock: all within it
 
