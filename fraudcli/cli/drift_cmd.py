@@ -19,7 +19,7 @@ from fraudcli.cli.app import (
     handled,
 )
 from fraudcli.cli.console import err, progress
-from fraudcli.cli.render import emit
+from fraudcli.cli.render import emit, print_warning
 from fraudcli.config import load_config
 from fraudcli.errors import DriftDetected, UsageError
 from fraudcli.io.formats import count_rows
@@ -89,6 +89,7 @@ def drift_report(
             rejects_path=rejects,
             strict=strict,
             on_batch=advance,
+            on_warning=print_warning,
         )
     print_drift(result)
     emit(result.to_dict(), json_ and legacy_json is None, report or legacy_json)

@@ -109,6 +109,7 @@ def score(
             with_features=with_features,
             strict=strict,
             on_batch=advance,
+            on_warning=render.print_warning,
         )
     render.print_summary(summary)
     render.emit(summary.to_dict(), False, report)
@@ -146,6 +147,7 @@ def evaluate(
             fresh_state=fresh_state,
             strict=strict,
             on_batch=advance,
+            on_warning=render.print_warning,
         )
     render.print_evaluation(result)
     render.emit(result.to_dict(), json_, report)

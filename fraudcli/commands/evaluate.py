@@ -45,6 +45,7 @@ def evaluate_file(
     fresh_state: bool = False,
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Decide every record of `data` (default: the shipped later sample, txns.jsonl),
     continuing from the bundle's state, and score the model against the labels."""
@@ -52,7 +53,11 @@ def evaluate_file(
     summary, sink, seen = RunSummary(), RejectSink(rejects_path), Labelled()
     try:
         source = input_or_default(data)
-        for batch in decided(source, opened, sink, summary, strict=strict, on_batch=on_batch):
+        batches = decided(
+            source, opened, sink, summary,
+            strict=strict, on_batch=on_batch, on_warning=on_warning,
+        )  # fmt: skip
+        for batch in batches:
             seen.add(batch)
     finally:
         sink.close()

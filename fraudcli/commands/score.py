@@ -27,6 +27,7 @@ def score_file(
     with_features: bool = False,
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Score `data` (JSONL on stdin when None) with the bundle and write decisions to `output`
     (JSONL on stdout when None), as `fraudcli.scoring.decided` decides them."""
@@ -35,7 +36,7 @@ def score_file(
     try:
         batches = decided(
             data, opened, sink, summary,
-            with_features=with_features, strict=strict, on_batch=on_batch,
+            with_features=with_features, strict=strict, on_batch=on_batch, on_warning=on_warning,
         )  # fmt: skip
         writer = open_writer(output)
         try:

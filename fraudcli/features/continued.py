@@ -49,7 +49,7 @@ from fraudcli.features.late_rows import (
 from fraudcli.features.spec import FEATURE_NAMES, MAX_GAP_HOURS
 from fraudcli.features.store import InMemoryStore, StoreConfig
 
-__all__ = ["Chunk", "ColumnState", "Vocab"]
+__all__ = ["Chunk", "ColumnState", "Vocab", "snapshot_end"]
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="features")
 
@@ -280,8 +280,7 @@ class ColumnState:
         state.m_merchant = state.merchants.codes(merchants["merchant_id"])
         state.m_ts = merchants["ts"].to_numpy()
         state.m_label = pc.fill_null(merchants["is_fraud"], 0).to_numpy().astype(np.int64)
-        stamps = [state.u_ts, state.m_ts, state.prev_ts[~np.isnan(state.prev_ts)]]
-        state.newest = max((float(s.max()) for s in stamps if len(s)), default=-np.inf)
+        state.newest = snapshot_end(tables)
         return state
 
     def to_store(self) -> InMemoryStore:
@@ -327,6 +326,14 @@ def _taken(columns: TxnColumns, rows: np.ndarray) -> TxnColumns:
              for name in ("user", "merchant", "country", "device")}  # fmt: skip
     return TxnColumns(columns.ts[rows], columns.amount[rows], columns.label[rows],
                       columns.lat[rows], columns.lon[rows], **codes)  # fmt: skip
+
+
+def snapshot_end(tables: dict[str, pa.Table]) -> float:
+    """The newest timestamp of a snapshot's entries and previous txns (-inf when empty)."""
+    stamps = [tables["user_entries"]["ts"], tables["merchant_entries"]["ts"]]
+    stamps.append(tables["user_last"]["prev_ts"])
+    newest = [pc.max(column).as_py() for column in stamps]
+    return max((float(t) for t in newest if t is not None), default=-np.inf)
 
 
 def _joined(stored: np.ndarray, new: np.ndarray, vocab: Vocab) -> Codes:

@@ -23,6 +23,7 @@ class RunSummary:
     decisions: Counter = field(default_factory=Counter)
     reject_reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # said on stderr as the run went
 
     @property
     def rate(self) -> float:
@@ -36,7 +37,7 @@ class RunSummary:
             "decisions": dict(self.decisions),
             "reject_reasons": self.reject_reasons,
             "seconds": round(self.seconds, 3),
-        }
+        } | ({"warnings": list(self.warnings)} if self.warnings else {})
 
 
 def tallied(

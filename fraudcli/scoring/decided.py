@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from fraudcli.io.blocks import column_blocks
@@ -19,6 +20,7 @@ from fraudcli.io.read import read_batches
 from fraudcli.records.accounting import RunSummary, tallied
 from fraudcli.records.rejects import RejectSink
 from fraudcli.records.schema import Txn
+from fraudcli.records.timestamps import format_timestamp
 from fraudcli.scoring.blocks import scored_blocks
 from fraudcli.scoring.load import OpenBundle
 from fraudcli.scoring.output import Scored, ScoredRecords, output_record
@@ -35,19 +37,28 @@ def decided(
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
     record_path: bool = False,
+    on_warning: Callable[[str], None] | None = None,
+    on_early: Callable[[float, float], None] | None = None,
 ) -> Iterator[Scored | ScoredRecords]:
     """The decisions of every record of `data` (JSONL on stdin when None), batch by batch.
 
     The input is opened (and a missing file refused) before this returns; `record_path`
-    forces the record path, e.g. for a store that is not the bundle's."""
+    forces the record path, e.g. for a store that is not the bundle's. Data whose first record
+    is older than the state's newest by more than the store's lateness (scoring the training
+    data again, say) is a mistake more often than not: `on_early(first, state_end)` is called
+    as it is read, by default adding `early_start`'s warning to `summary` and `on_warning`."""
     columns = opened.config.columns
+    if on_early is None:
+        on_early = _warner(summary, on_warning)
+    watch = partial(watched, end=opened.state_end(), lateness=opened.store_config.lateness)
     blocks = None if record_path else column_blocks(data, columns)
     if blocks is not None:
         scorer = opened.column_scorer(with_features)
+        blocks = watch(blocks, _block_start, on_early)
         return scored_blocks(
             read_ahead(blocks), scorer, rejects, summary, strict=strict, on_batch=on_batch
         )
-    batches = read_batches(data, columns)
+    batches = watch(read_batches(data, columns), _batch_start, on_early)
     return scored_records(
         batches, opened.pipeline, rejects, summary,
         with_features=with_features, strict=strict, on_batch=on_batch,
@@ -81,6 +92,48 @@ def decide_records(
         rows.append(output_record(txn, decision, values if with_features else None))
         summary.decisions[decision.decision] += 1
     return ScoredRecords(txns, features, decisions, rows)
+
+
+def watched(items: Iterable, first_of, on_early, *, end: float, lateness: float) -> Iterator:
+    """`items` (blocks or batches) as they are, `on_early(first, end)` called before the first
+    one with a record if that record's time `first` is more than `lateness` before `end`."""
+    items = iter(items)
+    for item in items:
+        first = first_of(item)
+        if first is not None and first < end - lateness:
+            on_early(first, end)
+        yield item
+        if first is not None:
+            break
+    yield from items
+
+
+def early_start(first: float, end: float) -> str:
+    """What to say when the data starts before the feature state ends."""
+    return (
+        f"the data starts at {format_timestamp(first)}, before the feature state saved with "
+        f"the model ends ({format_timestamp(end)}): its records are computed as arriving "
+        "after everything in that state, record by record (slower). To score data the model "
+        "was trained on, or older data, on its own, use --fresh-state"
+    )
+
+
+def _warner(summary: RunSummary, on_warning) -> Callable[[float, float], None]:
+    def warn(first: float, end: float) -> None:
+        text = early_start(first, end)
+        summary.warnings.append(text)
+        if on_warning is not None:
+            on_warning(text)
+
+    return warn
+
+
+def _block_start(block) -> float | None:
+    return block.data["ts"][0].as_py() if len(block.lines) else None
+
+
+def _batch_start(items: list) -> float | None:
+    return next((item.ts for _, _, item in items if isinstance(item, Txn)), None)
 
 
 def read_ahead(blocks: Iterator) -> Iterator:

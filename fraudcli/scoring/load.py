@@ -10,7 +10,7 @@ from pathlib import Path
 from fraudcli.bundle import DEFAULT_MODEL_DIR, Bundle, load_bundle
 from fraudcli.config import Config
 from fraudcli.decision.engine import DecisionEngine, Thresholds
-from fraudcli.features.continued import ColumnState
+from fraudcli.features.continued import ColumnState, snapshot_end
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.model.logreg import LinearScorer
@@ -26,6 +26,30 @@ class OpenBundle:
     def __init__(self, bundle: Bundle, config: Config, *, fresh_state: bool = False) -> None:
         self.bundle, self.config, self.fresh_state = bundle, config, fresh_state
         self.store_config = StoreConfig(**bundle.store)
+        self._continued: ColumnState | InMemoryStore | None = None  # see `continue_from`
+        self._columns: ColumnScorer | None = None  # the last column scorer made
+
+    def continue_from(self, state: ColumnState | InMemoryStore) -> None:
+        """Decide from `state` (left by other data) instead of the bundle's."""
+        self._continued = state
+
+    def state_end(self) -> float:
+        """The newest timestamp in the state deciding starts from (-inf when empty)."""
+        state = self._continued
+        if isinstance(state, ColumnState):
+            return state.newest
+        if state is not None:
+            return snapshot_end(state.snapshot())
+        return -float("inf") if self.fresh_state else snapshot_end(self.bundle.state)
+
+    def state_after(self) -> ColumnState | InMemoryStore:
+        """The state the records decided so far left (by whichever path ran)."""
+        if "pipeline" in self.__dict__:
+            return self.pipeline.store
+        scorer = self._columns
+        if scorer is None:
+            raise ValueError("nothing was decided")
+        return scorer.record_path.store if scorer.record_path else scorer.state
 
     @cached_property
     def model(self) -> LinearScorer:
@@ -38,7 +62,12 @@ class OpenBundle:
     @cached_property
     def pipeline(self) -> Pipeline:
         """The record path: lookup, judge, update, one record at a time."""
-        if self.fresh_state:
+        state = self._continued
+        if isinstance(state, ColumnState):
+            store = state.to_store()
+        elif state is not None:
+            store = state
+        elif self.fresh_state:
             store = InMemoryStore(self.store_config)
         else:
             store = InMemoryStore.restore(self.bundle.state, self.store_config)
@@ -46,11 +75,15 @@ class OpenBundle:
 
     def column_scorer(self, with_features: bool = False) -> ColumnScorer:
         """The column path: blocks of records decided over columns, proved equal."""
-        if self.fresh_state:
+        state = self._continued
+        if isinstance(state, InMemoryStore):
+            state = ColumnState.from_snapshot(state.snapshot(), self.store_config)
+        elif state is None and self.fresh_state:
             state = ColumnState(self.store_config)
-        else:
+        elif state is None:
             state = ColumnState.from_snapshot(self.bundle.state, self.store_config)
-        return ColumnScorer(state, self.model, self.engine, with_features)
+        self._columns = ColumnScorer(state, self.model, self.engine, with_features)
+        return self._columns
 
 
 def open_bundle(
