@@ -11,7 +11,7 @@ import time
 
 from bench import common
 
-SUITES = ("simulate", "score", "train", "memory", "river", "replay", "drift")
+SUITES = ("simulate", "score", "shapes", "train", "memory", "river", "replay", "drift")
 
 
 def main(argv: list[str]) -> None:

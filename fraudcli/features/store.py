@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
+from math import asin, cos, log1p, sin, sqrt
 from typing import TYPE_CHECKING, Protocol
 
 from fraudcli.features.spec import DAY, FEATURE_NAMES, LONGEST_WINDOW, MAX_GAP_HOURS, NEW_WINDOW
@@ -90,6 +91,45 @@ class InMemoryStore:
                 merchant = self.merchants[txn.merchant_id] = MerchantState()
             merchant.add(txn.ts, txn.is_fraud or 0, self._merchant_horizon)
 
+    def observe(self, txn: Txn) -> list[float]:
+        """`lookup(txn)` then `update(txn)`: the same numbers in one pass, each key looked up
+        once (the record path's hot loop)."""
+        return self.observe_values(
+            txn.user_id, txn.ts, txn.amount, txn.merchant_id, txn.country, txn.device_id,
+            txn.lat, txn.lon, txn.is_fraud,
+        )  # fmt: skip
+
+    def observe_values(
+        self, user_id, t, amount, merchant_id, country, device_id, lat, lon, label
+    ) -> list[float]:
+        """`observe` of a record given as its values (no `Txn` needed: a batch's columns)."""
+        user = self.users.get(user_id)
+        merchant = None if merchant_id is None else self.merchants.get(merchant_id)
+        features = [
+            *time_features(t, amount),
+            *(
+                first_row(merchant_id, country, device_id)
+                if user is None
+                else user_row(user, t, amount, lat, lon, merchant_id, country, device_id)
+            ),
+            *(
+                _NO_MERCHANT_HISTORY
+                if merchant is None
+                else merchant_features(merchant, t - self._label_delay)
+            ),
+        ]
+        if user is None:
+            user = self.users[user_id] = UserState()
+        user.add(t, amount, merchant_id, country, device_id, self._user_horizon)
+        user.prev_ts = t
+        if lat is not None:
+            user.loc = (lat, lon, t)
+        if merchant_id is not None:
+            if merchant is None:
+                merchant = self.merchants[merchant_id] = MerchantState()
+            merchant.add(t, label or 0, self._merchant_horizon)
+        return features
+
     def snapshot(self) -> dict[str, pa.Table]:
         from fraudcli.features.snapshot import snapshot_tables
 
@@ -108,76 +148,91 @@ def time_features(t: float, amount: float) -> tuple[float, ...]:
     weekday = (int(t // DAY) + 3) % 7  # 1970-01-01 was a Thursday (3, Monday = 0)
     return (
         amount,
-        math.log1p(amount),
-        math.sin(angle),
-        math.cos(angle),
+        log1p(amount),
+        sin(angle),
+        cos(angle),
         1.0 if weekday >= 5 else 0.0,
-        1.0 if seconds_of_day < 6 * 3600 else 0.0,
+        1.0 if seconds_of_day < 21600.0 else 0.0,  # before 06:00
     )
 
 
 def user_features(user: UserState, txn: Txn) -> tuple[float, ...]:
-    """Windows, gap, travel and novelty. Clipping is spelled as conditionals making the very
-    comparisons `min` and `max` make (same results, NaN included), without their calls."""
-    t, ts, cum = txn.ts, user.ts, user.cum
-    hi = len(ts) if not ts or ts[-1] <= t else bisect_right(ts, t)  # in order: all are prior
-    lo_1h = bisect_right(ts, t - 3600.0)
-    lo_24h = bisect_right(ts, t - DAY)
-    lo_7d = bisect_right(ts, t - 7 * DAY)
-    lo_30d = bisect_right(ts, t - NEW_WINDOW)
+    """Windows, gap, travel and novelty of `txn` from its user's state (`user_row`)."""
+    return user_row(
+        user, txn.ts, txn.amount, txn.lat, txn.lon, txn.merchant_id, txn.country, txn.device_id
+    )
+
+
+def user_row(user: UserState, t, amount, lat, lon, merchant, country, device) -> tuple:
+    """`user_features` of a record given as its values. Clipping is spelled as conditionals
+    making the very comparisons `min` and `max` make (same results, NaN included), without
+    their calls; the novelty and the distance are written out here rather than called (one
+    record at a time, a call costs as much as the arithmetic)."""
+    ts, cum = user.ts, user.cum
+    n = len(ts)
+    hi = n if not n or ts[-1] <= t else bisect_right(ts, t)  # in order: all are prior
+    lo_30d = bisect_right(ts, t - NEW_WINDOW, 0, hi)  # the windows nest: narrower searches
+    lo_7d = bisect_right(ts, t - _WEEK, lo_30d, hi)
+    lo_24h = bisect_right(ts, t - DAY, lo_7d, hi)
+    lo_1h = bisect_right(ts, t - 3600.0, lo_24h, hi)
     n24, n7, n30 = hi - lo_24h, hi - lo_7d, hi - lo_30d
-    mean30 = (cum[hi] - cum[lo_30d]) / n30 if n30 else 0.0
+    top = cum[hi]
+    mean30 = (top - cum[lo_30d]) / n30 if n30 else 0.0
     gap = MAX_GAP_HOURS
     if user.prev_ts is not None:
         gap = (t - user.prev_ts) / 3600.0
         gap = 0.0 if 0.0 > gap else MAX_GAP_HOURS if MAX_GAP_HOURS < gap else gap
     distance = speed = 0.0
     loc = user.loc
-    if loc is not None and txn.lat is not None:
-        distance = haversine_km(loc[0], loc[1], txn.lat, txn.lon)
+    if loc is not None and lat is not None:
+        p1, p2 = loc[0] * RADIANS_PER_DEGREE, lat * RADIANS_PER_DEGREE  # haversine_km
+        a = (
+            sin((p2 - p1) / 2) ** 2
+            + cos(p1) * cos(p2) * sin((lon - loc[1]) * RADIANS_PER_DEGREE / 2) ** 2
+        )
+        distance = 2.0 * EARTH_KM * asin(min(1.0, sqrt(a)))
         hours = abs(t - loc[2]) / 3600.0
         speed = distance / (_MINUTE_HOURS if _MINUTE_HOURS > hours else hours)
+    if hi == n:  # every entry is at or before t: newest-seen answers novelty
+        since = t - NEW_WINDOW
+        seen_m, seen_c, seen_d = user.last_seen
+        new_m = 0.0 if merchant is None or seen_m.get(merchant, since) > since else 1.0
+        new_c = 0.0 if country is None or seen_c.get(country, since) > since else 1.0
+        new_d = 0.0 if device is None or seen_d.get(device, since) > since else 1.0
+    else:
+        new_m = 0.0 if merchant is None or merchant in user.merchant[lo_30d:hi] else 1.0
+        new_c = 0.0 if country is None or country in user.country[lo_30d:hi] else 1.0
+        new_d = 0.0 if device is None or device in user.device[lo_30d:hi] else 1.0
     return (
         float(hi - lo_1h),
         float(n24),
         float(n7),
         float(n30),
-        (cum[hi] - cum[lo_24h]) / n24 if n24 else 0.0,
-        (cum[hi] - cum[lo_7d]) / n7 if n7 else 0.0,
+        (top - cum[lo_24h]) / n24 if n24 else 0.0,
+        (top - cum[lo_7d]) / n7 if n7 else 0.0,
         mean30,
-        txn.amount / mean30 if mean30 > 0.0 else 1.0,
+        amount / mean30 if mean30 > 0.0 else 1.0,
         gap,
         distance,
         speed,
-        *_novelty(user, txn, lo_30d, hi),
+        new_m,
+        new_c,
+        new_d,
     )
 
 
 def first_for_user(txn: Txn) -> tuple[float, ...]:
     """`user_features` of a user with no state at all: empty windows, every value new."""
+    return first_row(txn.merchant_id, txn.country, txn.device_id)
+
+
+def first_row(merchant, country, device) -> tuple[float, ...]:
+    """`first_for_user` of a record given as its values."""
     return (
         *_NO_USER_HISTORY,
-        0.0 if txn.merchant_id is None else 1.0,
-        0.0 if txn.country is None else 1.0,
-        0.0 if txn.device_id is None else 1.0,
-    )
-
-
-def _novelty(user: UserState, txn: Txn, lo: int, hi: int) -> tuple[float, float, float]:
-    """is_new_{merchant,country,device}_30d: 1 if the value is not among prior txns in 30 days."""
-    merchant, country, device = txn.merchant_id, txn.country, txn.device_id
-    if hi == len(user.ts):  # every entry is at or before t: newest-seen suffices
-        since = txn.ts - NEW_WINDOW
-        seen_m, seen_c, seen_d = user.last_seen
-        return (
-            0.0 if merchant is None or seen_m.get(merchant, since) > since else 1.0,
-            0.0 if country is None or seen_c.get(country, since) > since else 1.0,
-            0.0 if device is None or seen_d.get(device, since) > since else 1.0,
-        )
-    return (
-        0.0 if merchant is None or merchant in user.merchant[lo:hi] else 1.0,
-        0.0 if country is None or country in user.country[lo:hi] else 1.0,
-        0.0 if device is None or device in user.device[lo:hi] else 1.0,
+        0.0 if merchant is None else 1.0,
+        0.0 if country is None else 1.0,
+        0.0 if device is None else 1.0,
     )
 
 
@@ -193,21 +248,23 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def merchant_features(merchant: MerchantState, end: float) -> tuple[float, ...]:
     ts, cum = merchant.ts, merchant.cum_fraud
     hi = bisect_right(ts, end)
-    lo_1d = bisect_right(ts, end - DAY)
-    lo_7d = bisect_right(ts, end - 7 * DAY)
-    lo_30d = bisect_right(ts, end - 30 * DAY)
+    lo_30d = bisect_right(ts, end - _MONTH, 0, hi)  # the windows nest: narrower searches
+    lo_7d = bisect_right(ts, end - _WEEK, lo_30d, hi)
+    lo_1d = bisect_right(ts, end - DAY, lo_7d, hi)
     n1, n7, n30 = hi - lo_1d, hi - lo_7d, hi - lo_30d
+    top = cum[hi]
     return (
         float(n1),
         float(n7),
         float(n30),
-        (cum[hi] - cum[lo_1d]) / n1 if n1 else 0.0,
-        (cum[hi] - cum[lo_7d]) / n7 if n7 else 0.0,
-        (cum[hi] - cum[lo_30d]) / n30 if n30 else 0.0,
+        (top - cum[lo_1d]) / n1 if n1 else 0.0,
+        (top - cum[lo_7d]) / n7 if n7 else 0.0,
+        (top - cum[lo_30d]) / n30 if n30 else 0.0,
     )
 
 
 _MINUTE_HOURS = 1.0 / 60.0  # the shortest time speed is measured over
+_WEEK, _MONTH = 7 * DAY, 30 * DAY
 # counts, means, amount/mean, gap, distance, speed of a user never seen
 _NO_USER_HISTORY = (0.0,) * 7 + (1.0, MAX_GAP_HOURS, 0.0, 0.0)
 _NO_MERCHANT_HISTORY = (0.0,) * 6

@@ -56,6 +56,12 @@ def jsonl_blocks(
         first += body.count(b"\n") + (not body.endswith(b"\n"))
 
 
+def lines_block(lines: list[bytes], first: int, columns: ColumnMap) -> ValidBlock:
+    """The valid records of whole `lines` (each at most MAX_LINE_BYTES, no newline), numbered
+    from `first`: what `jsonl_blocks` makes of them, for lines that arrived together on a pipe."""
+    return _block(b"\n".join(lines) + b"\n", False, first, columns)
+
+
 def _bodies(stream: BinaryIO, read_bytes: int) -> Iterator[tuple[bytes, bool]]:
     """Complete lines as `io.lines.line_chunks` cuts them. The flag marks a body whose first line
     ends a line already known to be longer than MAX_LINE_BYTES."""

@@ -62,13 +62,17 @@ def tallied(
 
 
 def accepted(
-    batches: Iterable[list[Item]], rejects: RejectSink, strict: bool = False
+    batches: Iterable[list[Item]],
+    rejects: RejectSink,
+    strict: bool = False,
+    dedupe: RecordDuplicates | None = None,
 ) -> Iterator[tuple[int, list[Txn]]]:
     """(records read, valid transactions) per batch; every other record goes to `rejects`.
 
-    Under `strict`, the first reject raises StrictRejectError after being recorded.
+    Under `strict`, the first reject raises StrictRejectError after being recorded. `dedupe`
+    holds the ids seen so far (a new one by default).
     """
-    dedupe = RecordDuplicates()
+    dedupe = RecordDuplicates() if dedupe is None else dedupe
     for batch in batches:
         txns = []
         for line, raw, item in batch:

@@ -177,12 +177,28 @@ class RecordDuplicates:
     def __init__(self) -> None:
         self._seen: set[str] = set()
 
+    def all_new(self, ids: list[str]) -> bool:
+        """Whether no id of `ids` was seen before nor repeats among them; if so, they are
+        seen from now on (one set operation for a batch that holds no duplicate)."""
+        fresh = set(ids)
+        if len(fresh) < len(ids) or not self._seen.isdisjoint(fresh):
+            return False
+        self._seen |= fresh
+        return True
+
     def check(self, line: int, raw: str | None, txn: Txn) -> Txn | Reject:
         if txn.transaction_id in self._seen:
             reason = f"duplicate transaction_id {txn.transaction_id!r}"
             return Reject(line, reason, raw if raw is not None else _raw(txn))
         self._seen.add(txn.transaction_id)
         return txn
+
+    def check_id(self, line: int, raw: str, transaction_id: str) -> Reject | None:
+        """`check` of a record known by its id and raw text: its reject, or None if new."""
+        if transaction_id in self._seen:
+            return Reject(line, f"duplicate transaction_id {transaction_id!r}", raw)
+        self._seen.add(transaction_id)
+        return None
 
 
 def _raw(txn: Txn) -> str:

@@ -10,11 +10,13 @@ into one `RunSummary` (`read = written + rejected`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
+from fraudcli.features.store import InMemoryStore
 from fraudcli.io.blocks import column_blocks
 from fraudcli.io.read import read_batches
 from fraudcli.records.accounting import RunSummary, tallied
@@ -24,6 +26,7 @@ from fraudcli.records.timestamps import format_timestamp
 from fraudcli.scoring.blocks import scored_blocks
 from fraudcli.scoring.load import OpenBundle
 from fraudcli.scoring.output import Scored, ScoredRecords, output_record
+from fraudcli.scoring.piped import Arrived, decided_pipe, piped_batches
 from fraudcli.scoring.pipeline import Pipeline
 
 
@@ -58,6 +61,15 @@ def decided(
         return scored_blocks(
             read_ahead(blocks), scorer, rejects, summary, strict=strict, on_batch=on_batch
         )
+    if (data is None or str(data) == "-") and isinstance(opened.pipeline.store, InMemoryStore):
+        import fraudcli.io.jsonl_blocks  # noqa: F401  (before the run's clock: a pipe reads with it)
+
+        stream = getattr(sys.stdin, "buffer", sys.stdin)
+        arrived = watch(piped_batches(stream, columns), _batch_start, on_early)
+        return decided_pipe(
+            read_ahead(arrived), opened.pipeline, rejects, summary,
+            with_features=with_features, strict=strict, on_batch=on_batch,
+        )  # fmt: skip
     batches = watch(read_batches(data, columns), _batch_start, on_early)
     return scored_records(
         batches, opened.pipeline, rejects, summary,
@@ -132,13 +144,16 @@ def _block_start(block) -> float | None:
     return block.data["ts"][0].as_py() if len(block.lines) else None
 
 
-def _batch_start(items: list) -> float | None:
+def _batch_start(items: list | Arrived) -> float | None:
+    if isinstance(items, Arrived):
+        return _block_start(items.block)
     return next((item.ts for _, _, item in items if isinstance(item, Txn)), None)
 
 
 def read_ahead(blocks: Iterator) -> Iterator:
     """`blocks`, each read (and parsed) in a thread while the one before is scored: Arrow's
-    reading and NumPy's kernels let go of the GIL, so the two overlap on two cores."""
+    reading and NumPy's kernels let go of the GIL, so the two overlap on two cores. (A pipe's
+    next lines are taken as soon as the thread is free: it never waits for more.)"""
     with ThreadPoolExecutor(1, thread_name_prefix="read") as ahead:
         job = ahead.submit(next, blocks, None)
         while (block := job.result()) is not None:

@@ -13,7 +13,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.features.store import StoreTimeout
+from fraudcli.features.store import InMemoryStore, StoreTimeout
 from fraudcli.records.schema import RECORD_FIELDS, Txn
 
 if TYPE_CHECKING:
@@ -44,19 +44,26 @@ class Pipeline:
 
     def decide(self, txn: Txn) -> tuple[list[float], Decision]:
         """Features, probability and decision for `txn`; the state is updated after."""
+        store = self.store
+        if type(store) is InMemoryStore:  # lookup then update in one pass; judging reads no state
+            features = store.observe(txn)
+            return features, judge(self.scorer, self.engine, features, record_list(txn))
         try:
-            features = self.store.lookup(txn)
+            features = store.lookup(txn)
         except StoreTimeout:
             return [], self.decide_degraded(txn)
         decision = judge(self.scorer, self.engine, features, record_list(txn))
-        self.store.update(txn)
+        store.update(txn)
         return features, decision
 
     def observe(self, txn: Txn) -> list[float]:
         """`txn`'s features, then the state updated with it: `decide` without the judging, for
         callers that judge many records at once (`judge_many`). StoreTimeout as `lookup`."""
-        features = self.store.lookup(txn)
-        self.store.update(txn)
+        store = self.store
+        if type(store) is InMemoryStore:
+            return store.observe(txn)
+        features = store.lookup(txn)
+        store.update(txn)
         return features
 
     def judge_many(self, txns: list[Txn], features: list[list[float]]) -> list[Decision]:

@@ -1,0 +1,118 @@
+"""`fraud score` on the files people have (`bench.shapes`), a pipe, and a one-record start.
+
+Each file shape is scored in this process, best of two, its start-up (the same command on one
+record) subtracted: the steady-state rate, and its ratio to the clean file's. The pipe is
+`cat FILE | fraud score` in a shell, against River's predict-then-learn on the same records
+(`bench.bench_river`). The start is `fraud score` on a one-line file, median of five runs.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import shapes
+from bench.common import CACHE, figure, trained_model
+
+PIPE_ROWS = 50_000
+
+
+def _score_seconds(source: Path, mapping: list[str] | None = None) -> float:
+    from fraudcli.commands.score import score_file
+    from fraudcli.config import load_config
+
+    config = load_config(None, mapping)
+    started = time.perf_counter()
+    score_file(source, CACHE / "shape-out.jsonl", config=config, model_dir=trained_model())
+    return time.perf_counter() - started
+
+
+def _steady_rate(source: Path, rows: int, mapping: list[str] | None = None) -> float:
+    one = CACHE / f"one{source.suffix}"
+    with open(source, "rb") as src:
+        head = src.readline() + (src.readline() if source.suffix == ".csv" else b"")
+    one.write_bytes(head)
+    start = min(_score_seconds(one, mapping) for _ in range(2))
+    seconds = min(_score_seconds(source, mapping) for _ in range(2))
+    return rows / max(seconds - start, 1e-9)
+
+
+def _fraud() -> str:
+    return str(Path(sys.executable).with_name("fraud"))
+
+
+def _pipe_rate(source: Path, rows: int) -> float:
+    """`cat FILE | fraud score` end to end, start-up included (best of two)."""
+    env = dict(os.environ, NO_COLOR="1")
+    command = f"cat {source} | {_fraud()} score --model {trained_model()} > /dev/null"
+    best = float("inf")
+    for _ in range(2):
+        started = time.perf_counter()
+        subprocess.run(command, shell=True, check=True, env=env, stderr=subprocess.DEVNULL)
+        best = min(best, time.perf_counter() - started)
+    return rows / best
+
+
+def _start_seconds(source: Path) -> list[float]:
+    one = CACHE / "one-record.jsonl"
+    with open(source, "rb") as src:
+        one.write_bytes(src.readline())
+    command = [_fraud(), "score", str(one), "--model", str(trained_model())]
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def _river_stream() -> Path:
+    """bench_river's records as JSONL, as a pipe would carry them."""
+    import json
+
+    from bench.bench_river import _records
+    from fraudcli.records.timestamps import format_timestamp
+
+    path = CACHE / "river.jsonl"
+    if not path.exists():
+        with open(path, "w") as out:
+            for txn in _records():
+                row = {k: v for k, v in txn.fields().items() if v is not None}
+                row["timestamp"] = format_timestamp(txn.ts)
+                out.write(json.dumps(row) + "\n")
+    return path
+
+
+def run() -> None:
+    n = shapes.ROWS
+    clean = _steady_rate(shapes.clean(), n)
+    figure(f"clean JSONL ('...29Z', nulls left out), {n:,} rows", f"{clean:,.0f} txn/s")
+    cases = [
+        ("pandas to_json ('.000Z', nulls, a mostly-null key)", shapes.pandas_jsonl(), None),
+        ("Spark ('.000+01:00', a key on 1% of lines)", shapes.spark_jsonl(), None),
+        ("isoformat ('...29+00:00')", shapes.offsets_jsonl(), None),
+        ("Kafka Connect (epoch milliseconds, nulls)", shapes.epoch_jsonl(), None),
+        ("a daily file with stragglers (1 in 500 late)", shapes.stragglers_jsonl(), None),
+        ("CSV, every cell quoted, own names and --map", shapes.quoted_csv(), shapes.CSV_MAP),
+    ]
+    for label, source, mapping in cases:
+        rate = _steady_rate(source, n, mapping)
+        figure(f"  {label}", f"{rate:,.0f} txn/s", f"{rate / clean:.2f}x clean (aim >= 0.8)")
+    from bench.bench_river import _records, _river_rate
+
+    river = _river_rate(_records())
+    pipe = _pipe_rate(_river_stream(), PIPE_ROWS)
+    figure(f"pipe: cat FILE | fraud score, {PIPE_ROWS:,} records", f"{pipe:,.0f} txn/s")
+    figure("  River predict-then-learn, same records (in memory)", f"{river:,.0f} txn/s")
+    figure("  ratio pipe / River", f"{pipe / river:.1f}x", "aim >= 10x")
+    times = _start_seconds(shapes.clean())
+    figure(
+        "one-record start: fraud score on one line, median of 5",
+        f"{statistics.median(times):.3f} s",
+        "aim < 0.35 s",
+    )
+    figure("  best of 5", f"{min(times):.3f} s")
