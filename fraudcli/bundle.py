@@ -109,28 +109,40 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
         tmp.rename(target)
 
 
-def load_bundle(path: str | Path = DEFAULT_MODEL_DIR) -> Bundle:
-    """Read and verify a bundle; BundleError says what is wrong and what to do."""
+def load_bundle(path: str | Path = DEFAULT_MODEL_DIR, *, profile: bool = True) -> Bundle:
+    """Read and verify a bundle; BundleError says what is wrong and what to do. Each file is
+    read once: its bytes are checked against the manifest, then parsed. `profile` False leaves
+    the drift profile unparsed (checked all the same): deciding does not read it."""
     root = Path(path)
     manifest = _read_manifest(root)
     _check_manifest(manifest, root)
-    for name, digest in manifest["files"].items():
-        if not (root / name).is_file():
-            raise BundleError(f"bundle {root} is missing {name}; retrain with `fraud train`")
-        if sha256_file(root / name) != digest:
-            raise BundleError(f"bundle {root}: {name} does not match its checksum (corrupt/edited)")
+    parts = {name: _verified(root, name, digest) for name, digest in manifest["files"].items()}
     state_files = [n for n in manifest["files"] if n.startswith("state/")]
     return Bundle(
-        model=_read_json(root / "model.json"),
+        model=_parse_json(parts["model.json"], root / "model.json"),
         thresholds=manifest["thresholds"],
         store=manifest["store"],
-        state={Path(n).stem: pq.read_table(root / n) for n in state_files},
-        profile=_read_json(root / "profile.json"),
+        state={Path(n).stem: _parquet(parts[n]) for n in state_files},
+        profile=_parse_json(parts["profile.json"], root / "profile.json") if profile else {},
         metrics=manifest.get("metrics", {}),
         fingerprint=manifest.get("training_data", {}),
         feature_names=tuple(manifest["feature_names"]),
         created=manifest.get("created", ""),
     )
+
+
+def _verified(root: Path, name: str, digest: str) -> bytes:
+    if not (root / name).is_file():
+        raise BundleError(f"bundle {root} is missing {name}; retrain with `fraud train`")
+    data = (root / name).read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise BundleError(f"bundle {root}: {name} does not match its checksum (corrupt/edited)")
+    return data
+
+
+def _parquet(data: bytes) -> pa.Table:
+    """A Parquet file's table from its bytes (`ParquetFile`: one file, no dataset layer)."""
+    return pq.ParquetFile(pa.BufferReader(data)).read()
 
 
 def _read_manifest(root: Path) -> dict:
@@ -165,9 +177,9 @@ def _check_manifest(manifest: dict, root: Path) -> None:
         raise BundleError(f"bundle {root}: manifest.json does not match its checksum (edited)")
 
 
-def _read_json(path: Path) -> dict:
+def _parse_json(data: bytes, path: Path) -> dict:
     try:
-        return json.loads(path.read_text("utf-8"))
+        return json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise BundleError(f"{path} is not valid JSON (corrupt)") from None
 

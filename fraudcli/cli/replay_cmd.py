@@ -19,9 +19,7 @@ from fraudcli.cli.app import (
 )
 from fraudcli.cli.render import emit
 from fraudcli.config import load_config
-from fraudcli.replay.faults import Fault
-from fraudcli.replay.latency import PERCENTILE_DEFINITION
-from fraudcli.replay.options import ReplayOptions
+from fraudcli.replay.options import PERCENTILE_DEFINITION, ReplayOptions
 
 Float = float | None
 
@@ -78,6 +76,7 @@ def replay(
     Example: fraud replay --tps 10000 --duration 30 --report replay.json --slo-p99-ms 200
     """
     from fraudcli.cli.render_replay import live_view, print_report
+    from fraudcli.replay.faults import Fault
     from fraudcli.replay.report import check_slo
     from fraudcli.replay.run import replay_file
 

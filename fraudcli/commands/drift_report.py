@@ -159,7 +159,7 @@ def drift_report(
     with `reference` data."""
     if by is not None and by not in PERIODS:
         raise UsageError(f"--by must be one of {', '.join(PERIODS)}")
-    opened = open_bundle(config, model_dir)
+    opened = open_bundle(config, model_dir, profile=True)
     source = input_or_default(current)
     on_early = None
     if reference is not None:  # continue the current data from the reference's state

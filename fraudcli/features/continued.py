@@ -46,10 +46,11 @@ from fraudcli.features.late_rows import (
     redo_user_rows,
     time_order,
 )
+from fraudcli.features.snapshot import snapshot_end
 from fraudcli.features.spec import FEATURE_NAMES, MAX_GAP_HOURS
 from fraudcli.features.store import InMemoryStore, StoreConfig
 
-__all__ = ["Chunk", "ColumnState", "Vocab", "snapshot_end"]
+__all__ = ["Chunk", "ColumnState", "Vocab"]
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="features")
 
@@ -326,14 +327,6 @@ def _taken(columns: TxnColumns, rows: np.ndarray) -> TxnColumns:
              for name in ("user", "merchant", "country", "device")}  # fmt: skip
     return TxnColumns(columns.ts[rows], columns.amount[rows], columns.label[rows],
                       columns.lat[rows], columns.lon[rows], **codes)  # fmt: skip
-
-
-def snapshot_end(tables: dict[str, pa.Table]) -> float:
-    """The newest timestamp of a snapshot's entries and previous txns (-inf when empty)."""
-    stamps = [tables["user_entries"]["ts"], tables["merchant_entries"]["ts"]]
-    stamps.append(tables["user_last"]["prev_ts"])
-    newest = [pc.max(column).as_py() for column in stamps]
-    return max((float(t) for t in newest if t is not None), default=-np.inf)
 
 
 def _joined(stored: np.ndarray, new: np.ndarray, vocab: Vocab) -> Codes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import groupby
 from operator import itemgetter
 
+import numpy as np
 import pyarrow as pa
 
 from fraudcli.features.state import MerchantState, UserState, prefix_sums
@@ -59,6 +60,21 @@ def _merchant_entries(merchants: dict[str, MerchantState]) -> pa.Table:
     )
 
 
+def snapshot_end(tables: dict[str, pa.Table]) -> float:
+    """The newest timestamp of a snapshot's entries and previous txns (-inf when empty)."""
+    newest = -np.inf
+    for table, name in (
+        ("user_entries", "ts"),
+        ("merchant_entries", "ts"),
+        ("user_last", "prev_ts"),
+    ):
+        values = tables[table][name].to_numpy()  # a null is NaN
+        values = values[~np.isnan(values)]
+        if len(values):
+            newest = max(newest, float(values.max()))
+    return newest
+
+
 def restore_store(store, tables: dict[str, pa.Table]):
     """Fill an empty store from `snapshot_tables` output (entries are already sorted per key)."""
     entries = tables["user_entries"].to_pydict()
@@ -88,6 +104,73 @@ def restore_store(store, tables: dict[str, pa.Table]):
         state.ts = [g[1] for g in group]
         state.cum_fraud = prefix_sums([g[2] for g in group], 0)
     return store
+
+
+class StoredState:
+    """A snapshot's tables, each key's state read from them when first asked for: the state
+    `restore_store` builds for that key, without building the others. At first only the keys
+    are read, to find each one's rows (a snapshot holds a key's entries together)."""
+
+    def __init__(self, tables: dict[str, pa.Table]) -> None:
+        self.entries, self.merchant_entries = tables["user_entries"], tables["merchant_entries"]
+        self.user_rows = _row_spans(self.entries["user_id"].to_pylist())
+        self.merchant_rows = _row_spans(self.merchant_entries["merchant_id"].to_pylist())
+        last = tables["user_last"].to_pydict()
+        values = zip(last["prev_ts"], last["loc_lat"], last["loc_lon"], last["loc_ts"], strict=True)
+        self.last = dict(zip(last["user_id"], values, strict=True))
+        # the order `restore_store` puts the keys in: by their entries, then the others
+        self.user_order = [*self.user_rows, *(u for u in self.last if u not in self.user_rows)]
+        self.merchant_order = list(self.merchant_rows)
+
+    def user(self, user_id: str, into: dict[str, UserState]) -> UserState | None:
+        """`user_id`'s state, now also in `into` (None if the snapshot has none)."""
+        span, last = self.user_rows.pop(user_id, None), self.last.pop(user_id, None)
+        if span is None and last is None:
+            return None
+        state = into[user_id] = UserState()
+        if span is not None:
+            rows = self.entries.slice(span[0], span[1] - span[0]).to_pydict()
+            state.ts = rows["ts"]
+            state.cum = prefix_sums(rows["amount"], 0.0)
+            state.merchant, state.country = rows["merchant_id"], rows["country"]
+            state.device = rows["device_id"]
+            state.last_seen = tuple(_newest(values, state.ts) for values in group_values(state))
+        if last is not None:
+            prev, lat, lon, lts = last
+            state.prev_ts = prev
+            state.loc = (lat, lon, lts) if lat is not None else None
+        return state
+
+    def merchant(self, merchant_id: str, into: dict[str, MerchantState]) -> MerchantState | None:
+        """`merchant_id`'s state, now also in `into` (None if the snapshot has none)."""
+        span = self.merchant_rows.pop(merchant_id, None)
+        if span is None:
+            return None
+        rows = self.merchant_entries.slice(span[0], span[1] - span[0]).to_pydict()
+        state = into[merchant_id] = MerchantState()
+        state.ts = rows["ts"]
+        state.cum_fraud = prefix_sums(rows["is_fraud"], 0)
+        return state
+
+    def everything(self, users: dict, merchants: dict) -> tuple[dict, dict]:
+        """Every key's state, in the order a store restored at once and then updated would
+        hold them: the snapshot's keys in `restore_store`'s order (read now if not yet), then
+        the keys `users` and `merchants` got since, in theirs."""
+
+        def ordered(order: list[str], known: dict, read) -> dict:
+            every = {key: known[key] if key in known else read(key, known) for key in order}
+            return every | {key: state for key, state in known.items() if key not in every}
+
+        return ordered(self.user_order, users, self.user), ordered(
+            self.merchant_order, merchants, self.merchant
+        )
+
+
+def _row_spans(keys: list) -> dict:
+    """Each key's [first, past its last) rows, in order of first appearance."""
+    ends = dict(zip(keys, range(1, len(keys) + 1), strict=True))
+    firsts = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    return {key: (firsts[key], end) for key, end in ends.items()}
 
 
 def group_values(state: UserState) -> tuple[list, list, list]:

@@ -51,20 +51,61 @@ class FeatureStore(Protocol):
 
 
 class InMemoryStore:
-    """The embedded, in-process backend: dicts of per-key state."""
+    """The embedded, in-process backend: dicts of per-key state. A store restored from a
+    snapshot reads a key's state from the snapshot's tables when the key is first touched
+    (`fraudcli.features.snapshot.StoredState`): starting costs no Python object per entry."""
 
     def __init__(self, config: StoreConfig | None = None) -> None:
         self.config = config or StoreConfig()
-        self.users: dict[str, UserState] = {}
-        self.merchants: dict[str, MerchantState] = {}
+        self._users: dict[str, UserState] = {}
+        self._merchants: dict[str, MerchantState] = {}
+        self._stored = None  # a `StoredState` whose keys are not all read yet
         self._user_horizon = self.config.user_horizon
         self._merchant_horizon = self.config.merchant_horizon
         self._label_delay = self.config.label_delay
 
+    @property
+    def users(self) -> dict[str, UserState]:
+        """Every user's state, in the order a store restored at once would hold them."""
+        self._read_stored()
+        return self._users
+
+    @users.setter
+    def users(self, users: dict[str, UserState]) -> None:
+        self._read_stored()
+        self._users = users
+
+    @property
+    def merchants(self) -> dict[str, MerchantState]:
+        self._read_stored()
+        return self._merchants
+
+    @merchants.setter
+    def merchants(self, merchants: dict[str, MerchantState]) -> None:
+        self._read_stored()
+        self._merchants = merchants
+
+    def _read_stored(self) -> None:
+        if self._stored is not None:
+            stored, self._stored = self._stored, None
+            self._users, self._merchants = stored.everything(self._users, self._merchants)
+
+    def _user(self, user_id: str) -> UserState | None:
+        user = self._users.get(user_id)
+        if user is None and self._stored is not None:
+            user = self._stored.user(user_id, self._users)
+        return user
+
+    def _merchant(self, merchant_id: str) -> MerchantState | None:
+        merchant = self._merchants.get(merchant_id)
+        if merchant is None and self._stored is not None:
+            merchant = self._stored.merchant(merchant_id, self._merchants)
+        return merchant
+
     def lookup(self, txn: Txn) -> list[float]:
         """The features of `txn` from the state left by the transactions before it."""
-        user = self.users.get(txn.user_id)
-        merchant = self.merchants.get(txn.merchant_id) if txn.merchant_id is not None else None
+        user = self._user(txn.user_id)
+        merchant = self._merchant(txn.merchant_id) if txn.merchant_id is not None else None
         return [
             *time_features(txn.ts, txn.amount),
             *(first_for_user(txn) if user is None else user_features(user, txn)),
@@ -77,18 +118,18 @@ class InMemoryStore:
 
     def update(self, txn: Txn) -> None:
         """Add `txn` to the state, after its features were looked up."""
-        user = self.users.get(txn.user_id)
+        user = self._user(txn.user_id)
         if user is None:
-            user = self.users[txn.user_id] = UserState()
+            user = self._users[txn.user_id] = UserState()
         horizon = self._user_horizon
         user.add(txn.ts, txn.amount, txn.merchant_id, txn.country, txn.device_id, horizon)
         user.prev_ts = txn.ts
         if txn.lat is not None:
             user.loc = (txn.lat, txn.lon, txn.ts)
         if txn.merchant_id is not None:
-            merchant = self.merchants.get(txn.merchant_id)
+            merchant = self._merchant(txn.merchant_id)
             if merchant is None:
-                merchant = self.merchants[txn.merchant_id] = MerchantState()
+                merchant = self._merchants[txn.merchant_id] = MerchantState()
             merchant.add(txn.ts, txn.is_fraud or 0, self._merchant_horizon)
 
     def observe(self, txn: Txn) -> list[float]:
@@ -103,8 +144,12 @@ class InMemoryStore:
         self, user_id, t, amount, merchant_id, country, device_id, lat, lon, label
     ) -> list[float]:
         """`observe` of a record given as its values (no `Txn` needed: a batch's columns)."""
-        user = self.users.get(user_id)
-        merchant = None if merchant_id is None else self.merchants.get(merchant_id)
+        user = self._users.get(user_id)
+        if user is None and self._stored is not None:
+            user = self._stored.user(user_id, self._users)
+        merchant = None if merchant_id is None else self._merchants.get(merchant_id)
+        if merchant is None and merchant_id is not None and self._stored is not None:
+            merchant = self._stored.merchant(merchant_id, self._merchants)
         features = [
             *time_features(t, amount),
             *(
@@ -119,14 +164,14 @@ class InMemoryStore:
             ),
         ]
         if user is None:
-            user = self.users[user_id] = UserState()
+            user = self._users[user_id] = UserState()
         user.add(t, amount, merchant_id, country, device_id, self._user_horizon)
         user.prev_ts = t
         if lat is not None:
             user.loc = (lat, lon, t)
         if merchant_id is not None:
             if merchant is None:
-                merchant = self.merchants[merchant_id] = MerchantState()
+                merchant = self._merchants[merchant_id] = MerchantState()
             merchant.add(t, label or 0, self._merchant_horizon)
         return features
 
@@ -137,9 +182,12 @@ class InMemoryStore:
 
     @classmethod
     def restore(cls, tables: dict[str, pa.Table], config: StoreConfig) -> InMemoryStore:
-        from fraudcli.features.snapshot import restore_store
+        """The store a snapshot's tables hold; each key read from them when first touched."""
+        from fraudcli.features.snapshot import StoredState
 
-        return restore_store(cls(config), tables)
+        store = cls(config)
+        store._stored = StoredState(tables)
+        return store
 
 
 def time_features(t: float, amount: float) -> tuple[float, ...]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from fraudcli.io.formats import Format, detect_format
-from fraudcli.io.growing_writer import GrowingWriter
 from fraudcli.io.jsonl_encode import DUMPS, jsonl_chunks
+
+if TYPE_CHECKING:
+    from fraudcli.io.growing_writer import GrowingWriter
 
 
 class JsonlWriter:
@@ -51,7 +54,11 @@ class JsonlWriter:
 def open_writer(path: str | Path | None) -> JsonlWriter | GrowingWriter:
     """A writer chosen by the extension of `path`; None or '-' is JSONL on stdout."""
     fmt = detect_format(path)
-    return JsonlWriter(path) if fmt is Format.JSONL else GrowingWriter(path, fmt)
+    if fmt is Format.JSONL:
+        return JsonlWriter(path)
+    from fraudcli.io.growing_writer import GrowingWriter  # (Parquet and CSV: Arrow's writers)
+
+    return GrowingWriter(path, fmt)
 
 
 def write_table(table: pa.Table, path: str | Path | None) -> None:
@@ -59,7 +66,7 @@ def write_table(table: pa.Table, path: str | Path | None) -> None:
     Parquet and CSV take the table's own columns and types."""
     writer = open_writer(path)
     try:
-        if isinstance(writer, GrowingWriter):
+        if not isinstance(writer, JsonlWriter):
             writer.write_table(table)
         else:
             for batch in table.to_batches(max_chunksize=65536):

@@ -1,5 +1,7 @@
-"""ISO-8601 timestamp text read as columns, exactly as `datetime.fromisoformat(text).timestamp()`
-reads it (naive = UTC), in the forms writers use:
+"""Timestamps over columns: `timestamps` and `canonical_seconds` read a column as
+`parse_timestamp` reads each value, `format_timestamps` writes `format_timestamp`'s text; and
+ISO-8601 text read as columns, exactly as `datetime.fromisoformat(text).timestamp()` reads it
+(naive = UTC), in the forms writers use:
 
     YYYY-MM-DD[T or space]HH:MM:SS[.f to .fffffffff][Z or +HH:MM or -HH:MM]
 
@@ -15,6 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from fraudcli.records._arrow import filled, is_string
+from fraudcli.records.timestamps import MAX_TS, MIN_TS, MS_CUTOFF, format_timestamp
 
 _SEPARATORS = np.frombuffer(b"T ", np.uint8)
 _DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
@@ -135,3 +140,66 @@ def days_from_civil(year, month, day):
     doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     return era * 146097 + doe - 719468
+
+
+# --- columns of timestamps as `parse_timestamp` reads them, and back to text -----------------
+
+
+def canonical_seconds(stamps: pa.Array) -> np.ndarray:
+    """Epoch seconds of canonical 'YYYY-MM-DDTHH:MM:SSZ' stamps (as `iso_z_seconds`
+    reads them) within [MIN_TS, MAX_TS); NaN for null, any other text, or out of range."""
+    ts, canonical = iso_text_seconds(stamps)
+    with np.errstate(invalid="ignore"):
+        return np.where(canonical & (ts >= MIN_TS) & (ts < MAX_TS), ts, np.nan)
+
+
+def iso_seconds(stamps: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch seconds of ISO text in the forms of `iso_columns.iso_text_seconds` (NaN
+    elsewhere), and where a stamp is the canonical 'YYYY-MM-DDTHH:MM:SSZ'."""
+    return iso_text_seconds(stamps)
+
+
+_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+
+
+def timestamps(array: pa.Array) -> np.ndarray:
+    """Epoch seconds of a timestamp column as `parse_timestamp` reads its values: a timestamp
+    type by its unit, numbers as epoch seconds (milliseconds above 1e11), text in the ISO forms
+    of `iso_columns.iso_text_seconds`. NaN (0 for a timestamp type) where null; NaN for any
+    other type or text form, which the one-record checks then read."""
+    kind = array.type
+    if pa.types.is_timestamp(kind):
+        return filled(array.cast(pa.int64()), 0).astype(np.float64) / _UNITS[kind.unit]
+    if len(array) and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        seconds = filled(array.cast(pa.float64(), safe=False), np.nan)
+        return np.where(np.abs(seconds) > MS_CUTOFF, seconds / 1000.0, seconds)
+    if len(array) and is_string(array):
+        return iso_text_seconds(array.cast(pa.string()))[0]
+    return np.full(len(array), np.nan)
+
+
+def format_timestamps(ts: np.ndarray) -> pa.Array:
+    """`format_timestamp` over an array: the same text, row for row.
+
+    Arrow formats whole seconds as "YYYY-MM-DD HH:MM:SS" (fixed width for the years
+    `validate` accepts); the bytes are then rewritten in place to "YYYY-MM-DDTHH:MM:SSZ".
+    Rows with milliseconds (rare) are formatted one by one."""
+
+    millis = np.rint(ts * 1000.0).astype(np.int64)  # round half to even, as `round`
+    seconds = np.floor_divide(millis, 1000)
+    text = pa.array(seconds, pa.timestamp("s")).cast(pa.string())
+    n = len(text)
+    raw = np.frombuffer(text.buffers()[2], dtype=np.uint8)[: 19 * n] if n else np.empty(0)
+    if text.buffers()[1] is None or len(raw) != 19 * n or (n and text.offset):
+        return pa.array([format_timestamp(t) for t in ts.tolist()], pa.string())
+    out = np.empty((n, 20), dtype=np.uint8)
+    out[:, :19] = raw.reshape(n, 19)
+    out[:, 10], out[:, 19] = ord("T"), ord("Z")
+    offsets = pa.py_buffer(np.arange(0, 20 * n + 1, 20, dtype=np.int32))
+    stamps = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(out))
+    fraction = np.flatnonzero(millis != seconds * 1000)
+    if len(fraction):
+        texts = stamps.to_numpy(zero_copy_only=False).astype(object)
+        texts[fraction] = [format_timestamp(t) for t in ts[fraction].tolist()]
+        stamps = pa.array(texts, pa.string())
+    return stamps

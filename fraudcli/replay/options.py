@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fraudcli.errors import UsageError
-from fraudcli.replay.faults import Fault
+
+if TYPE_CHECKING:  # (a type only: the faults' module loads NumPy, which --help need not)
+    from fraudcli.replay.faults import Fault
+
+# how replay's percentiles are computed (`fraudcli.replay.latency`), said in --help too
+PERCENTILE_DEFINITION = (
+    "nearest rank: the smallest recorded value with at least p% of values <= it "
+    "(numpy method 'inverted_cdf'), over every measured record"
+)
 
 DEFAULT_TPS = 1000.0  # the rate when none of --tps, --speed, --max is given
 SAMPLE_DURATION = 10.0  # seconds the shipped sample is looped for when no length is given

@@ -23,10 +23,8 @@ from fraudcli.records.accounting import RunSummary, tallied
 from fraudcli.records.rejects import RejectSink
 from fraudcli.records.schema import Txn
 from fraudcli.records.timestamps import format_timestamp
-from fraudcli.scoring.blocks import scored_blocks
 from fraudcli.scoring.load import OpenBundle
 from fraudcli.scoring.output import Scored, ScoredRecords, output_record
-from fraudcli.scoring.piped import Arrived, decided_pipe, piped_batches
 from fraudcli.scoring.pipeline import Pipeline
 
 
@@ -55,7 +53,9 @@ def decided(
         on_early = _warner(summary, on_warning)
     watch = partial(watched, end=opened.state_end(), lateness=opened.store_config.lateness)
     blocks = None if record_path else column_blocks(data, columns)
-    if blocks is not None:
+    if blocks is not None:  # (the column path's modules load NumPy, Arrow and pandas: here)
+        from fraudcli.scoring.blocks import scored_blocks
+
         scorer = opened.column_scorer(with_features)
         blocks = watch(blocks, _block_start, on_early)
         return scored_blocks(
@@ -63,6 +63,7 @@ def decided(
         )
     if (data is None or str(data) == "-") and isinstance(opened.pipeline.store, InMemoryStore):
         import fraudcli.io.jsonl_blocks  # noqa: F401  (before the run's clock: a pipe reads with it)
+        from fraudcli.scoring.piped import decided_pipe, piped_batches
 
         stream = getattr(sys.stdin, "buffer", sys.stdin)
         arrived = watch(piped_batches(stream, columns), _batch_start, on_early)
@@ -144,8 +145,9 @@ def _block_start(block) -> float | None:
     return block.data["ts"][0].as_py() if len(block.lines) else None
 
 
-def _batch_start(items: list | Arrived) -> float | None:
-    if isinstance(items, Arrived):
+def _batch_start(items) -> float | None:
+    """The first record's time of the record path's items, or of a pipe's block."""
+    if not isinstance(items, list):
         return _block_start(items.block)
     return next((item.ts for _, _, item in items if isinstance(item, Txn)), None)
 

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fraudcli.bundle import DEFAULT_MODEL_DIR, Bundle, load_bundle
 from fraudcli.config import Config
 from fraudcli.decision.engine import DecisionEngine, Thresholds
-from fraudcli.features.continued import ColumnState, snapshot_end
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.model.logreg import LinearScorer
 from fraudcli.records.schema import RECORD_FIELDS
-from fraudcli.scoring.blocks import ColumnScorer
 from fraudcli.scoring.pipeline import Pipeline
+
+if TYPE_CHECKING:  # the column path's modules load NumPy, Arrow and pandas: when it runs
+    from fraudcli.features.continued import ColumnState
+    from fraudcli.scoring.blocks import ColumnScorer
 
 
 class OpenBundle:
@@ -35,11 +38,13 @@ class OpenBundle:
 
     def state_end(self) -> float:
         """The newest timestamp in the state deciding starts from (-inf when empty)."""
+        from fraudcli.features.snapshot import snapshot_end
+
         state = self._continued
-        if isinstance(state, ColumnState):
-            return state.newest
-        if state is not None:
+        if isinstance(state, InMemoryStore):
             return snapshot_end(state.snapshot())
+        if state is not None:  # a ColumnState
+            return state.newest
         return -float("inf") if self.fresh_state else snapshot_end(self.bundle.state)
 
     def state_after(self) -> ColumnState | InMemoryStore:
@@ -63,7 +68,7 @@ class OpenBundle:
     def pipeline(self) -> Pipeline:
         """The record path: lookup, judge, update, one record at a time."""
         state = self._continued
-        if isinstance(state, ColumnState):
+        if state is not None and not isinstance(state, InMemoryStore):  # a ColumnState
             store = state.to_store()
         elif state is not None:
             store = state
@@ -75,6 +80,9 @@ class OpenBundle:
 
     def column_scorer(self, with_features: bool = False) -> ColumnScorer:
         """The column path: blocks of records decided over columns, proved equal."""
+        from fraudcli.features.continued import ColumnState
+        from fraudcli.scoring.blocks import ColumnScorer
+
         state = self._continued
         if isinstance(state, InMemoryStore):
             state = ColumnState.from_snapshot(state.snapshot(), self.store_config)
@@ -87,10 +95,16 @@ class OpenBundle:
 
 
 def open_bundle(
-    config: Config, model_dir: str | Path | None = None, *, fresh_state: bool = False
+    config: Config,
+    model_dir: str | Path | None = None,
+    *,
+    fresh_state: bool = False,
+    profile: bool = False,
 ) -> OpenBundle:
-    """Load and verify the bundle at `model_dir` (default ./fraud-model) for deciding."""
-    return OpenBundle(load_bundle(model_dir or DEFAULT_MODEL_DIR), config, fresh_state=fresh_state)
+    """Load and verify the bundle at `model_dir` (default ./fraud-model) for deciding; its
+    drift profile parsed only when asked for."""
+    bundle = load_bundle(model_dir or DEFAULT_MODEL_DIR, profile=profile)
+    return OpenBundle(bundle, config, fresh_state=fresh_state)
 
 
 def build_engine(config: Config, thresholds: dict[str, float] | None = None) -> DecisionEngine:

@@ -17,7 +17,6 @@ from fraudcli.config import load_config
 from fraudcli.io import lines as io_lines
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import RejectSink
-from fraudcli.scoring import decided as decided_module
 from fraudcli.scoring import piped
 from fraudcli.scoring.decided import decided
 from fraudcli.scoring.load import open_bundle
@@ -99,7 +98,7 @@ def test_lines_arriving_together_give_the_record_paths_output(
     rng = random.Random(4)
     pieces = [len(lines[0]) + 1] + [rng.choice([90, 300, 5000, 60_000]) for _ in range(60)]
     batches: list = []
-    monkeypatch.setattr(decided_module, "decided_pipe", _spy(piped.decided_pipe, batches))
+    monkeypatch.setattr(piped, "decided_pipe", _spy(piped.decided_pipe, batches))
     got, summary, rejects = _decided_through_a_pipe(
         source, model_dir, tmp_path, pieces, monkeypatch
     )
