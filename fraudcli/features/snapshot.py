@@ -62,17 +62,14 @@ def _merchant_entries(merchants: dict[str, MerchantState]) -> pa.Table:
 
 def snapshot_end(tables: dict[str, pa.Table]) -> float:
     """The newest timestamp of a snapshot's entries and previous txns (-inf when empty)."""
-    newest = -np.inf
-    for table, name in (
-        ("user_entries", "ts"),
-        ("merchant_entries", "ts"),
-        ("user_last", "prev_ts"),
-    ):
-        values = tables[table][name].to_numpy()  # a null is NaN
-        values = values[~np.isnan(values)]
-        if len(values):
-            newest = max(newest, float(values.max()))
-    return newest
+    import pyarrow.compute as pc
+
+    newest = -np.inf  # (not to_numpy: Arrow's conversion loads pandas, which a start need not)
+    for table, name in (("user_entries", "ts"), ("merchant_entries", "ts")):
+        value = pc.max(tables[table][name]).as_py()  # a snapshot holds no null nor NaN
+        newest = newest if value is None else max(newest, float(value))
+    value = pc.max(tables["user_last"]["prev_ts"]).as_py()
+    return newest if value is None else max(newest, float(value))
 
 
 def restore_store(store, tables: dict[str, pa.Table]):
@@ -113,8 +110,8 @@ class StoredState:
 
     def __init__(self, tables: dict[str, pa.Table]) -> None:
         self.entries, self.merchant_entries = tables["user_entries"], tables["merchant_entries"]
-        self.user_rows = _row_spans(self.entries["user_id"].to_pylist())
-        self.merchant_rows = _row_spans(self.merchant_entries["merchant_id"].to_pylist())
+        self.user_rows = _row_spans(self.entries["user_id"])
+        self.merchant_rows = _row_spans(self.merchant_entries["merchant_id"])
         last = tables["user_last"].to_pydict()
         values = zip(last["prev_ts"], last["loc_lat"], last["loc_lon"], last["loc_ts"], strict=True)
         self.last = dict(zip(last["user_id"], values, strict=True))
@@ -166,11 +163,31 @@ class StoredState:
         )
 
 
-def _row_spans(keys: list) -> dict:
-    """Each key's [first, past its last) rows, in order of first appearance."""
-    ends = dict(zip(keys, range(1, len(keys) + 1), strict=True))
-    firsts = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-    return {key: (firsts[key], end) for key, end in ends.items()}
+def _row_spans(keys: pa.ChunkedArray) -> dict:
+    """Each key's rows [first, past its last), in order of first appearance, for a column that
+    holds each key's rows together: found over the dictionary-coded column, so that only one
+    Python string per key is made."""
+    import pyarrow.compute as pc
+
+    spans: dict = {}
+    at = 0
+    for chunk in keys.chunks:
+        if not len(chunk):
+            continue
+        coded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+        indices = coded.indices.cast(pa.int64())
+        codes = np.frombuffer(indices.buffers()[1], np.int64, len(indices), indices.offset * 8)
+        starts = np.flatnonzero(np.diff(codes, prepend=-1) != 0)
+        ends = np.append(starts[1:], len(codes))
+        words = coded.dictionary.to_pylist()
+        for code, start, end in zip(
+            codes[starts].tolist(), starts.tolist(), ends.tolist(), strict=True
+        ):
+            key = words[code]
+            first = spans[key][0] if key in spans and spans[key][1] == at + start else at + start
+            spans[key] = (first, at + end)
+        at += len(codes)
+    return spans
 
 
 def group_values(state: UserState) -> tuple[list, list, list]:

@@ -3,6 +3,7 @@ snapshots, exactly as the store restored all at once."""
 
 from __future__ import annotations
 
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,12 +19,18 @@ from tests.helpers import build, one_record, record
     st.lists(record, max_size=30),
     st.booleans(),
     st.sampled_from(["lookup-update", "observe"]),
+    st.sampled_from([None, 1, 3]),
 )
-def test_a_lazily_restored_store_is_the_store_restored_at_once(before, after, late, way):
+def test_a_lazily_restored_store_is_the_store_restored_at_once(before, after, late, way, rows):
+    """(Tables in chunks of `rows` rows too, a key's rows across chunks, as a file in row
+    groups reads.)"""
     config = StoreConfig(label_delay=2 * DAY, lateness=3 * DAY)
     prefix = build(before, late=late)
     _, original = one_record(prefix, config)
     tables = original.snapshot()
+    if rows:
+        tables = {n: pa.Table.from_batches(t.to_batches(max_chunksize=rows), t.schema)
+                  for n, t in tables.items()}  # fmt: skip
     eager = restore_store(InMemoryStore(config), tables)
     lazy = InMemoryStore.restore(tables, config)
     clock = max((t.ts for t in prefix), default=0.0)
