@@ -106,6 +106,21 @@ def quoted_csv() -> Path:
     return _cached("quoted.csv", write)
 
 
+def plain_csv() -> Path:
+    """The clean file as CSV: the schema's names, nothing quoted, 'YYYY-MM-DDTHH:MM:SSZ'."""
+
+    def write(path: Path) -> None:
+        rows = _rows()
+        with open(path, "w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(list(rows[0]))
+            for row in rows:
+                row["timestamp"] = _iso(row["timestamp"])
+                writer.writerow(["" if v is None else v for v in row.values()])
+
+    return _cached("plain.csv", write)
+
+
 def stragglers_jsonl() -> Path:
     """The clean file with one record in 500 moved an hour later in the file (late by less
     than the store's day of lateness): a daily file with a few stragglers."""
