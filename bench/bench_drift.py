@@ -75,7 +75,8 @@ def _reference_against_features() -> None:
     paths = [CACHE / f"{name}.parquet" for name in ("reference-200k", "current-100k", "both-300k")]
     if not all(path.exists() for path in paths):
         big = pq.read_table(big_table())
-        for path, (start, n) in zip(paths, [(0, 200_000), (200_000, 100_000), (0, 300_000)]):
+        spans = [(0, 200_000), (200_000, 100_000), (0, 300_000)]
+        for path, (start, n) in zip(paths, spans, strict=True):
             pq.write_table(big.slice(start, n), path)
     fraud = str(Path(sys.executable).with_name("fraud"))
     env = dict(os.environ, NO_COLOR="1")
