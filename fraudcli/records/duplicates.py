@@ -193,10 +193,11 @@ class RecordDuplicates:
         self._seen.add(txn.transaction_id)
         return txn
 
-    def check_id(self, line: int, raw: str, transaction_id: str) -> Reject | None:
-        """`check` of a record known by its id and raw text: its reject, or None if new."""
+    def check_id(self, line: int, raw, transaction_id: str) -> Reject | None:
+        """`check` of a record known by its id and line number (`raw(line)` its text): its
+        reject, or None if new."""
         if transaction_id in self._seen:
-            return Reject(line, f"duplicate transaction_id {transaction_id!r}", raw)
+            return Reject(line, f"duplicate transaction_id {transaction_id!r}", raw(line))
         self._seen.add(transaction_id)
         return None
 

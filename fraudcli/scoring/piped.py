@@ -38,10 +38,15 @@ BATCH_LINES = 64  # lines that arrived together, read as a block (fewer: one by 
 
 @dataclass
 class Arrived:
-    """Lines that arrived together, read as a block; `raw` is each line's text by number."""
+    """Lines that arrived together, read as a block; `lines` are their bytes, the first one
+    numbered `first` (a duplicate's reject quotes its line)."""
 
     block: ValidBlock
-    raw: dict[int, str]
+    lines: list[bytes]
+    first: int
+
+    def raw(self, line: int) -> str:
+        return self.lines[line - self.first].decode("utf-8", "replace").rstrip("\r")
 
 
 def piped_batches(stream: BinaryIO, columns: ColumnMap) -> Iterator[list[Item] | Arrived]:
@@ -56,8 +61,7 @@ def piped_batches(stream: BinaryIO, columns: ColumnMap) -> Iterator[list[Item] |
         if len(chunk) < BATCH_LINES or columns.mapping or None in chunk:
             yield [parse_jsonl_line(raw, first + i, columns) for i, raw in enumerate(chunk)]
         else:
-            raw = {first + i: line.decode("utf-8", "replace") for i, line in enumerate(chunk)}
-            yield Arrived(lines_block(chunk, first, columns), raw)
+            yield Arrived(lines_block(chunk, first, columns), chunk, first)
 
 
 def decided_pipe(
@@ -119,7 +123,7 @@ def _block(arrived: Arrived, dedupe, pipeline: Pipeline, columns: ColumnScorer):
     judged and written over columns."""
     block = arrived.block
     ids = block.data["transaction_id"].to_pylist()
-    keep, duplicates = _first_times(dedupe, ids, block, arrived.raw)
+    keep, duplicates = _first_times(dedupe, ids, block, arrived.raw)  # (raw: only if any)
     ready = columns.take(block, keep)
     data = ready.data
     values = [_values(data, name) for name in _OBSERVED]
@@ -139,13 +143,13 @@ def _values(data, name: str) -> list:
     return data[name].to_pylist()
 
 
-def _first_times(dedupe: RecordDuplicates, ids: list[str], block: ValidBlock, raw: dict):
+def _first_times(dedupe: RecordDuplicates, ids: list[str], block: ValidBlock, raw):
     """Which rows hold an id not seen before (None: all), and a reject for each other."""
     if dedupe.all_new(ids):
         return None, []
     keep, duplicates, lines = np.ones(len(ids), dtype=bool), [], block.lines.tolist()
     for i, tid in enumerate(ids):
-        seen = dedupe.check_id(lines[i], raw[lines[i]], tid)
+        seen = dedupe.check_id(lines[i], raw, tid)
         if seen is not None:
             keep[i] = False
             duplicates.append(seen)
