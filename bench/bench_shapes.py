@@ -19,6 +19,7 @@ from bench import shapes
 from bench.common import CACHE, figure, trained_model
 
 PIPE_ROWS = 50_000
+ROUNDS = 3
 
 
 def _score_seconds(source: Path, mapping: list[str] | None = None) -> float:
@@ -31,14 +32,25 @@ def _score_seconds(source: Path, mapping: list[str] | None = None) -> float:
     return time.perf_counter() - started
 
 
-def _steady_rate(source: Path, rows: int, mapping: list[str] | None = None) -> float:
+def _start(source: Path, mapping: list[str] | None) -> float:
+    """The same command on the file's first record (start-up: bundle, state, modules)."""
     one = CACHE / f"one{source.suffix}"
     with open(source, "rb") as src:
         head = src.readline() + (src.readline() if source.suffix == ".csv" else b"")
     one.write_bytes(head)
-    start = min(_score_seconds(one, mapping) for _ in range(2))
-    seconds = min(_score_seconds(source, mapping) for _ in range(2))
-    return rows / max(seconds - start, 1e-9)
+    return min(_score_seconds(one, mapping) for _ in range(2))
+
+
+def _steady_rates(cases: list[tuple[str, Path, list[str] | None]], rows: int) -> dict:
+    """Each file's rate with its start-up subtracted, best of ROUNDS rounds that take every
+    file in turn (so that a busy spell of the machine does not fall on one file alone)."""
+    starts = {name: _start(source, mapping) for name, source, mapping in cases}
+    best = dict.fromkeys(starts, 0.0)
+    for _ in range(ROUNDS):
+        for name, source, mapping in cases:
+            seconds = _score_seconds(source, mapping) - starts[name]
+            best[name] = max(best[name], rows / max(seconds, 1e-9))
+    return best
 
 
 def _fraud() -> str:
@@ -95,30 +107,25 @@ def _river_stream() -> Path:
 
 def run() -> None:
     n = shapes.ROWS
-    clean = _steady_rate(shapes.clean(), n)
-    figure(f"clean JSONL ('...29Z', nulls left out), {n:,} rows", f"{clean:,.0f} txn/s")
     cases = [
+        ("clean JSONL ('...29Z', nulls left out)", shapes.clean(), None),
         ("pandas to_json ('.000Z', nulls, a mostly-null key)", shapes.pandas_jsonl(), None),
         ("Spark ('.000+01:00', a key on 1% of lines)", shapes.spark_jsonl(), None),
         ("isoformat ('...29+00:00')", shapes.offsets_jsonl(), None),
         ("Kafka Connect (epoch milliseconds, nulls)", shapes.epoch_jsonl(), None),
         ("a daily file with stragglers (1 in 500 late)", shapes.stragglers_jsonl(), None),
+        ("clean CSV (the schema's names, nothing quoted)", shapes.plain_csv(), None),
+        ("CSV, every cell quoted, own names and --map", shapes.quoted_csv(), shapes.CSV_MAP),
     ]
-    for label, source, mapping in cases:
-        rate = _steady_rate(source, n, mapping)
+    rates = _steady_rates(cases, n)
+    clean, plain = rates[cases[0][0]], rates[cases[6][0]]
+    figure(f"{cases[0][0]}, {n:,} rows", f"{clean:,.0f} txn/s", f"best of {ROUNDS}")
+    for label, _, _ in cases[1:6]:
+        rate = rates[label]
         figure(f"  {label}", f"{rate:,.0f} txn/s", f"{rate / clean:.2f}x clean (aim >= 0.8)")
-    plain = _steady_rate(shapes.plain_csv(), n)
-    figure(
-        "clean CSV (the schema's names, nothing quoted)",
-        f"{plain:,.0f} txn/s",
-        f"{plain / clean:.2f}x clean JSONL",
-    )
-    rate = _steady_rate(shapes.quoted_csv(), n, shapes.CSV_MAP)
-    figure(
-        "  CSV, every cell quoted, own names and --map",
-        f"{rate:,.0f} txn/s",
-        f"{rate / plain:.2f}x clean CSV, {rate / clean:.2f}x clean JSONL",
-    )
+    figure(cases[6][0], f"{plain:,.0f} txn/s", f"{plain / clean:.2f}x clean JSONL")
+    rate = rates[cases[7][0]]
+    figure(f"  {cases[7][0]}", f"{rate:,.0f} txn/s", f"{rate / plain:.2f}x clean CSV")
     from bench.bench_river import _records, _river_rate
 
     river = max(_river_rate(_records()) for _ in range(2))
