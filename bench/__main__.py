@@ -14,6 +14,7 @@ from bench import common
 SUITES = (
     "simulate",
     "score",
+    "shapes",
     "train",
     "model",
     "calibration",

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -179,3 +180,32 @@ def replay_fake(n=2000, stalls=None, **options):
     pipeline = FakePipeline(FakeStore(stalls or {}))
     report = replay(records(n), pipeline, ReplayOptions(**options))
     return report, pipeline
+
+
+def chunk_data(txns) -> dict[str, pa.Array]:
+    """A list of txns as the columns `ColumnState.chunk` codes."""
+
+    def column(name, kind):
+        return pa.array([getattr(t, name) for t in txns], kind)
+
+    return {
+        "ts": column("ts", pa.float64()),
+        "amount": column("amount", pa.float64()),
+        "is_fraud": column("is_fraud", pa.int8()),
+        "lat": column("lat", pa.float64()),
+        "lon": column("lon", pa.float64()),
+        "user_id": column("user_id", pa.string()),
+        "merchant_id": column("merchant_id", pa.string()),
+        "country": column("country", pa.string()),
+        "device_id": column("device_id", pa.string()),
+    }
+
+
+def continued(state, chunks) -> np.ndarray:
+    """The features of each chunk of txns in turn through `ColumnState.step` (none refused)."""
+    parts = []
+    for txns in chunks:
+        X = state.step(state.chunk(chunk_data(txns)))
+        assert X is not None
+        parts.append(X)
+    return np.concatenate(parts) if parts else np.zeros((0, 26))

@@ -153,8 +153,12 @@ def _manifest_checksum(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def load_bundle(path: str | Path = DEFAULT_MODEL_DIR, trust: Trust | None = None) -> Bundle:
-    """Read and verify a bundle; BundleError says what is wrong and what to do.
+def load_bundle(
+    path: str | Path = DEFAULT_MODEL_DIR, trust: Trust | None = None, *, profile: bool = True
+) -> Bundle:
+    """Read and verify a bundle; BundleError says what is wrong and what to do. Each file is
+    read once: its bytes are checked against the manifest, then parsed. `profile` False leaves
+    the drift profile unparsed (its checksum checked all the same): deciding does not read it.
 
     `trust` (default: the running command's, `fraudcli.signing.active_trust`) may require a
     signature made with its key and a manifest SHA-256 starting with its `expect`."""
@@ -163,8 +167,12 @@ def load_bundle(path: str | Path = DEFAULT_MODEL_DIR, trust: Trust | None = None
     where = f"bundle {root}"
     model = parse_json(read_part(root, manifest, "model.json"), where, "model.json")
     check_model(model, where)
-    profile = parse_json(read_part(root, manifest, "profile.json"), where, "profile.json")
-    check_profile(profile, where)
+    profile_bytes = read_part(root, manifest, "profile.json")
+    if profile:
+        profile = parse_json(profile_bytes, where, "profile.json")
+        check_profile(profile, where)
+    else:
+        profile = {}
     state = {name: read_parquet(root, manifest, name) for name in STATE_TABLES}
     for name in OPTIONAL_STATE_TABLES:  # read only when listed (older bundles lack them)
         if f"state/{name}.parquet" in manifest["files"]:

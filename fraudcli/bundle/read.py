@@ -62,6 +62,6 @@ def read_parquet(root: Path, manifest: dict, name: str) -> pa.Table:
     part = f"state/{name}.parquet"
     data = read_part(root, manifest, part)
     try:
-        return pq.read_table(pa.BufferReader(data))
+        return pq.ParquetFile(pa.BufferReader(data)).read()  # one file: no dataset layer
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise BundleError(f"bundle {root}: {part} is not a readable Parquet file ({exc})") from None

@@ -22,7 +22,7 @@ from fraudcli.cli.app import (
 from fraudcli.cli.audit_opts import ExpectOpt, RedactOpt, SigningKeyOpt, begin, print_audit
 from fraudcli.cli.console import err, progress
 from fraudcli.cli.options import finite, ranged
-from fraudcli.cli.render import emit
+from fraudcli.cli.render import emit, print_warning
 from fraudcli.config.load import load_config
 from fraudcli.errors import DriftDetected, UsageError
 from fraudcli.files import check_distinct
@@ -121,6 +121,7 @@ def drift_report(
             strict=strict,
             on_batch=advance,
             state_path=state,
+            on_warning=print_warning,
         )
     print_drift(result)
     audit = session.finish(result.summary.to_dict())

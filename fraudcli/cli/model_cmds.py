@@ -191,6 +191,7 @@ def score(
             raw_csv=csv_raw,
             shadow_dir=shadow,
             on_batch=advance,
+            on_warning=render.print_warning,
         )
     render.print_summary(summary, rejects)
     if summary.shadow is not None:
@@ -247,6 +248,7 @@ def evaluate(
             strict=strict,
             shadow_dir=shadow,
             on_batch=advance,
+            on_warning=render.print_warning,
         )
     render.print_evaluation(result)
     audit = session.finish(result.summary.to_dict())

@@ -77,6 +77,10 @@ def format_reject_reasons(reasons: dict[str, int]) -> Table:
     return table
 
 
+def print_warning(text: str) -> None:
+    err.print(f"[yellow]warning:[/] {safe(text)}")
+
+
 def print_summary(summary, rejects_path: Path | None = None) -> None:
     err.print(format_summary(summary))
     if summary.reject_reasons:

@@ -26,15 +26,15 @@ from fraudcli.cli.render import emit
 from fraudcli.config.load import load_config
 from fraudcli.errors import UsageError
 from fraudcli.files import check_distinct
-from fraudcli.replay.faults import Fault
-from fraudcli.replay.latency import PERCENTILE_DEFINITION
-from fraudcli.replay.options import ReplayOptions
+from fraudcli.replay.options import PERCENTILE_DEFINITION, ReplayOptions
 
 Float = float | None
 
 
-def _fault(text: str | None) -> Fault | None:
+def _fault(text: str | None):  # -> Fault | None (Typer evaluates the annotations)
     """--inject-latency MS@FRACTION, parsed (and range-checked) while Typer reads the options."""
+    from fraudcli.replay.faults import Fault
+
     try:
         return Fault.parse(text) if text else None
     except UsageError as exc:

@@ -3,7 +3,8 @@
 The current file is read in batches; each batch goes through the pipeline (features, model,
 decision, state update, continuing from the bundle's state) and into streaming accumulators,
 so memory stays bounded whatever the file's size. A file goes through `fraud score`'s column
-path, proved equal to the record path (which a pipe, or a `--reference` store, goes through).
+path, proved equal to the record path (which a pipe goes through); so does `--reference` data
+(`commands.reference_data`), whose state the current data then continues.
 """
 
 from __future__ import annotations
@@ -14,12 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fraudcli.commands.reference import (
-    MODEL_CATEGORICAL,
-    MODEL_NUMERIC,
-    decide_rows,
-    profile_columns,
-)
+from fraudcli.commands.reference import MODEL_CATEGORICAL, MODEL_NUMERIC
+from fraudcli.commands.reference_data import profile_of_data
 from fraudcli.config.load import Config
 from fraudcli.drift.compare import CategoricalDrift, NumericDrift
 from fraudcli.drift.profile import Profile, bin_index
@@ -27,16 +24,15 @@ from fraudcli.drift.stats import psi_rows
 from fraudcli.drift.stream import CategoricalAccumulator, NumericAccumulator
 from fraudcli.drift.verdict import DatasetVerdict, DriftThresholds, judge_drift
 from fraudcli.errors import BundleError, InputError, UsageError
-from fraudcli.features.feature_table import CATEGORICAL, collect_features
+from fraudcli.features.feature_table import CATEGORICAL
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.features.store import InMemoryStore
 from fraudcli.files import check_distinct
-from fraudcli.io.read import read_batches
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import RejectSink
+from fraudcli.records.timestamps import format_timestamp
 from fraudcli.samples import DRIFT, sample_path
 from fraudcli.scoring.decided import decided
-from fraudcli.scoring.load import OpenBundle, open_bundle
+from fraudcli.scoring.load import open_bundle
 from fraudcli.scoring.output import Scored, ScoredRecords
 
 PERIODS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
@@ -137,8 +133,6 @@ def _name_of(length: float) -> str:
 
 
 def _label(period: int, length: float) -> str:
-    from fraudcli.records.timestamps import format_timestamp
-
     text = format_timestamp(period * length)
     return text[:10] if length >= 86400 else text[:13] + "h"
 
@@ -155,6 +149,7 @@ def drift_report(
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
     state_path: Path | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> DriftResult:
     """Compare `current` (default: the shipped drifted sample) with the bundle's profile, or
     with `reference` data. The current data continues from the state at `state_path` (read,
@@ -165,9 +160,12 @@ def drift_report(
         raise UsageError("--reference continues from its own state: leave out --state")
     source = input_or_default(current)
     check_distinct([source, reference], [("--rejects", rejects_path)])
-    opened = open_bundle(config, model_dir, state_path=state_path)
-    if reference is not None:  # continue the current data from the reference's store
-        profile_dict, opened.pipeline.store = _reference_from_data(reference, opened)
+    opened = open_bundle(config, model_dir, state_path=state_path, profile=True)
+    on_early = None
+    if reference is not None:  # continue the current data from the reference's state
+        profile_dict, state = profile_of_data(reference, opened)
+        opened.continue_from(state)
+        on_early = _starts_before_reference
     else:
         profile_dict = opened.bundle.profile
     profile, decisions = _parse_profile(profile_dict)
@@ -175,8 +173,8 @@ def drift_report(
     summary = RunSummary()
     with RejectSink(rejects_path) as sink:
         batches = decided(
-            source, opened, sink, summary,
-            strict=strict, on_batch=on_batch, record_path=reference is not None,
+            source, opened, sink, summary, strict=strict, on_batch=on_batch,
+            on_warning=on_warning, on_early=on_early,
         )  # fmt: skip
         for batch in batches:
             add_batch(acc, batch)
@@ -225,25 +223,14 @@ def add_batch(acc: _Current, scored: Scored | ScoredRecords) -> None:
     acc.add(numeric, categorical, data["ts"].to_numpy())
 
 
-def _reference_from_data(reference: Path, opened: OpenBundle):
-    """A profile of `reference` (through a fresh store), and the store it leaves behind."""
-    from fraudcli.commands.reference import steady_rows
-    from fraudcli.drift.profile import build_profile
-
-    store = InMemoryStore(opened.store_config)
-    batches = read_batches(reference, opened.config.columns)
-    table, _ = collect_features(batches, store, RejectSink(None))
-    if not len(table):
-        raise InputError(f"no valid records in {reference}")
-    rows = steady_rows(table.ts, store.config.label_delay)
-    probability = opened.model.proba(table.X)
-    sample = np.flatnonzero(rows)
-    decisions = decide_rows(table, sample, probability, opened.engine)
-    numeric, categorical = profile_columns(table, rows, probability, decisions)
-    decision_column = {"decision": categorical.pop("decision")}
-    profile = build_profile(numeric, categorical).to_dict()
-    profile["decisions"] = build_profile({}, decision_column).to_dict()["categorical"]
-    return profile, store
+def _starts_before_reference(first: float, end: float) -> None:
+    raise UsageError(
+        f"the current data starts at {format_timestamp(first)}, before the reference data "
+        f"ends ({format_timestamp(end)}): the current data continues the reference's feature "
+        "state, and going back in time would make its window features meaningless. Give "
+        "current data that follows the reference, or leave out --reference to compare with "
+        "the model bundle's profile"
+    )
 
 
 def _result(acc: _Current, thresholds, summary, by, reference) -> DriftResult:

@@ -58,6 +58,7 @@ def evaluate_file(
     strict: bool = False,
     shadow_dir: Path | None = None,
     on_batch: Callable[[int], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Decide every record of `data` (default: the shipped later sample, txns.jsonl),
     continuing from the state at `state_path` (read only) or the bundle's, and score the
@@ -69,7 +70,11 @@ def evaluate_file(
     shadow = Shadow(open_challenger(config, shadow_dir), opened) if shadow_dir else None
     summary, seen = RunSummary(), Labelled()
     with RejectSink(rejects_path) as sink:
-        for batch in decided(source, opened, sink, summary, strict=strict, on_batch=on_batch):
+        batches = decided(
+            source, opened, sink, summary,
+            strict=strict, on_batch=on_batch, on_warning=on_warning,
+        )  # fmt: skip
+        for batch in batches:
             if shadow is not None:
                 shadow.add(batch)
             seen.add(batch, shadow.p[-1] if shadow is not None and shadow.p else None)

@@ -48,6 +48,7 @@ def score_file(
     shadow_dir: Path | None = None,
     on_batch: Callable[[int], None] | None = None,
     record_path: bool = False,
+    on_warning: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Score `data` (JSONL on stdin when None) with the bundle and write decisions to `output`
     (JSONL on stdout when None), as `fraudcli.scoring.decided` decides them (`record_path`
@@ -70,7 +71,7 @@ def score_file(
         opened.keep_states = streamed
         with held_signals() if streamed else nullcontext():
             options = dict(with_features=with_features, strict=strict, on_batch=on_batch,
-                           record_path=record_path)  # fmt: skip
+                           record_path=record_path, on_warning=on_warning)  # fmt: skip
             run = (opened, keeper, streamed, shadow)
             return _run(data, output, run, rejects_path, raw_csv, options)
 

@@ -14,8 +14,9 @@ per-user arrays: the previous txn in input order (the gap) and the previous loca
 travel), for each user's first new row and first located new row.
 
 A chunk is taken only when it can be exact (`step` returns None otherwise, and the caller goes
-on record by record from `to_store()`): timestamps non-decreasing and not before anything stored,
-every row with a user, lat and lon together. A step costs time linear in the stored entries plus
+on record by record from `to_store()`): timestamps in order, or behind the newest before them by
+less than the store's `lateness` (`fraudcli.features.late_rows`), every row with a user, lat
+and lon together. A step costs time linear in the stored entries plus
 the chunk, so chunks should be large (tens of thousands of rows).
 """
 
@@ -37,6 +38,15 @@ from fraudcli.features.batch import (
 )
 from fraudcli.features.batch_groups import Codes, Groups, Ranks, TxnColumns, stable_order
 from fraudcli.features.chunk import Chunk, Vocab
+from fraudcli.features.late_rows import (
+    in_time,
+    input_gap_travel,
+    newest_before,
+    passed_rows,
+    redo_user_rows,
+    time_order,
+)
+from fraudcli.features.snapshot import snapshot_end
 from fraudcli.features.spec import FEATURE_NAMES, MAX_GAP_HOURS, MERCHANT_WINDOWS
 from fraudcli.features.store import InMemoryStore, StoreConfig
 
@@ -124,22 +134,24 @@ class ColumnState:
         if n == 0:
             return X
         self._grow(len(self.users.values))
+        # late rows (by less than `lateness`): the kernels run in time order (`late_rows`)
+        late = bool((chunk.ts < newest_before(chunk.ts, self.newest)).any())
         # the merchant side and the user side share nothing but the chunk and write other
         # columns of X; NumPy lets go of the GIL in its loops, so on two cores they overlap
-        merchants = _POOL.submit(self._merchant_side, chunk, X)
+        merchants = _POOL.submit(self._merchant_side, chunk, X, late)
         X[:, :6] = time_feature_columns(chunk.ts, chunk.amount)
-        users = self._user_side(chunk, X)
+        users = self._user_side(chunk, X, late)
         self._advance(chunk, users, merchants.result())
         return X
 
     def _usable(self, chunk: Chunk) -> bool:
-        ts = chunk.ts
-        config_ok = self.config.lateness >= 0.0 and np.isfinite(self.config.label_delay)
-        in_order = not np.isnan(ts).any() and bool((np.diff(ts) >= 0.0).all())
-        after_state = len(ts) == 0 or ts[0] >= self.newest
+        ts, config = chunk.ts, self.config
+        config_ok = config.lateness >= 0.0 and np.isfinite(config.label_delay)
         every_user = not (chunk.user < 0).any()
         whole = not (~np.isnan(chunk.lat) & np.isnan(chunk.lon)).any()
-        return config_ok and in_order and after_state and every_user and whole
+        if not (config_ok and every_user and whole) or np.isnan(ts).any():
+            return False
+        return in_time(ts, self.newest, config.lateness, config.label_delay)
 
     def _grow(self, n_users: int) -> None:
         extra = n_users - len(self.prev_ts)
@@ -147,7 +159,7 @@ class ColumnState:
             for name in ("prev_ts", "loc_lat", "loc_lon", "loc_ts"):
                 setattr(self, name, np.concatenate([getattr(self, name), _floats(extra)]))
 
-    def _user_side(self, chunk: Chunk, X: np.ndarray) -> tuple[Groups, TxnColumns]:
+    def _user_side(self, chunk: Chunk, X: np.ndarray, late: bool) -> tuple[Groups, TxnColumns]:
         h = len(self.u_ts)
         columns = TxnColumns(
             ts=np.concatenate([self.u_ts, chunk.ts]),
@@ -160,18 +172,28 @@ class ColumnState:
             country=_joined(self.u_country, chunk.country, self.countries),
             device=_joined(self.u_device, chunk.device, self.devices),
         )
-        novelty = _POOL.submit(self._novelty, columns, h, X)
+        rows, at = np.arange(h, h + len(chunk.ts)), np.arange(len(columns.ts))
+        if late:
+            at, where = time_order(columns.ts)  # `at`: the row at each place of time order
+            columns, rows = _taken(columns, at), where[h:]
+        novelty = _POOL.submit(self._novelty, columns, rows, X)
         groups = Groups(columns.user.codes, columns.ts, Ranks(columns.ts))
-        places = np.flatnonzero(groups.order >= h)  # the chunk's rows, in group order
-        X[groups.order[places] - h, 6:17] = user_feature_columns(columns, groups, places, h)
+        index = at[groups.order]  # the input row at each place of group order
+        places = np.flatnonzero(index >= h)  # the chunk's rows, in group order
+        first = 0 if late else h
+        X[index[places] - h, 6:17] = user_feature_columns(columns, groups, places, first)
         novelty.result()
-        self._from_before(chunk, groups, h, X)
+        if late:  # gap and travel in input order, and the rows a late row passes
+            input_gap_travel(chunk, self.prev_ts, self.loc_lat, self.loc_lon, self.loc_ts, X)
+            redo_user_rows(self, chunk, passed_rows(chunk), X)
+        else:
+            self._from_before(chunk, groups, h, X)
         return groups, columns
 
     @staticmethod
-    def _novelty(columns: TxnColumns, h: int, X: np.ndarray) -> None:
+    def _novelty(columns: TxnColumns, rows: np.ndarray, X: np.ndarray) -> None:
         for j, values in enumerate((columns.merchant, columns.country, columns.device)):
-            X[:, 17 + j] = is_new_columns(columns.user, values, columns.ts)[h:]
+            X[:, 17 + j] = is_new_columns(columns.user, values, columns.ts)[rows]
 
     def _from_before(self, chunk: Chunk, groups: Groups, h: int, X: np.ndarray) -> None:
         """Gap and travel of the rows whose previous (located) txn is not in the chunk."""
@@ -194,14 +216,19 @@ class ColumnState:
         X[rows, 15] = distance
         X[rows, 16] = distance / hours
 
-    def _merchant_side(self, chunk: Chunk, X: np.ndarray) -> tuple[Groups, TxnColumns]:
+    def _merchant_side(self, chunk: Chunk, X: np.ndarray, late: bool) -> tuple[Groups, TxnColumns]:
         h = len(self.m_ts)
         ts = np.concatenate([self.m_ts, chunk.ts])
         codes = np.concatenate([self.m_merchant, chunk.merchant])
+        labels = np.concatenate([self.m_label, chunk.label])
+        at = np.arange(len(ts))
+        if late:  # in time order: exact, as a late row is never in an earlier row's windows
+            at, _ = time_order(ts)
+            ts, codes, labels = ts[at], codes[at], labels[at]
         columns = TxnColumns(
             ts=ts,
             amount=ts,
-            label=np.concatenate([self.m_label, chunk.label]),
+            label=labels,
             lat=ts,
             lon=ts,
             user=Codes(codes, self.merchants.values),
@@ -210,21 +237,23 @@ class ColumnState:
             device=Codes(codes, self.merchants.values),
         )
         groups = Groups(codes, ts, Ranks(ts))
-        places = np.flatnonzero(groups.order >= h)  # rows without a merchant keep zeros
+        index = at[groups.order]  # the input row at each place of group order
+        places = np.flatnonzero(index >= h)  # rows without a merchant keep zeros
         delay = self.config.label_delay
-        undone = self._labels_undone(chunk, groups, places, h)
-        features = merchant_feature_columns(columns, groups, delay, places, h, undone)
-        X[groups.order[places] - h, 20:] = features
+        undone = self._labels_undone(chunk, groups, places, index[places] - h)
+        X[index[places] - h, 20:] = merchant_feature_columns(
+            columns, groups, delay, places, 0 if late else h, undone
+        )
         return groups, columns
 
-    def _labels_undone(self, chunk: Chunk, groups: Groups, places, h: int) -> np.ndarray | None:
-        """Per row at `places` and merchant window, new - old of the label changes in the
-        window that arrived after the row's time (the rows are in time order and not before
-        the state, so the horizon's floor never binds here); None when there are none."""
-        pending = np.flatnonzero(self.c_arrival > chunk.ts[0]) if len(chunk.ts) else []
+    def _labels_undone(self, chunk: Chunk, groups: Groups, places, rows) -> np.ndarray | None:
+        """Per row at `places` (the chunk's `rows`) and merchant window, new - old of the label
+        changes in the window that arrived after the row's time (no row is later than the
+        lateness, so the horizon's floor never binds here); None when there are none."""
+        pending = np.flatnonzero(self.c_arrival > chunk.ts.min()) if len(chunk.ts) else []
         if not len(pending):
             return None
-        codes, rows = groups.group[places], groups.order[places] - h
+        codes = groups.group[places]
         t = chunk.ts[rows]
         end = t - self.config.label_delay
         out = np.zeros((len(places), len(MERCHANT_WINDOWS)), dtype=np.int64)
@@ -262,7 +291,7 @@ class ColumnState:
             kept = self.c_ts > newest[self.c_merchant] - horizon
             for name in ("c_merchant", "c_ts", "c_arrival", "c_change"):
                 setattr(self, name, getattr(self, name)[kept])
-        self.newest = max(self.newest, float(chunk.ts[-1]))
+        self.newest = max(self.newest, float(chunk.ts.max()))
 
     # --- to and from the snapshot tables of `fraudcli.features.snapshot` ----------------------
 
@@ -293,8 +322,7 @@ class ColumnState:
                 _nan_filled(changes["arrival"]),
             )
             state.c_change = changes["change"].to_numpy().astype(np.int64)
-        stamps = [state.u_ts, state.m_ts, state.prev_ts[~np.isnan(state.prev_ts)]]
-        state.newest = max((float(s.max()) for s in stamps if len(s)), default=-np.inf)
+        state.newest = snapshot_end(tables)
         return state
 
     def to_store(self) -> InMemoryStore:
@@ -341,6 +369,14 @@ class ColumnState:
                 }
             ),
         }
+
+
+def _taken(columns: TxnColumns, rows: np.ndarray) -> TxnColumns:
+    """`columns` with every array taken at `rows`."""
+    codes = {name: Codes(getattr(columns, name).codes[rows], getattr(columns, name).uniques)
+             for name in ("user", "merchant", "country", "device")}  # fmt: skip
+    return TxnColumns(columns.ts[rows], columns.amount[rows], columns.label[rows],
+                      columns.lat[rows], columns.lon[rows], **codes)  # fmt: skip
 
 
 def _joined(stored: np.ndarray, new: np.ndarray, vocab: Vocab) -> Codes:

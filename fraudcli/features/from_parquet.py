@@ -22,8 +22,8 @@ from fraudcli.features.feature_table import CATEGORICAL, RECORD, FeatureTable
 from fraudcli.features.store import InMemoryStore
 from fraudcli.io.formats import Format, detect_format
 from fraudcli.records.columns import clean_mask, renamed
+from fraudcli.records.iso_columns import timestamps
 from fraudcli.records.schema import FIELDS, ColumnMap
-from fraudcli.records.timestamps import timestamps
 
 BATCH_ROWS = 65_536
 

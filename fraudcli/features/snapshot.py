@@ -20,6 +20,7 @@ from __future__ import annotations
 from itertools import groupby
 from operator import itemgetter
 
+import numpy as np
 import pyarrow as pa
 
 from fraudcli.features.state import MerchantState, UserState, prefix_sums
@@ -101,6 +102,18 @@ def _merchant_entries(merchants: dict[str, MerchantState]) -> pa.Table:
     )
 
 
+def snapshot_end(tables: dict[str, pa.Table]) -> float:
+    """The newest timestamp of a snapshot's entries and previous txns (-inf when empty)."""
+    import pyarrow.compute as pc
+
+    newest = -np.inf  # (not to_numpy: Arrow's conversion loads pandas, which a start need not)
+    for table, name in (("user_entries", "ts"), ("merchant_entries", "ts")):
+        value = pc.max(tables[table][name]).as_py()  # a snapshot holds no null nor NaN
+        newest = newest if value is None else max(newest, float(value))
+    value = pc.max(tables["user_last"]["prev_ts"]).as_py()
+    return newest if value is None else max(newest, float(value))
+
+
 def restore_store(store, tables: dict[str, pa.Table]):
     """Fill an empty store from `snapshot_tables` output (entries are already sorted per key)."""
     entries = tables["user_entries"]
@@ -144,12 +157,17 @@ def restore_store(store, tables: dict[str, pa.Table]):
     return store
 
 
-def _restore_changes(merchants: dict[str, MerchantState], table: pa.Table | None) -> None:
+def _restore_changes(merchants: dict, table: pa.Table | None, into_lists: bool = False) -> None:
+    """Each label change onto its merchant's state (or, `into_lists`, into a list per merchant
+    id for `StoredState` to attach when the merchant is read)."""
     if table is None:
         return
     data = table.to_pydict()
     rows = zip(data["merchant_id"], data["ts"], data["arrival"], data["change"], strict=True)
     for merchant_id, ts, arrival, change in rows:
+        if into_lists:
+            merchants.setdefault(merchant_id, []).append((ts, arrival, change))
+            continue
         state = merchants.get(merchant_id)
         if state is None:
             continue  # its entries expired: so did the change
@@ -157,6 +175,114 @@ def _restore_changes(merchants: dict[str, MerchantState], table: pa.Table | None
             state.changes = []
         state.changes.append((ts, arrival, change))
         state.last_arrival = max(state.last_arrival, arrival)
+
+
+class StoredState:
+    """A snapshot's tables, each key's state read from them when first asked for: the state
+    `restore_store` builds for that key, without building the others. At first only the keys
+    are read, to find each one's rows (a snapshot holds a key's entries together)."""
+
+    def __init__(self, tables: dict[str, pa.Table]) -> None:
+        self.entries, self.merchant_entries = tables["user_entries"], tables["merchant_entries"]
+        self.user_rows = _row_spans(self.entries["user_id"])
+        self.merchant_rows = _row_spans(self.merchant_entries["merchant_id"])
+        self.sums = (
+            self.entries["cum_amount"] if "cum_amount" in self.entries.column_names else None
+        )
+        self.changes: dict[str, list] = {}
+        _restore_changes(self.changes, tables.get("label_changes"), into_lists=True)
+        last = tables["user_last"].to_pydict()
+        values = zip(last["prev_ts"], last["loc_lat"], last["loc_lon"], last["loc_ts"], strict=True)
+        self.last = dict(zip(last["user_id"], values, strict=True))
+        # the order `restore_store` puts the keys in: by their entries, then the others
+        self.user_order = [*self.user_rows, *(u for u in self.last if u not in self.user_rows)]
+        self.merchant_order = list(self.merchant_rows)
+
+    def user(self, user_id: str, into: dict[str, UserState]) -> UserState | None:
+        """`user_id`'s state, now also in `into` (None if the snapshot has none)."""
+        span, last = self.user_rows.pop(user_id, None), self.last.pop(user_id, None)
+        if span is None and last is None:
+            return None
+        state = into[user_id] = UserState()
+        if span is not None:
+            rows = self.entries.slice(span[0], span[1] - span[0]).to_pydict()
+            state.ts = rows["ts"]
+            if self.sums is None:
+                state.cum = prefix_sums(rows["amount"], 0.0)
+            else:  # the very floats the store held
+                state.cum = [0.0, *self.sums.slice(span[0], span[1] - span[0]).to_pylist()]
+            state.merchant, state.country = rows["merchant_id"], rows["country"]
+            state.device = rows["device_id"]
+            state.last_seen = tuple(_newest(values, state.ts) for values in group_values(state))
+        if last is not None:
+            prev, lat, lon, lts = last
+            state.prev_ts = prev
+            state.loc = (lat, lon, lts) if lat is not None else None
+        return state
+
+    def merchant(self, merchant_id: str, into: dict[str, MerchantState]) -> MerchantState | None:
+        """`merchant_id`'s state, now also in `into` (None if the snapshot has none)."""
+        span = self.merchant_rows.pop(merchant_id, None)
+        if span is None:
+            return None
+        rows = self.merchant_entries.slice(span[0], span[1] - span[0]).to_pydict()
+        state = into[merchant_id] = MerchantState()
+        state.ts = rows["ts"]
+        state.cum_fraud = prefix_sums(rows["is_fraud"], 0)
+        changes = self.changes.pop(merchant_id, None)
+        if changes:
+            state.changes = changes
+            state.last_arrival = max(arrival for _, arrival, _ in changes)
+        return state
+
+    def everything(self, users: dict, merchants: dict) -> tuple[dict, dict]:
+        """Every key's state, in the order a store restored at once and then updated would
+        hold them: the snapshot's keys in `restore_store`'s order (read now if not yet), then
+        the keys `users` and `merchants` got since, in theirs."""
+
+        def ordered(order: list[str], known: dict, read) -> dict:
+            every = {key: known[key] if key in known else read(key, known) for key in order}
+            return every | {key: state for key, state in known.items() if key not in every}
+
+        return ordered(self.user_order, users, self.user), ordered(
+            self.merchant_order, merchants, self.merchant
+        )
+
+
+def _row_spans(keys: pa.ChunkedArray) -> dict:
+    """Each key's rows [first, past its last), in order of first appearance, for a column that
+    holds each key's rows together: found over the dictionary-coded column, so that only one
+    Python string per key is made."""
+    import pyarrow.compute as pc
+
+    spans: dict = {}
+    at = 0
+    for chunk in keys.chunks:
+        if not len(chunk):
+            continue
+        coded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+        indices = coded.indices.cast(pa.int64())
+        codes = np.frombuffer(indices.buffers()[1], np.int64, len(indices), indices.offset * 8)
+        starts = np.flatnonzero(np.diff(codes, prepend=-1) != 0)
+        ends = np.append(starts[1:], len(codes))
+        words = coded.dictionary.to_pylist()
+        for code, start, end in zip(
+            codes[starts].tolist(), starts.tolist(), ends.tolist(), strict=True
+        ):
+            key = words[code]
+            first = spans[key][0] if key in spans and spans[key][1] == at + start else at + start
+            spans[key] = (first, at + end)
+        at += len(codes)
+    return spans
+
+
+def stored_newest(tables: dict[str, pa.Table]) -> float:
+    """The newest timestamp of a snapshot's user entries (-inf when none): the `newest` that
+    `restore_store` gives a store."""
+    import pyarrow.compute as pc
+
+    value = pc.max(tables["user_entries"]["ts"]).as_py()
+    return -np.inf if value is None else float(value)
 
 
 def group_values(state: UserState) -> tuple[list, list, list]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 
+from fraudcli.features.spec import NEW_WINDOW
+
 _PRUNE_MIN = 32  # expire in chunks: deleting a list's head costs its length
 
 
@@ -29,24 +31,32 @@ class UserState:
 
     def add(self, ts: float, amount: float, merchant, country, device, horizon: float) -> None:
         times = self.ts
-        if not times or times[-1] <= ts:  # in order: no search
+        seen_m, seen_c, seen_d = self.last_seen
+        if not times or times[-1] <= ts:  # in order: no search, and `ts` is the newest seen
             times.append(ts)
-            self.cum.append(self.cum[-1] + amount)
+            cum = self.cum
+            cum.append(cum[-1] + amount)
             self.merchant.append(merchant)
             self.country.append(country)
             self.device.append(device)
+            if merchant is not None:
+                seen_m[merchant] = ts
+            if country is not None:
+                seen_c[country] = ts
+            if device is not None:
+                seen_d[device] = ts
         else:
             self._insert(bisect_right(times, ts), ts, amount, merchant, country, device)
-        seen_m, seen_c, seen_d = self.last_seen
-        if merchant is not None and seen_m.get(merchant, -1.0) < ts:
-            seen_m[merchant] = ts
-        if country is not None and seen_c.get(country, -1.0) < ts:
-            seen_c[country] = ts
-        if device is not None and seen_d.get(device, -1.0) < ts:
-            seen_d[device] = ts
+            if merchant is not None and seen_m.get(merchant, -1.0) < ts:
+                seen_m[merchant] = ts
+            if country is not None and seen_c.get(country, -1.0) < ts:
+                seen_c[country] = ts
+            if device is not None and seen_d.get(device, -1.0) < ts:
+                seen_d[device] = ts
         cutoff = times[-1] - horizon
-        if times[prune_at(len(times))] <= cutoff:
-            self._expire(cutoff)
+        quarter = (len(times) + 3) // 4  # `prune_at`, spelled out: once per record
+        if times[(quarter if quarter < _PRUNE_MIN else _PRUNE_MIN) - 1] <= cutoff:
+            self._expire(cutoff, lazy=horizon >= NEW_WINDOW)
 
     def _insert(self, pos: int, ts: float, amount: float, merchant, country, device) -> None:
         amounts = [b - a for a, b in zip(self.cum, self.cum[1:], strict=False)]
@@ -57,14 +67,19 @@ class UserState:
         self.device.insert(pos, device)
         self.cum = prefix_sums(amounts, self.cum[0])
 
-    def _expire(self, cutoff: float) -> None:
+    def _expire(self, cutoff: float, lazy: bool = False) -> None:
+        """Drop the entries at or before `cutoff`. Newest-seen times that old are dropped too,
+        or, when `lazy` (the horizon covers the novelty window, so such a time can never count
+        as seen), only once a dict holds more values than there are entries."""
         k = bisect_right(self.ts, cutoff)
         del self.ts[:k], self.merchant[:k], self.country[:k], self.device[:k]
         base = self.cum[k]  # rebase, so rounding stays relative to 30 days of amounts
         self.cum = [c - base for c in self.cum[k:]]
-        self.last_seen = tuple(
-            {v: t for v, t in seen.items() if t > cutoff} for seen in self.last_seen
-        )
+        n = len(self.ts)
+        if not lazy or any(len(seen) > n for seen in self.last_seen):
+            self.last_seen = tuple(
+                {v: t for v, t in seen.items() if t > cutoff} for seen in self.last_seen
+            )
 
 
 class MerchantState:
@@ -82,7 +97,8 @@ class MerchantState:
         times = self.ts
         if not times or times[-1] <= ts:  # in order: no search
             times.append(ts)
-            self.cum_fraud.append(self.cum_fraud[-1] + is_fraud)
+            cum = self.cum_fraud
+            cum.append(cum[-1] + is_fraud)
         else:
             pos = bisect_right(times, ts)
             labels = [b - a for a, b in zip(self.cum_fraud, self.cum_fraud[1:], strict=False)]
@@ -90,7 +106,8 @@ class MerchantState:
             times.insert(pos, ts)
             self.cum_fraud = prefix_sums(labels, self.cum_fraud[0])
         cutoff = times[-1] - horizon
-        if times[prune_at(len(times))] <= cutoff:
+        quarter = (len(times) + 3) // 4
+        if times[(quarter if quarter < _PRUNE_MIN else _PRUNE_MIN) - 1] <= cutoff:
             k = bisect_right(times, cutoff)
             del times[:k], self.cum_fraud[:k]
             if self.changes is not None:

@@ -12,6 +12,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import asin, cos, log1p, sin, sqrt
 from typing import TYPE_CHECKING, Protocol
 
 from fraudcli.features.spec import (
@@ -98,12 +99,16 @@ class FeatureStore(Protocol):
 
 class InMemoryStore:
     """The embedded, in-process backend: dicts of per-key state, and the registry of the ids
-    it has accepted (`ids`; None when the caller drops duplicates itself)."""
+    it has accepted (`ids`; None when the caller drops duplicates itself). A store restored
+    from a snapshot reads a key's state from the snapshot's tables when the key is first
+    touched (`fraudcli.features.snapshot.StoredState`): starting costs no Python object per
+    entry."""
 
     def __init__(self, config: StoreConfig | None = None, *, dedupe: bool = True) -> None:
         self.config = config or StoreConfig()
-        self.users: dict[str, UserState] = {}
-        self.merchants: dict[str, MerchantState] = {}
+        self._users: dict[str, UserState] = {}
+        self._merchants: dict[str, MerchantState] = {}
+        self._stored = None  # a `StoredState` whose keys are not all read yet
         self.ids = IdRegistry(self.config.id_window) if dedupe else None
         self.newest = -math.inf
         self._user_horizon = self.config.user_horizon
@@ -111,21 +116,103 @@ class InMemoryStore:
         self._label_delay = self.config.label_delay
         self._lateness = self.config.lateness
 
-    def observe(self, txn: Txn, lookup: bool = True) -> list[float] | None:
-        """None for a duplicate; else the features of `txn` (`lookup`), then `update`."""
-        ids = self.ids
-        if ids is not None and not ids.admit(
-            txn.transaction_id, txn.ts, txn.merchant_id, txn.is_fraud
-        ):
+    @property
+    def users(self) -> dict[str, UserState]:
+        """Every user's state, in the order a store restored at once would hold them."""
+        self._read_stored()
+        return self._users
+
+    @users.setter
+    def users(self, users: dict[str, UserState]) -> None:
+        self._read_stored()
+        self._users = users
+
+    @property
+    def merchants(self) -> dict[str, MerchantState]:
+        self._read_stored()
+        return self._merchants
+
+    @merchants.setter
+    def merchants(self, merchants: dict[str, MerchantState]) -> None:
+        self._read_stored()
+        self._merchants = merchants
+
+    def _read_stored(self) -> None:
+        if self._stored is not None:
+            stored, self._stored = self._stored, None
+            self._users, self._merchants = stored.everything(self._users, self._merchants)
+
+    def _user(self, user_id: str) -> UserState | None:
+        user = self._users.get(user_id)
+        if user is None and self._stored is not None:
+            user = self._stored.user(user_id, self._users)
+        return user
+
+    def _merchant(self, merchant_id: str | None) -> MerchantState | None:
+        if merchant_id is None:
             return None
-        features = self.lookup(txn) if lookup else []
-        self.update(txn)
+        merchant = self._merchants.get(merchant_id)
+        if merchant is None and self._stored is not None:
+            merchant = self._stored.merchant(merchant_id, self._merchants)
+        return merchant
+
+    def observe(self, txn: Txn, lookup: bool = True) -> list[float] | None:
+        """None for a duplicate; else the features of `txn` (`lookup`), then `update`: in one
+        pass, each key looked up once (the record path's hot loop)."""
+        if not lookup:
+            ids = self.ids
+            if ids is not None and not ids.admit(
+                txn.transaction_id, txn.ts, txn.merchant_id, txn.is_fraud
+            ):
+                return None
+            self.update(txn)
+            return []
+        return self.observe_values(
+            txn.transaction_id, txn.user_id, txn.ts, txn.amount, txn.merchant_id, txn.country,
+            txn.device_id, txn.lat, txn.lon, txn.is_fraud,
+        )  # fmt: skip
+
+    def observe_values(
+        self, transaction_id, user_id, t, amount, merchant_id, country, device_id, lat, lon, label
+    ) -> list[float] | None:
+        """`observe` of a record given as its values (no `Txn` needed: a batch's columns)."""
+        ids = self.ids
+        if ids is not None and not ids.admit(transaction_id, t, merchant_id, label):
+            return None
+        user = self._user(user_id)
+        merchant = self._merchant(merchant_id)
+        lateness = self._lateness
+        features = [
+            *time_features(t, amount),
+            *(
+                first_row(merchant_id, country, device_id)
+                if user is None
+                else user_row(user, t, amount, lat, lon, merchant_id, country, device_id, lateness)
+            ),
+            *(
+                _NO_MERCHANT_HISTORY
+                if merchant is None
+                else merchant_features(merchant, t, self._label_delay, lateness)
+            ),
+        ]
+        if t > self.newest:
+            self.newest = t
+        if user is None:
+            user = self._users[user_id] = UserState()
+        user.add(t, amount, merchant_id, country, device_id, self._user_horizon)
+        user.prev_ts = t
+        if lat is not None:
+            user.loc = (lat, lon, t)
+        if merchant_id is not None:
+            if merchant is None:
+                merchant = self._merchants[merchant_id] = MerchantState()
+            merchant.add(t, label or 0, self._merchant_horizon)
         return features
 
     def lookup(self, txn: Txn) -> list[float]:
         """The features of `txn` from the state left by the transactions before it."""
-        user = self.users.get(txn.user_id)
-        merchant = self.merchants.get(txn.merchant_id) if txn.merchant_id is not None else None
+        user = self._user(txn.user_id)
+        merchant = self._merchant(txn.merchant_id)
         lateness = self._lateness
         return [
             *time_features(txn.ts, txn.amount),
@@ -141,18 +228,18 @@ class InMemoryStore:
         """Add `txn` to the state, after its features were looked up."""
         if txn.ts > self.newest:
             self.newest = txn.ts
-        user = self.users.get(txn.user_id)
+        user = self._user(txn.user_id)
         if user is None:
-            user = self.users[txn.user_id] = UserState()
+            user = self._users[txn.user_id] = UserState()
         horizon = self._user_horizon
         user.add(txn.ts, txn.amount, txn.merchant_id, txn.country, txn.device_id, horizon)
         user.prev_ts = txn.ts
         if txn.lat is not None:
             user.loc = (txn.lat, txn.lon, txn.ts)
         if txn.merchant_id is not None:
-            merchant = self.merchants.get(txn.merchant_id)
+            merchant = self._merchant(txn.merchant_id)
             if merchant is None:
-                merchant = self.merchants[txn.merchant_id] = MerchantState()
+                merchant = self._merchants[txn.merchant_id] = MerchantState()
             merchant.add(txn.ts, txn.is_fraud or 0, self._merchant_horizon)
 
     def label(self, labels: Sequence[Label]) -> list[str]:
@@ -172,9 +259,18 @@ class InMemoryStore:
     def restore(
         cls, tables: dict[str, pa.Table], config: StoreConfig, *, dedupe: bool = True
     ) -> InMemoryStore:
-        from fraudcli.features.snapshot import restore_store
+        """The store a snapshot's tables hold (`snapshot.restore_store` builds the same at
+        once); each key is read from them when first touched."""
+        from fraudcli.features.snapshot import StoredState, stored_newest
 
-        return restore_store(cls(config, dedupe=dedupe), tables)
+        store = cls(config, dedupe=dedupe)
+        store._stored = StoredState(tables)
+        store.newest = stored_newest(tables)
+        if store.ids is not None:
+            store.ids = IdRegistry.from_table(
+                tables.get("transactions"), config.id_window, store.newest
+            )
+        return store
 
     def is_empty(self) -> bool:
         return not self.users and not self.merchants
@@ -191,83 +287,101 @@ def time_features(t: float, amount: float) -> tuple[float, ...]:
     weekday = (int(t // DAY) + 3) % 7  # 1970-01-01 was a Thursday (3, Monday = 0)
     return (
         amount,
-        math.log1p(amount),
-        math.sin(angle),
-        math.cos(angle),
+        log1p(amount),
+        sin(angle),
+        cos(angle),
         1.0 if weekday >= 5 else 0.0,
-        1.0 if seconds_of_day < 6 * 3600 else 0.0,
+        1.0 if seconds_of_day < 21600.0 else 0.0,  # before 06:00
     )
 
 
 def user_features(user: UserState, txn: Txn, lateness: float = DAY) -> tuple[float, ...]:
-    """Windows, gap, travel and novelty. Clipping is spelled as conditionals making the very
-    comparisons `min` and `max` make (same results, NaN included), without their calls.
+    """Windows, gap, travel and novelty of `txn` from its user's state (`user_row`)."""
+    return user_row(
+        user, txn.ts, txn.amount, txn.lat, txn.lon, txn.merchant_id, txn.country, txn.device_id,
+        lateness,
+    )  # fmt: skip
+
+
+def user_row(
+    user: UserState, t, amount, lat, lon, merchant, country, device, lateness: float = DAY
+) -> tuple:
+    """`user_features` of a record given as its values. Clipping is spelled as conditionals
+    making the very comparisons `min` and `max` make (same results, NaN included), without
+    their calls; the novelty and the distance are written out here rather than called (one
+    record at a time, a call costs as much as the arithmetic).
 
     A record more than `lateness` behind the user's newest entry N sees only the entries after
     N - (30 days + lateness) (`spec`: what expiry may have removed, whether it has or not)."""
-    t, ts, cum = txn.ts, user.ts, user.cum
-    hi = len(ts) if not ts or ts[-1] <= t else bisect_right(ts, t)  # in order: all are prior
-    lo_1h = bisect_right(ts, t - 3600.0)
-    lo_24h = bisect_right(ts, t - DAY)
-    lo_7d = bisect_right(ts, t - 7 * DAY)
-    lo_30d = bisect_right(ts, t - NEW_WINDOW)
-    if ts and t < ts[-1] - lateness:  # late: the horizon's floor, one more bisection
+    ts, cum = user.ts, user.cum
+    n = len(ts)
+    hi = n if not n or ts[-1] <= t else bisect_right(ts, t)  # in order: all are prior
+    lo_30d = bisect_right(ts, t - NEW_WINDOW, 0, hi)  # the windows nest: narrower searches
+    lo_7d = bisect_right(ts, t - _WEEK, lo_30d, hi)
+    lo_24h = bisect_right(ts, t - DAY, lo_7d, hi)
+    lo_1h = bisect_right(ts, t - 3600.0, lo_24h, hi)
+    if n and t < ts[-1] - lateness:  # late: the horizon's floor, one more bisection
         floor = bisect_right(ts, ts[-1] - LONGEST_WINDOW - lateness)
         lo_1h, lo_24h = max(lo_1h, floor), max(lo_24h, floor)
         lo_7d, lo_30d = max(lo_7d, floor), max(lo_30d, floor)
     n24, n7, n30 = hi - lo_24h, hi - lo_7d, hi - lo_30d
-    mean30 = (cum[hi] - cum[lo_30d]) / n30 if n30 else 0.0
+    top = cum[hi]
+    mean30 = (top - cum[lo_30d]) / n30 if n30 else 0.0
     gap = MAX_GAP_HOURS
     if user.prev_ts is not None:
         gap = (t - user.prev_ts) / 3600.0
         gap = 0.0 if 0.0 > gap else MAX_GAP_HOURS if MAX_GAP_HOURS < gap else gap
     distance = speed = 0.0
     loc = user.loc
-    if loc is not None and txn.lat is not None:
-        distance = haversine_km(loc[0], loc[1], txn.lat, txn.lon)
+    if loc is not None and lat is not None:
+        p1, p2 = loc[0] * RADIANS_PER_DEGREE, lat * RADIANS_PER_DEGREE  # haversine_km
+        a = (
+            sin((p2 - p1) / 2) ** 2
+            + cos(p1) * cos(p2) * sin((lon - loc[1]) * RADIANS_PER_DEGREE / 2) ** 2
+        )
+        distance = 2.0 * EARTH_KM * asin(min(1.0, sqrt(a)))
         hours = abs(t - loc[2]) / 3600.0
         speed = distance / (_MINUTE_HOURS if _MINUTE_HOURS > hours else hours)
+    if hi == n:  # every entry is at or before t: newest-seen answers novelty
+        since = t - NEW_WINDOW
+        seen_m, seen_c, seen_d = user.last_seen
+        new_m = 0.0 if merchant is None or seen_m.get(merchant, since) > since else 1.0
+        new_c = 0.0 if country is None or seen_c.get(country, since) > since else 1.0
+        new_d = 0.0 if device is None or seen_d.get(device, since) > since else 1.0
+    else:
+        new_m = 0.0 if merchant is None or merchant in user.merchant[lo_30d:hi] else 1.0
+        new_c = 0.0 if country is None or country in user.country[lo_30d:hi] else 1.0
+        new_d = 0.0 if device is None or device in user.device[lo_30d:hi] else 1.0
     return (
         float(hi - lo_1h),
         float(n24),
         float(n7),
         float(n30),
-        (cum[hi] - cum[lo_24h]) / n24 if n24 else 0.0,
-        (cum[hi] - cum[lo_7d]) / n7 if n7 else 0.0,
+        (top - cum[lo_24h]) / n24 if n24 else 0.0,
+        (top - cum[lo_7d]) / n7 if n7 else 0.0,
         mean30,
-        txn.amount / mean30 if mean30 > 0.0 else 1.0,
+        amount / mean30 if mean30 > 0.0 else 1.0,
         gap,
         distance,
         speed,
-        *_novelty(user, txn, lo_30d, hi),
+        new_m,
+        new_c,
+        new_d,
     )
 
 
 def first_for_user(txn: Txn) -> tuple[float, ...]:
     """`user_features` of a user with no state at all: empty windows, every value new."""
+    return first_row(txn.merchant_id, txn.country, txn.device_id)
+
+
+def first_row(merchant, country, device) -> tuple[float, ...]:
+    """`first_for_user` of a record given as its values."""
     return (
         *_NO_USER_HISTORY,
-        0.0 if txn.merchant_id is None else 1.0,
-        0.0 if txn.country is None else 1.0,
-        0.0 if txn.device_id is None else 1.0,
-    )
-
-
-def _novelty(user: UserState, txn: Txn, lo: int, hi: int) -> tuple[float, float, float]:
-    """is_new_{merchant,country,device}_30d: 1 if the value is not among prior txns in 30 days."""
-    merchant, country, device = txn.merchant_id, txn.country, txn.device_id
-    if hi == len(user.ts):  # every entry is at or before t: newest-seen suffices
-        since = txn.ts - NEW_WINDOW
-        seen_m, seen_c, seen_d = user.last_seen
-        return (
-            0.0 if merchant is None or seen_m.get(merchant, since) > since else 1.0,
-            0.0 if country is None or seen_c.get(country, since) > since else 1.0,
-            0.0 if device is None or seen_d.get(device, since) > since else 1.0,
-        )
-    return (
-        0.0 if merchant is None or merchant in user.merchant[lo:hi] else 1.0,
-        0.0 if country is None or country in user.country[lo:hi] else 1.0,
-        0.0 if device is None or device in user.device[lo:hi] else 1.0,
+        0.0 if merchant is None else 1.0,
+        0.0 if country is None else 1.0,
+        0.0 if device is None else 1.0,
     )
 
 
@@ -288,16 +402,17 @@ def merchant_features(
     a label that arrived after t not at all (its entry counts with the label it had then)."""
     ts, cum, end = merchant.ts, merchant.cum_fraud, t - delay
     hi = bisect_right(ts, end)
-    lo_1d = bisect_right(ts, end - DAY)
-    lo_7d = bisect_right(ts, end - 7 * DAY)
-    lo_30d = bisect_right(ts, end - 30 * DAY)
+    lo_30d = bisect_right(ts, end - _MONTH, 0, hi)  # the windows nest: narrower searches
+    lo_7d = bisect_right(ts, end - _WEEK, lo_30d, hi)
+    lo_1d = bisect_right(ts, end - DAY, lo_7d, hi)
     floor = -math.inf
     if ts and t < ts[-1] - lateness:  # late: the horizon's floor, one more bisection
         floor = ts[-1] - delay - LONGEST_WINDOW - lateness
         low = bisect_right(ts, floor)
         lo_1d, lo_7d, lo_30d = max(lo_1d, low), max(lo_7d, low), max(lo_30d, low)
     n1, n7, n30 = hi - lo_1d, hi - lo_7d, hi - lo_30d
-    f1, f7, f30 = cum[hi] - cum[lo_1d], cum[hi] - cum[lo_7d], cum[hi] - cum[lo_30d]
+    top = cum[hi]
+    f1, f7, f30 = top - cum[lo_1d], top - cum[lo_7d], top - cum[lo_30d]
     if merchant.last_arrival > t:  # labels changed after t: count them as they were
         f1, f7, f30 = label_corrected(merchant.changes, t, end, floor, (f1, f7, f30))
     return (
@@ -323,6 +438,7 @@ def label_corrected(changes, t: float, end: float, floor: float, frauds) -> list
 
 
 _MINUTE_HOURS = 1.0 / 60.0  # the shortest time speed is measured over
+_WEEK, _MONTH = 7 * DAY, 30 * DAY
 # counts, means, amount/mean, gap, distance, speed of a user never seen
 _NO_USER_HISTORY = (0.0,) * 7 + (1.0, MAX_GAP_HOURS, 0.0, 0.0)
 _NO_MERCHANT_HISTORY = (0.0,) * 6

@@ -23,39 +23,46 @@ _SCHEMA = pa.schema(
     + [(name, pa.float64()) for name in _NUMBERS]
 )
 PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="infer")
+# timestamps written as epoch numbers (Kafka Connect): a text timestamp is then refused
+_EPOCH_SCHEMA = _SCHEMA.set(
+    _SCHEMA.get_field_index("timestamp"), pa.field("timestamp", pa.float64())
+)
+PARSE_EPOCH = pj.ParseOptions(explicit_schema=_EPOCH_SCHEMA, unexpected_field_behavior="infer")
 _ROW = re.compile(r" in row (\d+)\.?$")
 _FIELD_SET = frozenset(_SCHEMA.names)
 Parsed = tuple[pa.Table | None, np.ndarray, set[str]]
 _MIN_HALF = 64  # a refused run this short goes line by line rather than be halved again
 
 
-def parse_text(text: pa.Buffer, offsets: np.ndarray) -> Parsed:
+def parse_text(text: pa.Buffer, offsets: np.ndarray, epoch: bool = False) -> Parsed:
     """Arrow's table of the lines of `text` (bounds `offsets`), which lines it holds (every
     one when Arrow reads them all at once, else all but the lines it refuses), and the keys
-    outside the schema it met (also columns of the table unless two runs typed one apart)."""
+    outside the schema it met (also columns of the table unless two runs typed one apart).
+    `epoch`: timestamps are read as numbers (a line with text there is refused)."""
     n = len(offsets) - 1
     if not n:
         return None, np.zeros(0, dtype=np.int64), set()
+    parse = PARSE_EPOCH if epoch else PARSE
     try:
-        table = _read(text, threads=True)
+        table = _read(text, parse, threads=True)
         if table.num_rows == n:
             return table, np.arange(n), _extra_keys(table)
     except pa.ArrowInvalid:
         pass
-    return _read_around_refusals(text, offsets)
+    return _read_around_refusals(text, offsets, parse)
 
 
 def _extra_keys(table: pa.Table) -> set[str]:
     return set(table.column_names) - _FIELD_SET
 
 
-def _read(data: pa.Buffer, threads: bool) -> pa.Table:
+def _read(data: pa.Buffer, parse: pj.ParseOptions, threads: bool) -> pa.Table:
     size = (1 << 24) if threads else len(data) + 1  # one block: refusals name the exact row
     options = pj.ReadOptions(use_threads=threads, block_size=size)
-    return pj.read_json(pa.BufferReader(data), read_options=options, parse_options=PARSE)
+    return pj.read_json(pa.BufferReader(data), read_options=options, parse_options=parse)
 
 
-def _read_around_refusals(data: pa.Buffer, offsets: np.ndarray) -> Parsed:
+def _read_around_refusals(data: pa.Buffer, offsets: np.ndarray, parse) -> Parsed:
     """Runs of lines parsed one block each; a refused line is cut out where Arrow names its
     row, else the run is halved, down to runs of _MIN_HALF that go line by line."""
     pending, tables, held, extras = [(0, len(offsets) - 1)], [], [], set()
@@ -65,7 +72,7 @@ def _read_around_refusals(data: pa.Buffer, offsets: np.ndarray) -> Parsed:
             continue
         piece = data.slice(int(offsets[a]), int(offsets[b] - offsets[a]))
         try:
-            table = _read(piece, threads=False)
+            table = _read(piece, parse, threads=False)
         except pa.ArrowInvalid as exc:
             found = _ROW.search(str(exc))
             row = int(found[1]) if found else b - a

@@ -10,14 +10,15 @@ of each field, read as `validate(obj, lenient=True)` reads it:
 - amount: digits with an optional fraction ('12', '0.50'), within [0, MAX_AMOUNT];
 - lat/lon: the same with an optional '-', within range; "" is null, and one of them null
   makes both null (half a location is no location);
-- timestamp: 'YYYY-MM-DD[T ]HH:MM:SS[.fff][Z]' (a real date, years 2000 to 2099), or epoch
-  seconds or milliseconds written as digits with an optional fraction;
+- timestamp: 'YYYY-MM-DD[T ]HH:MM:SS[.f...][Z or +HH:MM]' (`records.iso_columns`; a real
+  date, years 2000 to 2099), or epoch seconds or milliseconds written as digits with an
+  optional fraction;
 - country: two ASCII letters (upper-cased) or ""; is_fraud: '0', '1', 'true', 'false',
   'True', 'False' or "".
 
 Every other row goes through the record path's own `rejects.validated`, which accepts the
 other valid forms or says what is wrong, so exactness never rests on the kernels' coverage.
-With a column mapping every row goes that way.
+A column mapping (`--map`) renames the columns as `ColumnMap.apply` renames a row's keys.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ from fraudcli.io.csv_records import csv_records
 from fraudcli.records._arrow import filled
 from fraudcli.records.columns import ValidBlock, txn_columns
 from fraudcli.records.field_checks import MAX_AMOUNT
+from fraudcli.records.iso_columns import iso_seconds
 from fraudcli.records.rejects import Reject, validated
 from fraudcli.records.schema import FIELDS, ColumnMap, Txn
-from fraudcli.records.timestamps import MAX_TS, MIN_TS, MS_CUTOFF, iso_seconds
+from fraudcli.records.timestamps import MAX_TS, MIN_TS, MS_CUTOFF
 
 BATCH_ROWS = 8192  # `io.read.read_batches`' default: blocks hold whole batches of it
 
@@ -95,10 +97,12 @@ class _Rows:
 
 def _block(rows: _Rows, header: list[str], columns: ColumnMap) -> ValidBlock:
     """One block: rows in the clean form as columns, the others through `validated`."""
-    where = {name: i for i, name in enumerate(header)}  # a name twice: its last cell, as dict()
+    # each key of the record path's dict and the cell it takes: a name twice takes its last
+    # cell, as dict() does, and a mapped name is renamed as `ColumnMap.apply` renames it
+    where = columns.apply({name: i for i, name in enumerate(header)})
     n = len(rows.lines)
     get = {name: rows.column(i) for name, i in where.items() if name in _FIELD_SET}
-    ok = np.zeros(n, dtype=bool) if columns.mapping else _clean(get, n)
+    ok = _clean(get, n)
     checked = {}
     for k in np.flatnonzero(~ok).tolist():
         row = rows.row(k)
@@ -108,7 +112,7 @@ def _block(rows: _Rows, header: list[str], columns: ColumnMap) -> ValidBlock:
     block = _merged(rows, ok, data, checked)
     # columns outside the schema: every row has them (its extras), so they go along as columns;
     # a row validated one by one lists its own extras, which its output takes
-    names = [] if columns.mapping else [name for name in where if name not in _FIELD_SET]
+    names = [name for name in where if name not in _FIELD_SET]
     if names:
         valid = ok.copy()
         valid[[k for k, item in checked.items() if isinstance(item, Txn)]] = True

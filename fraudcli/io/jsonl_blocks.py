@@ -23,7 +23,6 @@ both validate to 1 (and `true` is refused by Arrow, so it goes to the record pat
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import pairwise
 from typing import BinaryIO
 
 import numpy as np
@@ -31,14 +30,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudcli.io._arrow_json import TEXT, parse_text
+from fraudcli.io._jsonl_extras import keys_outside
 from fraudcli.io.jsonl import parse_jsonl_line
 from fraudcli.io.lines import MAX_LINE_BYTES, reader_of
 from fraudcli.records._arrow import filled
 from fraudcli.records.columns import ValidBlock, txn_columns
 from fraudcli.records.field_checks import MAX_AMOUNT
+from fraudcli.records.iso_columns import iso_text_seconds, timestamps
 from fraudcli.records.rejects import Reject
 from fraudcli.records.schema import ColumnMap, Txn
-from fraudcli.records.timestamps import canonical_seconds
+from fraudcli.records.timestamps import MAX_TS, MIN_TS
 
 READ_BYTES = 1 << 27  # about 500k simulated lines: one block of the column path
 
@@ -53,6 +54,12 @@ def jsonl_blocks(
     for body, continued in _bodies(stream, read_bytes or READ_BYTES):
         yield _block(body, continued, first, columns)
         first += body.count(b"\n") + (not body.endswith(b"\n"))
+
+
+def lines_block(lines: list[bytes], first: int, columns: ColumnMap) -> ValidBlock:
+    """The valid records of whole `lines` (each at most MAX_LINE_BYTES, no newline), numbered
+    from `first`: what `jsonl_blocks` makes of them, for lines that arrived together on a pipe."""
+    return _block(b"\n".join(lines) + b"\n", False, first, columns)
 
 
 def _bodies(stream: BinaryIO, read_bytes: int) -> Iterator[tuple[bytes, bool]]:
@@ -84,26 +91,30 @@ def _block(body: bytes, continued: bool, first: int, columns: ColumnMap) -> Vali
     oversized[0] |= continued
     plain = _plain(body, arr, starts, ends, oversized)
     sizes = np.minimum(ends + 1, len(body)) - starts  # each line with its newline
-    text = pa.py_buffer(body if plain.all() else arr[np.repeat(plain, sizes)].tobytes())
+    plain_text = body if plain.all() else arr[np.repeat(plain, sizes)].tobytes()
+    text = pa.py_buffer(plain_text)
     offsets = np.concatenate(([0], np.cumsum(sizes[plain])))  # the plain lines' in `text`
-    table, held, extras = parse_text(text, offsets)
+    table, held, extras = parse_text(text, offsets, epoch=_epoch_stamps(body))
     clean = np.zeros(len(starts), dtype=bool)
     data: dict[str, pa.Array] = {}
     carried: dict[str, pa.Array] = {}
+    own: dict[int, dict] = {}
     if table is not None:
         get = {name: table.column(name).combine_chunks() for name in table.column_names}
-        ts = canonical_seconds(get["timestamp"])
+        ts, canonical = stamp_seconds(get["timestamp"])
         ok = _clean(get, ts)
         parsed = np.flatnonzero(plain)[held]
-        carried = _carried(body, starts, ends, parsed, get, extras, ok) if extras else {}
-        data = _columns(get, ts, ok)
+        if extras:
+            every = plain_text if len(parsed) == len(offsets) - 1 else None  # all plain lines
+            carried, own = keys_outside(body, starts, ends, parsed, get, extras, ok, every)
+        data = _columns(get, ts, canonical, ok)
         clean[parsed[ok]] = True
     other = np.flatnonzero(~clean)
     items = [
         parse_jsonl_line(None if oversized[i] else body[starts[i] : ends[i]], first + i, columns)
         for i in other.tolist()
     ]
-    block = _merged(len(starts), np.flatnonzero(clean) + first, data, carried, items)
+    block = _merged(len(starts), np.flatnonzero(clean) + first, data, carried, own, items)
     block.raw_line = _line_text(body, starts, ends, first)
     return block
 
@@ -118,30 +129,27 @@ def _line_text(body: bytes, starts: np.ndarray, ends: np.ndarray, first: int):
     return text
 
 
-_EXACT = (pa.string(), pa.int64(), pa.bool_(), pa.null())  # as json.loads reads them
+def _epoch_stamps(body: bytes) -> bool:
+    """Whether the block's first timestamp is a number (epoch seconds or milliseconds, as
+    Kafka Connect writes them) rather than text: the type Arrow is told to read."""
+    at = body.find(b'"timestamp":')
+    if at < 0:
+        return False
+    value = body[at + 12 : at + 40].lstrip(b" \t")
+    return bool(value) and value[0] in b"-0123456789"
 
 
-def _carried(body, starts, ends, parsed, get, keys, ok: np.ndarray) -> dict[str, pa.Array]:
-    """The clean rows' values of keys outside the schema, as `ValidBlock.passthrough`.
-
-    A key Arrow typed exactly (`_EXACT`; a float column may hide an int) and written on at
-    least half the rows is carried: rows without it, or with the carried keys in another
-    order than most, are left to the record path. Other keys are not carried: rows
-    naming them are left to the record path. `ok` is narrowed in place."""
-    where = {}
-    for name in keys:
-        as_key, anywhere = (at[parsed] for at in _key_at(body, ends, name))
-        exact = name in get and get[name].type in _EXACT
-        if exact and 2 * np.count_nonzero(as_key >= 0) >= len(as_key):
-            ok &= as_key >= 0
-            where[name] = np.where(as_key >= 0, as_key - starts[parsed], -1)  # in its line
-        else:
-            ok &= anywhere < 0
-    carried = sorted(where, key=lambda name: np.median(where[name][where[name] >= 0]))
-    for before, after in pairwise(carried):  # the order most lines have
-        ok &= where[before] < where[after]
-    keep = pa.array(ok)
-    return {name: get[name].filter(keep) for name in carried}
+def stamp_seconds(stamps: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch seconds of a block's timestamps as `parse_timestamp` reads them, within
+    [MIN_TS, MAX_TS) (NaN elsewhere and for forms left to the record path), and where they are
+    the canonical 'YYYY-MM-DDTHH:MM:SSZ' text."""
+    if pa.types.is_floating(stamps.type):
+        ts, canonical = timestamps(stamps), np.zeros(len(stamps), dtype=bool)
+    else:
+        ts, canonical = iso_text_seconds(stamps)
+    with np.errstate(invalid="ignore"):
+        inside = (ts >= MIN_TS) & (ts < MAX_TS)
+    return np.where(inside, ts, np.nan), canonical & inside
 
 
 def _plain(body: bytes, arr: np.ndarray, starts, ends, oversized) -> np.ndarray:
@@ -173,43 +181,33 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _key_at(body: bytes, ends: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Where each line (bounds `ends`) first holds `key` as a JSON key (quoted, then a colon)
-    and as any JSON string; -1 where nowhere. No line read here has escapes."""
-    quoted, i, at = f'"{key}"'.encode(), -1, []
-    while (i := body.find(quoted, i + 1)) >= 0:
-        at.append(i)
-    at = np.array(at, dtype=np.int64)
-    after = np.frombuffer(body, np.uint8)[np.minimum(at + len(quoted), len(body) - 1)]
-    return _first_by_line(at[after == ord(":")], ends), _first_by_line(at, ends)
-
-
-def _first_by_line(at: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    first = np.full(len(ends), -1, dtype=np.int64)
-    first[np.searchsorted(ends, at)[::-1]] = at[::-1]  # the last write wins: each line's first
-    return first
-
-
-def _columns(get: dict[str, pa.Array], ts: np.ndarray, ok: np.ndarray) -> dict[str, pa.Array]:
-    """`ValidBlock.data` of the parsed rows where `ok`."""
+def _columns(get: dict[str, pa.Array], ts, canonical, ok: np.ndarray) -> dict[str, pa.Array]:
+    """`ValidBlock.data` of the parsed rows where `ok`; `ts_text` is the text where it is
+    canonical (as `validate` keeps it), else null."""
     keep = pa.array(ok)
     out = {name: get[name].filter(keep) for name in (*TEXT, "amount", "lat", "lon")}
     out["is_fraud"] = get["is_fraud"].filter(keep).cast(pa.int8())  # 0.0 and 1.0 only
     out["ts"] = pa.array(ts[ok], pa.float64())
-    out["ts_text"] = get["timestamp"].filter(keep)
+    kept = canonical[ok]
+    if kept.all() and pa.types.is_string(get["timestamp"].type):
+        out["ts_text"] = get["timestamp"].filter(keep)
+    else:  # epoch numbers, or text in another form: the output writes `ts` as text
+        none = pa.nulls(len(kept), pa.string())
+        stamps = get["timestamp"].filter(keep)
+        out["ts_text"] = pc.if_else(pa.array(kept), stamps, none) if kept.any() else none
     return out
 
 
 def _clean(get: dict[str, pa.Array], ts: np.ndarray) -> np.ndarray:
-    """True where `_validate_fast` accepts the row and takes the values Arrow read; `ts` is
-    the rows' `canonical_seconds`."""
+    """True where `validate` accepts the row and takes the values Arrow read; `ts` is the
+    rows' `stamp_seconds`."""
     ok = filled(pc.binary_length(get["transaction_id"]), 0) > 0
     ok &= filled(pc.binary_length(get["user_id"]), 0) > 0
     for name in ("merchant_id", "merchant_category", "device_id", "channel"):
         ok &= filled(pc.binary_length(get[name]), 1) > 0  # absent is fine, "" is not
     ok &= filled(pc.match_substring_regex(get["country"], "^[A-Z]{2}$"), True)
     amount = filled(get["amount"], np.nan)
-    ok &= (amount > 0.0) & (amount <= MAX_AMOUNT)  # not 0: json.loads tells -0 from -0.0
+    ok &= (amount > 0.0) & (amount <= MAX_AMOUNT)  # not 0: Arrow reads `-0` as -0.0
     ok &= ~np.isnan(ts)
     label = filled(get["is_fraud"], 0.0)
     ok &= (label == 0.0) | (label == 1.0)
@@ -217,18 +215,20 @@ def _clean(get: dict[str, pa.Array], ts: np.ndarray) -> np.ndarray:
     absent = filled(pc.is_null(get["lat"]), True) & filled(pc.is_null(get["lon"]), True)
     with np.errstate(invalid="ignore"):
         inside = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
-        fractional = (lat != np.floor(lat)) & (lon != np.floor(lon))  # 40 is an int to json
-    return ok & (absent | (inside & fractional))
+        # an int becomes the float Arrow reads, but for `-0`: json.loads' 0 is validated to 0.0
+        nonzero = (lat != 0.0) & (lon != 0.0)
+    return ok & (absent | (inside & nonzero))
 
 
-def _merged(n_read: int, lines: np.ndarray, data, carried, items) -> ValidBlock:
-    """One block from the clean rows (`lines`, `data`, `carried` keys outside the schema) and
-    the record path's `items`, in line order. With carried keys, each record of the record
-    path lists its own extras (maybe none), which its output takes instead of the carried."""
+def _merged(n_read: int, lines: np.ndarray, data, carried, own, items) -> ValidBlock:
+    """One block from the clean rows (`lines`, `data`, `carried` keys outside the schema,
+    `own` extras of some of them by row) and the record path's `items`, in line order. With
+    carried keys, each record of the record path lists its own extras (maybe none), which its
+    output takes instead of the carried."""
     txns = [(line, item) for line, _, item in items if isinstance(item, Txn)]
     rejects = [item for _, _, item in items if isinstance(item, Reject)]
     if not txns:  # (no clean rows either: no columns yet)
-        return ValidBlock(n_read, lines, data or txn_columns([]), {}, rejects, carried)
+        return ValidBlock(n_read, lines, data or txn_columns([]), own, rejects, carried)
     others = txn_columns([txn for _, txn in txns])
     if data:
         data = {name: pa.chunked_array([data[name], others[name]]) for name in others}
@@ -243,7 +243,8 @@ def _merged(n_read: int, lines: np.ndarray, data, carried, items) -> ValidBlock:
     where = np.empty_like(order)
     where[order] = np.arange(len(order))
     base = len(lines) - len(txns)
-    extras = {
+    extras = {int(where[i]): values for i, values in own.items()}
+    extras |= {
         int(where[base + j]): txn.extras or {}
         for j, (_, txn) in enumerate(txns)
         if txn.extras is not None or carried

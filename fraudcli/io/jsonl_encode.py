@@ -29,7 +29,6 @@ __all__ = ["encode_jsonl", "jsonl_chunks"]
 
 CHUNK_ROWS = 65536  # rows per kernel pass; a chunk's text must fit one string array (< 2 GiB)
 
-_NULL = pa.array(["null"])
 _NON_FINITE = {"nan": "null", "inf": "null", "-inf": "null"}  # JSON has no NaN nor infinity
 _Parts = tuple[str, pa.Array, str]  # JSON text of each value = opening + text + closing
 
@@ -134,7 +133,7 @@ def _texts(values: pa.Array) -> pa.Array:
         return texts
     picks = np.full(len(values), len(texts))  # the "null" after the texts
     picks[values.is_valid().to_numpy(zero_copy_only=False)] = np.arange(len(texts))
-    return pa.concat_arrays([texts, _NULL]).take(picks)
+    return pa.concat_arrays([texts, pa.array(["null"])]).take(picks)
 
 
 def _string_texts(strings: pa.StringArray) -> pa.Array:

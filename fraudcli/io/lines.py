@@ -32,9 +32,10 @@ def reader_of(stream: BinaryIO) -> Callable[[int], bytes]:
     return read_skipping_bom
 
 
-def line_chunks(stream: BinaryIO) -> Iterator[list[bytes | None]]:
-    """Lists of complete lines as they arrive; None stands for a line over MAX_LINE_BYTES."""
-    read = reader_of(stream)
+def line_chunks(stream: BinaryIO, greedy: bool = False) -> Iterator[list[bytes | None]]:
+    """Lists of complete lines as they arrive; None stands for a line over MAX_LINE_BYTES.
+    `greedy`: a list holds all that has arrived (up to ARRIVED_BYTES), not one read's worth."""
+    read = _everything_arrived(stream) if greedy else reader_of(stream)
     tail = b""
     oversized = False  # inside a line already known to be too long: skip to its end
     while True:
@@ -55,6 +56,52 @@ def line_chunks(stream: BinaryIO) -> Iterator[list[bytes | None]]:
         yield [None]
     elif tail:
         yield [tail]
+
+
+ARRIVED_BYTES = 1 << 24  # at most this much that has arrived is taken at once
+_QUEUED = 64  # reads held for the taker before the reading thread waits
+
+
+def _everything_arrived(stream: BinaryIO) -> Callable[[int], bytes]:
+    """A read of all that has arrived since the last (up to ARRIVED_BYTES), waiting only when
+    nothing has: a thread reads `stream` as data comes, so what arrives while the taker works
+    on the last lot is there at its next read."""
+    import queue
+    import threading
+
+    read, pieces = reader_of(stream), queue.Queue(_QUEUED)
+
+    def reading() -> None:
+        try:
+            while data := read(CHUNK_BYTES):
+                pieces.put(data)
+            pieces.put(b"")
+        except BaseException as exc:  # handed to the taker, which raises it
+            pieces.put(exc)
+
+    threading.Thread(target=reading, name="read", daemon=True).start()
+    ended = False
+
+    def read_arrived(_size: int) -> bytes:
+        nonlocal ended
+        if ended:
+            return b""
+        parts, got = [], 0
+        piece = pieces.get()
+        while True:
+            if isinstance(piece, BaseException):
+                raise piece
+            if not piece:
+                ended = True
+                break
+            parts.append(piece)
+            got += len(piece)
+            if got >= ARRIVED_BYTES or pieces.empty():
+                break
+            piece = pieces.get_nowait()
+        return b"".join(parts)
+
+    return read_arrived
 
 
 class TextLines:

@@ -19,9 +19,9 @@ from fraudcli.records.columns import (
     clean_txns,
     renamed,
 )
+from fraudcli.records.iso_columns import timestamps
 from fraudcli.records.rejects import Item, validated
 from fraudcli.records.schema import FIELD_SET, ColumnMap
-from fraudcli.records.timestamps import timestamps
 
 
 def parquet_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator[list[Item]]:

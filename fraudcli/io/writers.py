@@ -5,15 +5,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from fraudcli.files import Staged, is_stream
 from fraudcli.io.formats import Format, detect_format
-from fraudcli.io.growing_writer import GrowingWriter
 from fraudcli.io.jsonl_encode import DUMPS, jsonl_chunks
 
 STREAM_PIECE_ROWS = 256  # rows per flush on stdout: `rows_written` counts whole pieces the OS took
+
+if TYPE_CHECKING:
+    from fraudcli.io.growing_writer import GrowingWriter
 
 
 class JsonlWriter:
@@ -86,7 +89,11 @@ def open_writer(path: str | Path | None, *, raw_csv: bool = False) -> JsonlWrite
     any other stream (a pipe, a device such as /dev/null): a stream needs no format. CSV cells
     that a spreadsheet would run as formulas are neutralised unless `raw_csv`."""
     fmt = Format.JSONL if is_stream(path) else detect_format(path)
-    return JsonlWriter(path) if fmt is Format.JSONL else GrowingWriter(path, fmt, raw_csv=raw_csv)
+    if fmt is Format.JSONL:
+        return JsonlWriter(path)
+    from fraudcli.io.growing_writer import GrowingWriter  # (Parquet and CSV: Arrow's writers)
+
+    return GrowingWriter(path, fmt, raw_csv=raw_csv)
 
 
 def write_table(table: pa.Table, path: str | Path | None, *, raw_csv: bool = False) -> None:
@@ -106,7 +113,7 @@ def write_tables(
     as it comes (`on_rows(n)` after each), so only one is held at a time."""
     with open_writer(path, raw_csv=raw_csv) as writer:
         for table in tables:
-            if isinstance(writer, GrowingWriter):
+            if not isinstance(writer, JsonlWriter):
                 writer.write_table(table)
             else:
                 for batch in table.to_batches(max_chunksize=65536):

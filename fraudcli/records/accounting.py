@@ -30,6 +30,7 @@ class RunSummary:
     not_written: int = 0
     output_closed: bool = False
     shadow: Any = None  # a challenger's comparison (`fraudcli.scoring.shadow`), if any
+    warnings: list[str] = field(default_factory=list)  # said on stderr as the run went
 
     def closed_early(self, written: int, rejects: RejectSink) -> None:
         """The output's reader went away after `written` rows: count what was decided and not
@@ -61,6 +62,7 @@ class RunSummary:
                 else {}
             )
             | ({"challenger": self.shadow.to_dict()} if self.shadow is not None else {})
+            | ({"warnings": list(self.warnings)} if self.warnings else {})
         )
 
 

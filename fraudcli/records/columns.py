@@ -16,9 +16,10 @@ import pyarrow.compute as pc
 
 from fraudcli.records._arrow import filled, is_string
 from fraudcli.records.field_checks import MAX_AMOUNT
+from fraudcli.records.iso_columns import timestamps
 from fraudcli.records.rejects import Reject
 from fraudcli.records.schema import FIELDS, STRING_FIELDS, ColumnMap, Txn
-from fraudcli.records.timestamps import MAX_TS, MIN_TS, timestamps
+from fraudcli.records.timestamps import MAX_TS, MIN_TS
 
 STRING_COLUMNS = ("transaction_id", "user_id", "merchant_id", "merchant_category", "country")
 STRING_COLUMNS += ("device_id", "channel")

@@ -16,10 +16,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 PERCENTILE_METHOD = "inverted_cdf"
-PERCENTILE_DEFINITION = (
-    "nearest rank: the smallest recorded value with at least p% of values <= it "
-    "(numpy method 'inverted_cdf'), over every measured record"
-)
 LEVELS = (50.0, 90.0, 99.0, 99.9)
 MS = 1e6
 

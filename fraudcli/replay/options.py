@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fraudcli import ranges
 from fraudcli.errors import UsageError
-from fraudcli.replay.faults import Fault
+
+if TYPE_CHECKING:  # (a type only: the faults' module loads NumPy, which --help need not)
+    from fraudcli.replay.faults import Fault
+
+# how replay's percentiles are computed (`fraudcli.replay.latency`), said in --help too
+PERCENTILE_DEFINITION = (
+    "nearest rank: the smallest recorded value with at least p% of values <= it "
+    "(numpy method 'inverted_cdf'), over every measured record"
+)
 
 OPTION_RANGES = {  # the stated range of each numeric option (the CLI checks the same)
     "tps": ranges.TPS,

@@ -14,13 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from fraudcli.errors import SLOError
-from fraudcli.replay.latency import (
-    MS,
-    PERCENTILE_DEFINITION,
-    LatencyRecorder,
-    Percentiles,
-    percentiles,
-)
+from fraudcli.replay.latency import MS, LatencyRecorder, Percentiles, percentiles
+from fraudcli.replay.options import PERCENTILE_DEFINITION
 
 NS = 1_000_000_000
 SCHEMA_VERSION = 1

@@ -52,7 +52,7 @@ class Ready:
     data: dict[str, pa.Array]
     extras: dict[int, dict]
     passthrough: dict[str, pa.Array]
-    chunk: Chunk
+    chunk: Chunk | None
     X: np.ndarray | None = None
     ids_version: tuple[int, float] | None = None  # the registry after this block
     state: Callable[[], dict[str, pa.Table]] | None = None  # the state after it, when kept
@@ -66,17 +66,21 @@ class ColumnScorer:
 
     def __init__(
         self,
-        state: ColumnState,
+        state: ColumnState | None,
         scorer: Scorer,
         engine: DecisionEngine,
         features: bool,
         ids: IdRegistry | None = None,
     ) -> None:
+        """`state` None: only `take` (without coding) and `finish`, for features found
+        elsewhere (`fraudcli.scoring.piped`)."""
         self.state, self.scorer, self.engine = state, scorer, engine
         self.with_features = features
         self.batch = BatchJudge(scorer, engine)
         self.record_path: Pipeline | None = None
-        self.ids = IdRegistry(state.config.id_window) if ids is None else ids
+        if ids is None and state is not None:
+            ids = IdRegistry(state.config.id_window)
+        self.ids = ids
         self.keep_states = False
 
     def snapshot(self) -> dict[str, pa.Table]:
@@ -109,7 +113,8 @@ class ColumnScorer:
         passthrough = block.passthrough
         if keep is not None:
             passthrough = {k: v.filter(keep) for k, v in passthrough.items()}
-        return Ready(data, extras, passthrough, self.state.chunk(data))
+        chunk = None if self.state is None else self.state.chunk(data)  # (features elsewhere)
+        return Ready(data, extras, passthrough, chunk)
 
     def prepare(self, ready: Ready) -> Ready | ScoredRecords:
         """The part of deciding that moves the state: the block's features (or, once on the
@@ -196,26 +201,23 @@ def _kept_extras(extras: dict[int, dict], keep: np.ndarray) -> dict[int, dict]:
 
 
 def txns_of(data: dict[str, pa.Array], extras: dict[int, dict], passthrough) -> list[Txn]:
-    """The block's records as `Txn`s (for the record path)."""
+    """The block's records as `Txn`s (for the record path): built positionally, a column at a
+    time (a dict of keywords per record costs twice as much)."""
     n = len(data["ts"])
-    every = pa.array(np.arange(n), pa.int64())
-    values = {name: python_values(data, name, every, n) for name in (*RECORD_FIELDS, "is_fraud")}
-    ts, stamps = data["ts"].to_pylist(), data["ts_text"].to_pylist()
+
+    def column(name: str) -> list:
+        array = data.get(name)
+        return [None] * n if array is None else array.to_pylist()
+
+    names = ("transaction_id", "ts", "user_id", "amount", "merchant_id", "merchant_category",
+             "country", "lat", "lon", "device_id", "channel", "is_fraud")  # Txn's order # fmt: skip
     carried = {name: array.to_pylist() for name, array in passthrough.items()}
-    txns = []
-    for i in range(n):
-        extra = extras.get(i)
-        if carried and extra is None:
-            extra = {name: column[i] for name, column in carried.items()}
-        txns.append(
-            Txn(
-                **{name: column[i] for name, column in values.items()},
-                ts=ts[i],
-                extras=extra,
-                ts_text=stamps[i],
-            )
-        )
-    return txns
+    own = [extras.get(i) for i in range(n)] if extras else [None] * n
+    if carried:
+        keys, rows = list(carried), zip(*carried.values(), strict=True)
+        pairs = zip(own, rows, strict=True)
+        own = [dict(zip(keys, row, strict=True)) if e is None else e for e, row in pairs]
+    return list(map(Txn, *(column(name) for name in names), own, column("ts_text")))
 
 
 def scored_blocks(

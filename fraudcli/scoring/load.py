@@ -13,18 +13,17 @@ from fraudcli.bundle.model_bundle import DEFAULT_MODEL_DIR, Bundle, load_bundle
 from fraudcli.bundle.signing import Trust, active_trust
 from fraudcli.config.load import Config
 from fraudcli.decision.engine import DecisionEngine
-from fraudcli.features.continued import ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.model.scorer import Scorer, load_scorer
-from fraudcli.records.id_registry import IdRegistry
 from fraudcli.records.schema import RECORD_FIELDS
-from fraudcli.scoring.blocks import ColumnScorer
 from fraudcli.scoring.pipeline import Pipeline
 from fraudcli.state.directory import is_state, read_state
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the column path's modules load NumPy, Arrow and pandas: when it runs
     import pyarrow as pa
+
+    from fraudcli.scoring.blocks import ColumnScorer
 
 
 class OpenBundle:
@@ -48,6 +47,16 @@ class OpenBundle:
         self.keep_states = False  # the column path's blocks carry the state after them
         self.scorer: ColumnScorer | None = None  # the column path, once it runs
 
+    def continue_from(self, tables: dict[str, pa.Table]) -> None:
+        """Decide from the state `tables` hold (left by other data) instead of the bundle's."""
+        self.state, self.fresh_state = tables, False
+
+    def state_end(self) -> float:
+        """The newest timestamp in the state deciding starts from (-inf when empty)."""
+        from fraudcli.features.snapshot import snapshot_end
+
+        return -float("inf") if self.fresh_state else snapshot_end(self.state)
+
     @cached_property
     def model(self) -> Scorer:
         return load_scorer(self.bundle.model)
@@ -63,6 +72,10 @@ class OpenBundle:
 
     def column_scorer(self, with_features: bool = False) -> ColumnScorer:
         """The column path: blocks of records decided over columns, proved equal."""
+        from fraudcli.features.continued import ColumnState
+        from fraudcli.records.id_registry import IdRegistry
+        from fraudcli.scoring.blocks import ColumnScorer
+
         window = self.store_config.id_window
         if self.fresh_state:
             state, ids = ColumnState(self.store_config), IdRegistry(window)
@@ -87,12 +100,14 @@ def open_bundle(
     fresh_state: bool = False,
     state_path: str | Path | None = None,
     trust: Trust | None = None,
+    profile: bool = False,
 ) -> OpenBundle:
     """Load and verify the bundle at `model_dir` (default ./fraud-model) for deciding, under
     `trust` (default: the running command's, `fraudcli.bundle.signing.active_trust`), to
     continue from the state at `state_path` when there is one there (verified, and written
-    for the bundle's store settings), else from the bundle's."""
-    bundle = load_bundle(model_dir or DEFAULT_MODEL_DIR, trust)
+    for the bundle's store settings), else from the bundle's; its drift profile parsed only
+    when asked for (`profile`)."""
+    bundle = load_bundle(model_dir or DEFAULT_MODEL_DIR, trust, profile=profile)
     state = None
     if state_path is not None and not fresh_state and is_state(state_path):
         state = read_state(state_path, StoreConfig(**bundle.store)).tables

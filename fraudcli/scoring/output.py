@@ -19,8 +19,9 @@ from fraudcli.decision.batch_judge import Judged
 from fraudcli.decision.engine import DECISIONS
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.records.columns import txn_columns
+from fraudcli.records.iso_columns import format_timestamps
 from fraudcli.records.schema import Txn
-from fraudcli.records.timestamps import format_timestamp, format_timestamps
+from fraudcli.records.timestamps import format_timestamp
 
 
 def output_record(txn: Txn, decision, features: list[float] | None) -> dict:

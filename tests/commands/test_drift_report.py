@@ -214,3 +214,42 @@ def test_the_old_json_file_spelling_still_writes_the_report(drift_world, tmp_pat
     assert result.exit_code == 0, result.output
     assert "--json FILE is deprecated: use --report FILE" in result.stderr
     assert result.stdout == "" and json.loads(out.read_text())["verdict"]["level"] == "drift"
+
+
+def test_reference_data_on_the_column_path_gives_the_record_paths_report(
+    drift_world, tmp_path, monkeypatch
+):
+    """--reference A --current B: both read over columns, in small blocks, give the report of
+    both read record by record. (Amounts in whole units, so every window mean is the same
+    number both ways, to the last bit: a profile's bin edges are quantiles of the reference's
+    values, and a value one bit off an edge would fall into the next bin.)"""
+    import pyarrow.compute as pc
+
+    from fraudcli.io import blocks as input_blocks
+    from fraudcli.scoring import decided as decided_module
+
+    def whole(table: pa.Table) -> pa.Table:
+        at = table.column_names.index("amount")
+        return table.set_column(at, "amount", pc.round(table["amount"]))
+
+    reference = tmp_path / "reference.parquet"
+    train = pq.read_table(drift_world / "train.parquet").slice(20_000, 30_000)
+    pq.write_table(whole(train), reference)
+    current = tmp_path / "current.parquet"
+    pq.write_table(whole(pq.read_table(drift_world / "drifted.parquet").slice(0, 6000)), current)
+    monkeypatch.setattr(input_blocks, "PARQUET_ROWS", 4000)
+    options = {"by": "day", "model_dir": drift_world / "model", "reference": reference}
+    got = report(tmp_path, current.name, **options)
+    monkeypatch.setattr(decided_module, "column_blocks", lambda *args, **kwargs: None)
+    want = report(tmp_path, current.name, **options)
+    assert want.reference == "data" and want.summary.written == 6000
+    same(got.to_dict() | {"run": None}, want.to_dict() | {"run": None})
+
+
+def test_current_data_before_the_reference_ends_is_a_usage_error(drift_world):
+    args = ["drift-report", "--current", str(drift_world / "train.parquet")]
+    args += ["--reference", str(drift_world / "plain.parquet")]
+    result = runner.invoke(app, [*args, "--model", str(drift_world / "model")])
+    assert result.exit_code == 2
+    assert "the current data starts at 2026-01-01" in result.stderr
+    assert "before the reference data ends (2026-03-15" in result.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,36 +15,12 @@ from tests.helpers import (
     T0,
     assert_features_equal,
     build,
+    chunk_data,
+    continued,
     one_record,
     record,
     txn,
 )
-
-
-def chunk_data(txns) -> dict[str, pa.Array]:
-    def column(name, kind):
-        return pa.array([getattr(t, name) for t in txns], kind)
-
-    return {
-        "ts": column("ts", pa.float64()),
-        "amount": column("amount", pa.float64()),
-        "is_fraud": column("is_fraud", pa.int8()),
-        "lat": column("lat", pa.float64()),
-        "lon": column("lon", pa.float64()),
-        "user_id": column("user_id", pa.string()),
-        "merchant_id": column("merchant_id", pa.string()),
-        "country": column("country", pa.string()),
-        "device_id": column("device_id", pa.string()),
-    }
-
-
-def continued(state: ColumnState, chunks) -> np.ndarray:
-    parts = []
-    for txns in chunks:
-        X = state.step(state.chunk(chunk_data(txns)))
-        assert X is not None
-        parts.append(X)
-    return np.concatenate(parts) if parts else np.zeros((0, 26))
 
 
 @settings(max_examples=150, deadline=None)
@@ -86,7 +61,8 @@ def test_a_chunk_it_cannot_do_exactly_is_refused_and_the_state_kept():
     state = ColumnState(StoreConfig())
     assert state.step(state.chunk(chunk_data([txn(0, T0 + 100), txn(1, T0 + 200)]))) is not None
     before = state.snapshot()
-    for bad in ([txn(2, T0 + 50)], [txn(3, T0 + 300), txn(4, T0 + 250)]):
+    late = T0 + 200 - DAY  # a day behind: beyond the store's lateness
+    for bad in ([txn(2, late - 1)], [txn(3, T0 + 300), txn(4, late + 99)]):
         assert state.step(state.chunk(chunk_data(bad))) is None
     assert state.snapshot()["user_entries"].equals(before["user_entries"])
 

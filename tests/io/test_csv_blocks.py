@@ -124,13 +124,15 @@ def headers(draw) -> list[str]:
 
 
 @st.composite
-def csv_files(draw) -> bytes:
-    """A CSV file mixing clean rows and odd ones (quoting, ragged rows, empty lines, bad UTF-8)."""
+def csv_files(draw, rename: bool = False) -> bytes | tuple[bytes, ColumnMap]:
+    """A CSV file mixing clean rows and odd ones (quoting, ragged rows, empty lines, bad UTF-8);
+    with `rename`, its columns named otherwise and the mapping that reads them."""
     header = draw(headers())
+    written, columns = draw(renamed(header)) if rename else (header, None)
     delimiter = draw(st.sampled_from([",", ",", ";"]))
     end = draw(st.sampled_from(["\n", "\r\n"]))
     quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
-    lines = [_written(header, delimiter, end, quoting)]
+    lines = [_written(written, delimiter, end, quoting)]
     for _ in range(draw(st.integers(0, 30))):
         row = [draw(cell_values(name)) for name in header]
         kind = draw(st.integers(0, 19))
@@ -147,7 +149,8 @@ def csv_files(draw) -> bytes:
             lines.append(_written(row, delimiter, end, quoting))
     bom = b"\xef\xbb\xbf" if draw(st.integers(0, 9)) == 0 else b""
     body = bom + b"".join(lines)
-    return body[:-1] if draw(st.booleans()) and body.endswith(b"\n") else body
+    body = body[:-1] if draw(st.booleans()) and body.endswith(b"\n") else body
+    return (body, columns) if rename else body
 
 
 def _written(row: list[str], delimiter: str, end: str, quoting: int) -> bytes:
@@ -302,3 +305,53 @@ def test_mapped_columns_equal_the_record_path() -> None:
 )
 def test_edge_files_equal_the_record_path(body: bytes) -> None:
     _check(body, 2, 1)
+
+
+@st.composite
+def renamed(draw, header: list[str]) -> tuple[list[str], ColumnMap]:
+    """`header` with some fields named otherwise, and a mapping that reads them: some mapped
+    names missing, a field there under both names, a field mapped to another's name."""
+    names = ["CUSTOMER", "TX AMOUNT", "Ts", "note"]
+    own = {name: draw(st.sampled_from([*names, name])) for name in header if name in FIELDS}
+    written = [own.get(name, name) for name in header]
+    mapping = {field: name for field, name in own.items() if name != field and draw(st.booleans())}
+    if draw(st.integers(0, 4)) == 0:
+        mapping[draw(st.sampled_from(FIELDS))] = draw(st.sampled_from(["absent", *written]))
+    return written, ColumnMap.from_dict(mapping)
+
+
+@FIXED
+@given(csv_files(rename=True), st.sampled_from([1, 64]), st.sampled_from([3, 8192]))
+def test_mapped_csv_blocks_equal_the_record_path(file, block_rows: int, batch_rows: int) -> None:
+    body, columns = file
+    _check(body, block_rows, batch_rows, columns)
+
+
+def test_a_clean_file_with_its_own_names_is_read_over_columns(monkeypatch) -> None:
+    """Every cell quoted, columns named otherwise and a --map: no row goes through `validate`."""
+    import fraudcli.io.csv_blocks as cb
+
+    names = ["TX_ID", "TX_DATETIME", "CUSTOMER_ID", "TX_AMOUNT", "country", "lat", "lon", "note"]
+    rng = random.Random(6)
+    rows = [[f"t{i}", f"2026-03-01 10:{i // 60 % 60:02d}:{i % 60:02d}", f"u{i % 7}",
+             f"{rng.uniform(0, 300):.2f}", "FR", f"{rng.uniform(-90, 90):.4f}",
+             f"{rng.uniform(-180, 180):.4f}", rng.choice(["", "vip"])]
+            for i in range(300)]  # fmt: skip
+    body = b"".join(_written(row, ",", "\n", csv.QUOTE_ALL) for row in [names, *rows])
+    columns = ColumnMap.from_dict(
+        {
+            "transaction_id": "TX_ID",
+            "timestamp": "TX_DATETIME",
+            "user_id": "CUSTOMER_ID",
+            "amount": "TX_AMOUNT",
+        }  # fmt: skip
+    )
+    _check(body, 100, 64, columns)
+    alone: list = []
+    monkeypatch.setattr(cb, "validated", lambda *args, **kw: alone.append(args))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "clean.csv"
+        path.write_bytes(body)
+        blocks = list(csv_blocks(path, columns, 100, 64))
+    assert alone == [] and sum(len(block.lines) for block in blocks) == 300
+    assert list(blocks[0].passthrough) == ["note"]

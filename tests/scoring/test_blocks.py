@@ -435,3 +435,94 @@ def test_csv_with_bad_rows(world, model_dir, tmp_path, monkeypatch, columns_only
     if suffix == ".parquet":
         assert "fraud_pattern" in got[0][0]
     assert_same(got, want)
+
+
+# --- the files other tools write, and late records: the column path, the record path's output ---
+
+
+def _later(world) -> list[dict]:
+    return [json.loads(line) for line in (world / "later.jsonl").read_text().splitlines()]
+
+
+def _epoch_ms(record: dict) -> int:
+    from datetime import datetime
+
+    return round(datetime.fromisoformat(record["timestamp"]).timestamp() * 1000)
+
+
+def _pandas(records: list[dict], path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(records)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    frame.to_json(path, orient="records", lines=True, date_format="iso")
+
+
+def _spark(records: list[dict], path) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    with open(path, "w") as out:
+        for i, record in enumerate(records):
+            moment = datetime.fromtimestamp(_epoch_ms(record) / 1000 + i % 1000 / 1000, UTC)
+            local = moment.astimezone(timezone(timedelta(hours=1)))
+            record["timestamp"] = local.isoformat(timespec="milliseconds")
+            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+def _kafka(records: list[dict], path) -> None:
+    keys = list(dict.fromkeys(k for r in records for k in r))
+    with open(path, "w") as out:
+        for record in records:
+            record = {k: record.get(k) for k in keys} | {"timestamp": _epoch_ms(record)}
+            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+def _quoted_csv(records: list[dict], path) -> None:
+    keys = list(dict.fromkeys(k for r in records for k in r))
+    names = {"user_id": "CUSTOMER_ID", "amount": "TX_AMOUNT", "timestamp": "TX_DATETIME"}
+    with open(path, "w", newline="") as out:
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL)
+        writer.writerow([names.get(k, k) for k in keys])
+        for record in records:
+            record["timestamp"] = record["timestamp"].replace("T", " ").replace("Z", "+00:00")
+            writer.writerow(["" if record.get(k) is None else record[k] for k in keys])
+
+
+def _stragglers(records: list[dict], path) -> None:
+    for i in range(40, len(records) - 40, 37):  # one in 37 arrives 30 records late
+        records.insert(i + 30, records.pop(i))
+    with open(path, "w") as out:
+        out.writelines(json.dumps(record) + "\n" for record in records)
+
+
+WRITERS = {
+    "pandas.jsonl": (_pandas, None),
+    "spark.jsonl": (_spark, None),
+    "kafka.jsonl": (_kafka, None),
+    "quoted.csv": (
+        _quoted_csv,
+        ["user_id=CUSTOMER_ID", "amount=TX_AMOUNT", "timestamp=TX_DATETIME"],
+    ),
+    "stragglers.jsonl": (_stragglers, None),
+}
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_files_other_tools_write_stay_on_the_column_path(
+    world, model_dir, tmp_path, columns_only, name, suffix
+):
+    """pandas' to_json, Spark's JSON ('.000+01:00', a key on the fraud lines only), Kafka
+    Connect's epoch milliseconds with nulls, a quoted CSV read with --map, and records late by
+    less than the store's lateness: every block on the column path, the record path's output."""
+    write, mapping = WRITERS[name]
+    source = tmp_path / name
+    write(_later(world), source)
+    config = load_config(None, mapping)
+    want = record_path(source, model_dir, config, tmp_path)
+    assert want[1].rejected == 0
+    got = column_path(source, model_dir, config, tmp_path, suffix=suffix)
+    if suffix == ".parquet":  # every column on every row: a key a record lacks is null there
+        pairs = zip(got[0], want[0], strict=True)
+        want = ([{k: w.get(k) for k in g} for g, w in pairs], *want[1:])
+    assert_same(got, want)

@@ -1,0 +1,59 @@
+"""A store restored from a snapshot reads each key's state when first touched: it answers, and
+snapshots, exactly as the store restored all at once."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fraudcli.features.snapshot import restore_store
+from fraudcli.features.spec import DAY
+from fraudcli.features.store import InMemoryStore, StoreConfig
+from tests.helpers import build, one_record, record
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(record, max_size=40),
+    st.lists(record, max_size=30),
+    st.booleans(),
+    st.sampled_from(["lookup-update", "observe"]),
+    st.sampled_from([None, 1, 3]),
+)
+def test_a_lazily_restored_store_is_the_store_restored_at_once(before, after, late, way, rows):
+    """(Tables in chunks of `rows` rows too, a key's rows across chunks, as a file in row
+    groups reads.)"""
+    config = StoreConfig(label_delay=2 * DAY, lateness=3 * DAY)
+    prefix = build(before, late=late)
+    _, original = one_record(prefix, config)
+    tables = original.snapshot()
+    if rows:
+        tables = {n: pa.Table.from_batches(t.to_batches(max_chunksize=rows), t.schema)
+                  for n, t in tables.items()}  # fmt: skip
+    eager = restore_store(InMemoryStore(config), tables)
+    lazy = InMemoryStore.restore(tables, config)
+    clock = max((t.ts for t in prefix), default=0.0)
+    for t in build(after, clock, late=True, first=len(prefix)):  # known users, and new ones
+        if way == "observe":
+            assert lazy.observe(t) == eager.observe(t)
+        else:
+            assert lazy.lookup(t) == eager.lookup(t)
+            lazy.update(t)
+            eager.update(t)
+    assert list(lazy.users) == list(eager.users)
+    assert list(lazy.merchants) == list(eager.merchants)
+    for name, table in eager.snapshot().items():
+        assert lazy.snapshot()[name].equals(table), name
+
+
+def test_nothing_is_read_but_the_keys_touched():
+    config = StoreConfig()
+    stream = build(
+        [(60.0, f"u{i % 5}", 5.0, f"m{i % 3}", "US", None, 0, None, 0.0) for i in range(30)]
+    )
+    _, original = one_record(stream, config)
+    lazy = InMemoryStore.restore(original.snapshot(), config)
+    lazy.lookup(stream[0])
+    assert list(lazy._users) == ["u0"] and list(lazy._merchants) == ["m0"]
+    assert len(lazy.users) == 5  # asked for: every one is read
