@@ -29,7 +29,6 @@ from fraudcli.scoring.decided import decided
 from fraudcli.scoring.interrupts import deliver, held_signals, region
 from fraudcli.scoring.load import OpenBundle, open_bundle, open_challenger
 from fraudcli.scoring.output import OUTPUT_KEYS, Scored, ScoredRecords
-from fraudcli.scoring.shadow import Shadow
 from fraudcli.state.keeper import END, PERIODIC, STOPPED, StateKeeper, StateOptions
 
 
@@ -66,7 +65,11 @@ def score_file(
         keeper = StateKeeper(state.path, "score", state.checkpoint_every)
     with keeper or nullcontext():
         opened = open_bundle(config, model_dir, fresh_state=state.fresh, state_path=state.path)
-        shadow = Shadow(open_challenger(config, shadow_dir), opened) if shadow_dir else None
+        shadow = None
+        if shadow_dir is not None:  # (the column path's modules: only when asked for)
+            from fraudcli.scoring.shadow import Shadow
+
+            shadow = Shadow(open_challenger(config, shadow_dir), opened)
         streamed = keeper is not None and is_stream(output)
         opened.keep_states = streamed
         with held_signals() if streamed else nullcontext():

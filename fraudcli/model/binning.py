@@ -26,9 +26,12 @@ largest sample value is never an edge, so every bin holds at least one training 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 SAMPLE_ROWS = 200_000
 SAME = 1e-6  # values this close (relative to max(|v|, 1)) are one value when placing edges
@@ -127,6 +130,8 @@ def column_codes(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 def indicator_design(codes: np.ndarray, slots: np.ndarray) -> sp.csr_matrix:
     """The one-hot matrix of the slots (n rows, sum(slots) columns, one 1 per feature per
     row), sparse: 1M rows of 26 features are 26M stored ones, not 600M cells."""
+    import scipy.sparse as sp  # (fitting only: deciding need not load SciPy)
+
     d, n = codes.shape
     offsets = np.concatenate([[0], np.cumsum(slots)[:-1]]).astype(np.int32)
     columns = (codes.T + offsets).reshape(-1)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from fraudcli.records.arrow_numpy import numbers
 from fraudcli.records.id_filter import HashFilter
 from fraudcli.records.id_hash import id_hash, id_hashes
 
@@ -248,17 +249,16 @@ class IdRegistry:
         if table is None or not table.num_rows:
             return registry
         ids = plain_ids(table["transaction_id"])
-        labels = table["is_fraud"].cast(pa.int8()).fill_null(NO_LABEL)
         segment = _Segment(
             ids,
-            table["ts"].to_numpy().astype(np.float64),
+            numbers(table["ts"]).astype(np.float64),
             table["merchant_id"].combine_chunks().cast(pa.string()),
-            labels.to_numpy().astype(np.int8),
+            numbers(table["is_fraud"].cast(pa.int8()), NO_LABEL).astype(np.int8),
         )
         registry._add_segment(segment, id_hashes(ids))
         if "label_arrival" in table.column_names:
-            arrival = table["label_arrival"].to_numpy(zero_copy_only=False)
-            given = np.flatnonzero(~np.isnan(arrival.astype(np.float64)))
+            arrival = numbers(table["label_arrival"].cast(pa.float64()))
+            given = np.flatnonzero(~np.isnan(arrival))
             registry._arrivals = dict(zip(given.tolist(), arrival[given].tolist(), strict=True))
         return registry
 
