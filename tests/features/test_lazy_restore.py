@@ -4,10 +4,11 @@ snapshots, exactly as the store restored all at once."""
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudcli.features.snapshot import restore_store
+from fraudcli.features.snapshot import StoredState, restore_store
 from fraudcli.features.spec import DAY
 from fraudcli.features.store import InMemoryStore, StoreConfig
 from tests.helpers import build, one_record, record
@@ -20,10 +21,19 @@ from tests.helpers import build, one_record, record
     st.booleans(),
     st.sampled_from(["lookup-update", "observe"]),
     st.sampled_from([None, 1, 3]),
+    st.sampled_from([64, 1, 0]),
 )
-def test_a_lazily_restored_store_is_the_store_restored_at_once(before, after, late, way, rows):
+def test_a_lazily_restored_store_is_the_store_restored_at_once(
+    before, after, late, way, rows, sliced
+):
     """(Tables in chunks of `rows` rows too, a key's rows across chunks, as a file in row
-    groups reads.)"""
+    groups reads; keys read by slicing the tables, or from their lists after `sliced` keys.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(StoredState, "SLICED_READS", sliced)
+        _lazily_restored(before, after, late, way, rows)
+
+
+def _lazily_restored(before, after, late, way, rows) -> None:
     config = StoreConfig(label_delay=2 * DAY, lateness=3 * DAY)
     prefix = build(before, late=late)
     _, original = one_record(prefix, config)
