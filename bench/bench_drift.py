@@ -24,7 +24,7 @@ def _current_columns():
     from fraudcli.features.feature_table import collect_features
     from fraudcli.features.store import InMemoryStore, StoreConfig
     from fraudcli.io.read import read_batches
-    from fraudcli.model.logreg import LinearScorer
+    from fraudcli.model.scorer import load_scorer
     from fraudcli.records.rejects import RejectSink
     from fraudcli.simulation.simulate import simulate
 
@@ -33,7 +33,7 @@ def _current_columns():
     pq.write_table(simulate(N, seed=7, start="2026-03-02", days=21, drift=True), path)
     store = InMemoryStore.restore(bundle.state, StoreConfig(**bundle.store))
     table, _ = collect_features(read_batches(path), store, RejectSink(None))
-    probability = LinearScorer.from_dict(bundle.model).proba(table.X)
+    probability = load_scorer(bundle.model).proba(table.X)
     rows = np.ones(len(table), dtype=bool)
     return bundle.profile, profile_columns(table, rows, probability, None)
 
