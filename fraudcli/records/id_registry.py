@@ -29,7 +29,10 @@ from fraudcli.records.arrow_numpy import numbers
 from fraudcli.records.id_filter import HashFilter
 from fraudcli.records.id_hash import id_hash, id_hashes
 
-_OPEN_MAX = 1 << 16  # ids accepted one by one before their segment is closed into columns
+# ids accepted one by one before their segment is closed into columns: each close stops the
+# record path for a moment (a few ms at 2,048 here, 50-110 ms at 65,536: replay at 10,000/s
+# for 30 s, p99 2.2 ms against 45 ms)
+_OPEN_MAX = 1 << 11
 # ids accepted one by one before the filter is made (a Python string per stored id, once): a
 # short run (one record piped in) looks its few ids up in the hash runs instead
 _FILTER_AFTER = 1 << 12

@@ -104,4 +104,8 @@ def bundle_pipeline(
     """The record path of the bundle at `model_dir`, as `fraud score` builds it, continuing
     from the state at `state_path` when there is one."""
     opened = open_bundle(config, model_dir, fresh_state=fresh_state, state_path=state_path)
+    # Arrow imports pandas the first time it builds an array from Python objects, as the id
+    # registry does every `_OPEN_MAX` records: a third of a second, paid now, not on the clock
+    import pandas  # noqa: F401
+
     return opened.pipeline
