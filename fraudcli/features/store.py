@@ -272,6 +272,13 @@ class InMemoryStore:
             )
         return store
 
+    def warm(self) -> None:
+        """Do now what the first records would otherwise pay for: read every stored key into
+        Python objects and make the id registry's filter (replay, before its clock)."""
+        self._read_stored()
+        if self.ids is not None:
+            self.ids.warm()
+
     def is_empty(self) -> bool:
         return not self.users and not self.merchants
 

@@ -36,6 +36,7 @@ _OPEN_MAX = 1 << 11
 # ids accepted one by one before the filter is made (a Python string per stored id, once): a
 # short run (one record piped in) looks its few ids up in the hash runs instead
 _FILTER_AFTER = 1 << 12
+_FILTER_ROOM = 1 << 21
 NO_LABEL = -1
 
 
@@ -97,6 +98,11 @@ class IdRegistry:
         elif known is not None and known.count > known.capacity:
             self._filled()
         return True
+
+    def warm(self) -> None:
+        """Make the filter now (ids asked one at a time use it), not after `_FILTER_AFTER`."""
+        if self._filter is None:
+            self._filled()
 
     def _latest(self, tid: str, h: int) -> int:
         """The log position of the newest entry with this id among the closed segments, -1."""
@@ -309,7 +315,9 @@ class IdRegistry:
         time does (`admit`); it costs a Python string per id, once."""
         ids = [tid for segment in self._segments for tid in segment.ids.to_pylist()]
         ids += [row[0] for row in self._open_rows]
-        self._filter = HashFilter.of(ids, 2 * len(ids))
+        # room for twice as many, and for 2M at least (4 MB): remaking it costs a Python string
+        # per id, a stop of the record path, so it should be rare
+        self._filter = HashFilter.of(ids, max(2 * len(ids), _FILTER_ROOM))
         return self._filter
 
     def _close_open(self) -> None:
@@ -354,9 +362,16 @@ TABLE_SCHEMA = pa.schema(
 
 
 def _merged(a: _Run, b: _Run) -> _Run:
-    hashes = np.concatenate([a.hashes, b.hashes])
-    order = np.argsort(hashes, kind="stable")
-    return _Run(hashes[order], np.concatenate([a.where, b.where])[order])
+    """Two sorted runs as one, `a`'s entries first among equal hashes (a stable sort of a + b,
+    made as a merge: each of `b`'s entries finds its place in `a`, O(n) copying)."""
+    n = len(a.hashes) + len(b.hashes)
+    at = np.searchsorted(a.hashes, b.hashes, side="right") + np.arange(len(b.hashes))
+    hashes, where = np.empty(n, a.hashes.dtype), np.empty(n, a.where.dtype)
+    hashes[at], where[at] = b.hashes, b.where
+    rest = np.ones(n, dtype=bool)
+    rest[at] = False
+    hashes[rest], where[rest] = a.hashes, a.where
+    return _Run(hashes, where)
 
 
 def _joined(arrays: list[pa.Array]) -> pa.Array:

@@ -105,7 +105,10 @@ def bundle_pipeline(
     from the state at `state_path` when there is one."""
     opened = open_bundle(config, model_dir, fresh_state=fresh_state, state_path=state_path)
     # Arrow imports pandas the first time it builds an array from Python objects, as the id
-    # registry does every `_OPEN_MAX` records: a third of a second, paid now, not on the clock
+    # registry does every 2,048 records: a third of a second, paid now, not on the clock; and
+    # so are the stored keys and the registry's filter, which a store makes on first use
     import pandas  # noqa: F401
 
-    return opened.pipeline
+    pipeline = opened.pipeline
+    pipeline.store.warm()
+    return pipeline

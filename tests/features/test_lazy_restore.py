@@ -67,3 +67,21 @@ def test_nothing_is_read_but_the_keys_touched():
     lazy.lookup(stream[0])
     assert list(lazy._users) == ["u0"] and list(lazy._merchants) == ["m0"]
     assert len(lazy.users) == 5  # asked for: every one is read
+
+
+def test_a_warmed_store_has_read_every_key_and_made_its_filter_and_answers_the_same():
+    config = StoreConfig()
+    stream = build(
+        [(60.0, f"u{i % 5}", 5.0, f"m{i % 3}", "US", None, 0, None, 0.0) for i in range(30)]
+    )
+    _, original = one_record(stream, config)
+    tables = original.snapshot()
+    cold, warm = InMemoryStore.restore(tables, config), InMemoryStore.restore(tables, config)
+    warm.warm()
+    assert list(warm._users) == [f"u{i}" for i in range(5)] and len(warm._merchants) == 3
+    assert warm.ids._filter is not None and cold.ids._filter is None
+    later = build([(60.0, "u1", 7.0, "m2", "US", None, 0, None, 0.0)], stream[-1].ts, first=30)
+    again = build([(60.0, "u1", 7.0, "m2", "US", None, 0, None, 0.0)], stream[-1].ts, first=0)
+    for t in [*later, *again]:  # a new id, then one the state already holds (a duplicate)
+        assert warm.observe(t) == cold.observe(t)
+    assert warm.observe(again[0]) is None

@@ -164,3 +164,19 @@ def test_the_column_hash_is_the_one_record_hash(ids):
 def test_long_ids_hash_alike_both_ways():
     ids = ["\uffff" * n for n in range(0, 700, 7)] + ["\x7f" * n for n in range(400, 1100, 3)]
     assert [int(h) for h in id_hashes(pa.array(ids))] == [id_hash(tid) for tid in ids]
+
+
+def test_runs_merge_as_a_stable_sort_of_both():
+    import numpy as np
+
+    from fraudcli.records.id_registry import _merged, _Run
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        na, nb = rng.integers(0, 40, size=2)
+        a = _Run(np.sort(rng.integers(0, 15, na)).astype(np.uint64), rng.integers(0, 99, na))
+        b = _Run(np.sort(rng.integers(0, 15, nb)).astype(np.uint64), rng.integers(99, 199, nb))
+        merged = _merged(a, b)
+        order = np.argsort(np.concatenate([a.hashes, b.hashes]), kind="stable")
+        assert (merged.hashes == np.concatenate([a.hashes, b.hashes])[order]).all()
+        assert (merged.where == np.concatenate([a.where, b.where])[order]).all()
