@@ -63,4 +63,5 @@ C = Range(1e-6, 1_000_000)
 # fraud simulate: days, and the period must end by 2100 (the last year a record may have)
 SIMULATE_DAYS = Range(0.01, 36_500)
 CHECKPOINT_SECONDS = Range(0, 86_400, low_open=True)  # a day at most between checkpoints
+DEFAULT_CHECKPOINT_SECONDS = 60.0
 MAX_SIMULATE_ROWS = 10**9  # -n

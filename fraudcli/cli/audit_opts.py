@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from fraudcli.bundle.model_bundle import BundleInfo
 from fraudcli.cli.console import err
-from fraudcli.commands.audit import Audit
-from fraudcli.commands.session import Session, open_session
-from fraudcli.config.load import Config
+
+if TYPE_CHECKING:  # (they load NumPy and Arrow: when a command runs, not for `fraud --help`)
+    from fraudcli.bundle.model_bundle import BundleInfo
+    from fraudcli.commands.audit import Audit
+    from fraudcli.commands.session import Session
+    from fraudcli.config.load import Config
 
 
 def _bundle_id(value: str | None) -> str | None:
@@ -62,6 +64,8 @@ def begin(
     loads_bundle: bool = True,
 ) -> Session:
     """The run's session (the bundle verified and pinned); a signed bundle's overrides shown."""
+    from fraudcli.commands.session import open_session
+
     session = open_session(
         ctx.info_name or ctx.command.name or "",
         config,

@@ -21,7 +21,6 @@ from fraudcli.cli.app import (
 from fraudcli.cli.audit_opts import RedactOpt, begin, print_audit
 from fraudcli.cli.console import progress
 from fraudcli.cli.options import finite, ranged
-from fraudcli.commands.audit import write_sidecar
 from fraudcli.config.load import load_config
 from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
@@ -127,5 +126,7 @@ def features(
         )
     render.print_summary(summary, rejects)
     audit = session.finish(summary.to_dict())
+    from fraudcli.commands.audit import write_sidecar
+
     print_audit(audit, write_sidecar(audit, output))
     render.emit(summary.to_dict() | {"audit": audit.to_dict()}, False, report)

@@ -38,12 +38,10 @@ from fraudcli.cli.audit_opts import (
 )
 from fraudcli.cli.console import err, progress, status
 from fraudcli.cli.options import finite, ranged
-from fraudcli.commands.audit import write_sidecar
 from fraudcli.config.load import load_config
 from fraudcli.errors import UsageError
 from fraudcli.files import check_distinct
 from fraudcli.io.formats import count_rows
-from fraudcli.state.keeper import DEFAULT_CHECKPOINT_SECONDS
 
 DataArg = Annotated[Path | None, typer.Argument(help="Input file (.parquet/.csv/.jsonl).")]
 ShadowOpt = Annotated[
@@ -156,7 +154,7 @@ def score(
     shadow: ShadowOpt = None,
     state: StatePathOpt = None,
     overwrite_state: OverwriteStateOpt = False,
-    checkpoint_every: CheckpointOpt = DEFAULT_CHECKPOINT_SECONDS,
+    checkpoint_every: CheckpointOpt = ranges.DEFAULT_CHECKPOINT_SECONDS,
 ) -> None:
     """Decide ALLOW / REVIEW / BLOCK for every transaction of DATA or of JSONL on stdin.
 
@@ -197,6 +195,8 @@ def score(
     if summary.shadow is not None:
         render.print_comparison(summary.shadow)
     audit = session.finish(summary.to_dict())
+    from fraudcli.commands.audit import write_sidecar
+
     print_audit(audit, write_sidecar(audit, output))
     render.emit(summary.to_dict() | {"audit": audit.to_dict()}, False, report)
     if summary.output_closed:

@@ -24,7 +24,6 @@ from fraudcli.features.spec import (
     NEW_WINDOW,
 )
 from fraudcli.features.state import MerchantState, UserState
-from fraudcli.records.id_registry import IdRegistry
 from fraudcli.records.schema import Txn
 
 if TYPE_CHECKING:
@@ -109,7 +108,7 @@ class InMemoryStore:
         self._users: dict[str, UserState] = {}
         self._merchants: dict[str, MerchantState] = {}
         self._stored = None  # a `StoredState` whose keys are not all read yet
-        self.ids = IdRegistry(self.config.id_window) if dedupe else None
+        self.ids = _registry(self.config.id_window) if dedupe else None
         self.newest = -math.inf
         self._user_horizon = self.config.user_horizon
         self._merchant_horizon = self.config.merchant_horizon
@@ -247,7 +246,7 @@ class InMemoryStore:
         without a `label_time` arrives at the state's newest event time."""
         from fraudcli.features.labels import apply_labels
 
-        ids = self.ids if self.ids is not None else IdRegistry(self.config.id_window)
+        ids = self.ids if self.ids is not None else _registry(self.config.id_window)
         return apply_labels(ids, self.merchants, labels, self.newest, self._label_delay)
 
     def snapshot(self) -> dict[str, pa.Table]:
@@ -267,6 +266,8 @@ class InMemoryStore:
         store._stored = StoredState(tables)
         store.newest = stored_newest(tables)
         if store.ids is not None:
+            from fraudcli.records.id_registry import IdRegistry
+
             store.ids = IdRegistry.from_table(
                 tables.get("transactions"), config.id_window, store.newest
             )
@@ -286,6 +287,14 @@ class InMemoryStore:
         """Hold `other`'s entries (a store the batch path built for this one)."""
         self.users, self.merchants = other.users, other.merchants
         self.newest = max(self.newest, other.newest)
+
+
+def _registry(window: float):
+    """An empty id registry (imported here: it loads NumPy and Arrow, which `fraud --help` and
+    reading a fraud.toml need not)."""
+    from fraudcli.records.id_registry import IdRegistry
+
+    return IdRegistry(window)
 
 
 def time_features(t: float, amount: float) -> tuple[float, ...]:

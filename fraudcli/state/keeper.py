@@ -20,9 +20,9 @@ import pyarrow as pa
 from fraudcli.errors import UsageError
 from fraudcli.features.store import StoreConfig
 from fraudcli.files import Staged
+from fraudcli.ranges import DEFAULT_CHECKPOINT_SECONDS
 from fraudcli.state.directory import is_state, stage_state
 
-DEFAULT_CHECKPOINT_SECONDS = 60.0
 END, PERIODIC, STOPPED = "end of run", "periodic", "stopped"
 
 
