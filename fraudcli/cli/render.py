@@ -83,6 +83,11 @@ def print_warning(text: str) -> None:
 
 def print_summary(summary, rejects_path: Path | None = None) -> None:
     err.print(format_summary(summary))
+    print_rejected(summary, rejects_path)
+
+
+def print_rejected(summary, rejects_path: Path | None) -> None:
+    """The reasons records were rejected, and where they are (or how to keep them)."""
     if summary.reject_reasons:
         err.print(format_reject_reasons(summary.reject_reasons))
         if rejects_path is None:

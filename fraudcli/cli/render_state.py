@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from fraudcli.cli.console import err, safe
-from fraudcli.cli.render import format_reject_reasons
+from fraudcli.cli.render import print_rejected
 
 DAY = 86400.0
 
@@ -17,12 +17,7 @@ def print_label_summary(summary, rejects_path) -> None:
         f"+ unchanged {data['unchanged']:,} + unknown {data['unknown']:,} "
         f"+ rejected {data['rejected']:,}"
     )
-    if summary.reject_reasons:
-        err.print(format_reject_reasons(summary.reject_reasons))
-        if rejects_path is None:
-            err.print("[dim]write them to a file with --rejects FILE[/]")
-        else:
-            err.print(f"[dim]rejected records written to {safe(rejects_path)}[/]")
+    print_rejected(summary, rejects_path)
 
 
 def format_state(report) -> Table:

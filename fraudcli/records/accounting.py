@@ -6,13 +6,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from fraudcli.errors import StrictRejectError
 from fraudcli.records.duplicates import RecordDuplicates
 from fraudcli.records.id_registry import IdRegistry
 from fraudcli.records.rejects import Item, RejectSink
 from fraudcli.records.schema import Txn
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -76,11 +77,24 @@ def tallied(
 ) -> Iterator[list[Txn]]:
     """The valid transactions of each batch, counted into `summary` as they are consumed:
     read, written (= valid), rejected with reasons, and the time taken."""
+    valid = ((txns, n_read, len(txns)) for n_read, txns in accepted(batches, rejects, strict))
+    return counted(valid, rejects, summary, on_batch)
+
+
+def counted(
+    done: Iterable[tuple[T, int, int]],
+    rejects: RejectSink,
+    summary: RunSummary,
+    on_batch: Callable[[int], None] | None = None,
+) -> Iterator[T]:
+    """Each item of `done` (an item, the records read for it, the rows written), counted into
+    `summary` once it has been consumed; then the rejects with their reasons, and the time
+    taken from the first item asked for."""
     started = time.perf_counter()
-    for n_read, txns in accepted(batches, rejects, strict):
-        yield txns
+    for item, n_read, written in done:
+        yield item
         summary.read += n_read
-        summary.written += len(txns)
+        summary.written += written
         if on_batch is not None:
             on_batch(n_read)
     summary.rejected, summary.reject_reasons = rejects.count, dict(rejects.reasons)
@@ -107,7 +121,5 @@ def accepted(
             if isinstance(item, Txn):
                 txns.append(item)
                 continue
-            rejects.add(item)
-            if strict:
-                raise StrictRejectError(f"line {item.line}: {item.reason} (--strict)")
+            rejects.add(item, strict)
         yield len(batch), txns

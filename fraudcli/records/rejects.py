@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fraudcli.errors import FraudError
+from fraudcli.errors import FraudError, StrictRejectError
 from fraudcli.files import Staged, is_stream
 from fraudcli.records.field_checks import RecordError
 from fraudcli.records.redact import active_redactor
@@ -52,14 +52,17 @@ class RejectSink:
         self.reasons: dict[str, int] = {}
         self._redactor = active_redactor()  # under --redact (fraudcli.redact)
 
-    def add(self, reject: Reject) -> None:
-        if self._redactor is not None:
-            reject = self._redactor.reject(reject)
+    def add(self, reject: Reject, strict: bool = False) -> None:
+        """Count `reject` and write it; under `strict` (--strict), then stop the run with it
+        (StrictRejectError)."""
+        written = reject if self._redactor is None else self._redactor.reject(reject)
         self.count += 1
-        key = reject.reason.split(":")[0]
+        key = written.reason.split(":")[0]
         self.reasons[key] = self.reasons.get(key, 0) + 1
         if self._out is not None:
-            self._out.write(json.dumps(reject.to_dict(), ensure_ascii=False) + "\n")
+            self._out.write(json.dumps(written.to_dict(), ensure_ascii=False) + "\n")
+        if strict:
+            raise StrictRejectError(f"line {reject.line}: {reject.reason} (--strict)")
 
     def close(self) -> None:
         if self._out is not None and not self._out.closed:

@@ -26,7 +26,6 @@ import pyarrow.compute as pc
 
 from fraudcli.decision.batch_judge import BatchJudge
 from fraudcli.decision.engine import DecisionEngine
-from fraudcli.errors import StrictRejectError
 from fraudcli.features.continued import Chunk, ColumnState
 from fraudcli.model.scorer import Scorer
 from fraudcli.records.columns import ValidBlock
@@ -258,9 +257,7 @@ def scored_blocks(
         steps = _one_ahead(map(prepared, _one_ahead(map(taken, blocks), first)), second)
         for block, duplicates, ready in steps:
             for reject in _in_line_order(block.rejects, duplicates):
-                rejects.add(reject)
-                if strict:
-                    raise StrictRejectError(f"line {reject.line}: {reject.reason} (--strict)")
+                rejects.add(reject, strict)
             scored = scorer.finish(ready)
             yield scored
             _count(summary, block.n_read, scored)

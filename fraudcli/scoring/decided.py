@@ -11,7 +11,6 @@ into one `RunSummary` (`read = written + rejected`).
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -20,7 +19,7 @@ from pathlib import Path
 from fraudcli.features.store import InMemoryStore
 from fraudcli.io.blocks import column_blocks
 from fraudcli.io.read import read_batches
-from fraudcli.records.accounting import RunSummary
+from fraudcli.records.accounting import RunSummary, counted
 from fraudcli.records.rejects import Item, RejectSink
 from fraudcli.records.schema import Txn
 from fraudcli.records.timestamps import format_timestamp
@@ -93,17 +92,13 @@ def scored_records(
     """The record path: each valid record of each batch through `pipeline.decide`, in order;
     invalid records and duplicates (the store's rule) go to `rejects`, in line order. Counted
     into `summary` as `tallied` counts."""
-    started = time.perf_counter()
-    for batch in batches:
+
+    def decide(batch: list[Item]) -> tuple[ScoredRecords, int, int]:
         scored = decide_items(pipeline, batch, rejects, summary, with_features, strict)
         scored.state = pipeline.store.snapshot  # the state after it, until the next batch
-        yield scored
-        summary.read += len(batch)
-        summary.written += len(scored.rows)
-        if on_batch is not None:
-            on_batch(len(batch))
-    summary.rejected, summary.reject_reasons = rejects.count, dict(rejects.reasons)
-    summary.seconds = time.perf_counter() - started
+        return scored, len(batch), len(scored.rows)
+
+    return counted(map(decide, batches), rejects, summary, on_batch)
 
 
 def watched(items: Iterable, first_of, on_early, *, end: float, lateness: float) -> Iterator:

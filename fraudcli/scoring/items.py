@@ -4,7 +4,6 @@ What `scoring.decided.scored_records` and a pipe's few lines (`scoring.piped`) r
 
 from __future__ import annotations
 
-from fraudcli.errors import StrictRejectError
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.duplicates import duplicate
 from fraudcli.records.rejects import Item, RejectSink
@@ -39,7 +38,5 @@ def decide_items(
                     summary.decisions[decision.decision] += 1
                     continue
                 item = duplicate(line, raw, item)
-            rejects.add(item)
-            if strict:
-                raise StrictRejectError(f"line {item.line}: {item.reason} (--strict)")
+            rejects.add(item, strict)
     return ScoredRecords(txns, features, decisions, rows)

@@ -22,11 +22,10 @@ from typing import BinaryIO
 
 import numpy as np
 
-from fraudcli.errors import StrictRejectError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.io.jsonl import parse_jsonl_line
 from fraudcli.io.lines import line_chunks
-from fraudcli.records.accounting import RunSummary
+from fraudcli.records.accounting import RunSummary, counted
 from fraudcli.records.columns import ValidBlock
 from fraudcli.records.rejects import Item, Reject, RejectSink
 from fraudcli.records.schema import ColumnMap
@@ -78,29 +77,23 @@ def decided_pipe(
     on_batch: Callable[[int], None] | None = None,
 ) -> Iterator[Scored | ScoredRecords]:
     """Each batch decided on the record path, counted into `summary` (as `tallied` counts)."""
-    import time
-
-    started = time.perf_counter()
     columns = ColumnScorer(None, pipeline.scorer, pipeline.engine, with_features)  # judging only
-    for batch in batches:
+
+    def decide(batch: list[Item] | Arrived) -> tuple[Scored | ScoredRecords, int, int]:
         if isinstance(batch, Arrived):
-            n_read = batch.block.n_read
             scored, found = _block(batch, pipeline, columns)
-            _rejected(found, rejects, strict)
-            written = scored.table.num_rows
-            _count(summary, scored.decisions())
+            for reject in found:
+                rejects.add(reject, strict)
+            for decision in scored.decisions():
+                summary.decisions[decision] += 1
+            n_read, written = batch.block.n_read, scored.table.num_rows
         else:
-            n_read = len(batch)
             scored = decide_items(pipeline, batch, rejects, summary, with_features, strict)
-            written = len(scored.rows)
+            n_read, written = len(batch), len(scored.rows)
         scored.state = pipeline.store.snapshot  # the state after it, until the next batch
-        yield scored
-        summary.read += n_read
-        summary.written += written
-        if on_batch is not None:
-            on_batch(n_read)
-    summary.rejected, summary.reject_reasons = rejects.count, dict(rejects.reasons)
-    summary.seconds = time.perf_counter() - started
+        return scored, n_read, written
+
+    return counted(map(decide, batches), rejects, summary, on_batch)
 
 
 def _block(arrived: Arrived, pipeline: Pipeline, columns: ColumnScorer):
@@ -136,15 +129,3 @@ _OBSERVED += ("lat", "lon", "is_fraud")
 def _values(data, name: str) -> list:
     array = data.get(name)
     return [None] * len(data["ts"]) if array is None else array.to_pylist()
-
-
-def _rejected(found: list[Reject], rejects: RejectSink, strict: bool) -> None:
-    for reject in found:
-        rejects.add(reject)
-        if strict:
-            raise StrictRejectError(f"line {reject.line}: {reject.reason} (--strict)")
-
-
-def _count(summary: RunSummary, decisions: list[str]) -> None:
-    for decision in decisions:
-        summary.decisions[decision] += 1

@@ -17,7 +17,7 @@ from fraudcli.features.labels import APPLIED, CHANGED, UNCHANGED
 from fraudcli.features.spec import DAY, FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.records.labels import Label
-from tests.helpers import T0, assert_features_equal, txn
+from tests.helpers import T0, assert_features_equal, chunk_data, txn
 
 MERCHANT = [FEATURE_NAMES.index(n) for n in FEATURE_NAMES if n.startswith("merchant_")]
 DELAY = 2 * DAY
@@ -147,32 +147,13 @@ def test_the_column_path_sees_labels_as_the_record_path(before, after, cut):
     rest.sort(key=lambda t: t.ts)
     state = ColumnState.from_snapshot(store.snapshot(), config)
     parts = [rest[: min(cut, len(rest))], rest[min(cut, len(rest)) :]]
-    got = [state.step(state.chunk(_chunk_data(part))) for part in parts]
+    got = [state.step(state.chunk(chunk_data(part))) for part in parts]
     want = []
     for t in rest:
         want.append(store.lookup(t))
         store.update(t)
     X = np.concatenate(got)
     assert_features_equal(X, np.array(want, dtype=np.float64).reshape(len(rest), X.shape[1]))
-
-
-def _chunk_data(txns):
-    import pyarrow as pa
-
-    def column(name, kind):
-        return pa.array([getattr(t, name) for t in txns], kind)
-
-    return {
-        "ts": column("ts", pa.float64()),
-        "amount": column("amount", pa.float64()),
-        "is_fraud": column("is_fraud", pa.int8()),
-        "lat": column("lat", pa.float64()),
-        "lon": column("lon", pa.float64()),
-        "user_id": column("user_id", pa.string()),
-        "merchant_id": column("merchant_id", pa.string()),
-        "country": column("country", pa.string()),
-        "device_id": column("device_id", pa.string()),
-    }
 
 
 def test_labels_given_before_t_plus_d_are_inline_labels():
