@@ -1,29 +1,45 @@
 """A 64-bit hash of a transaction_id, the same from one string (`id_hash`, plain Python, for
 the record path) and from a whole Arrow column (`id_hashes`, NumPy, for the column path).
 
-The id's UTF-8 bytes and a terminating 0x01 byte, read as one little-endian integer, modulo
-the Mersenne prime 2**61 - 1, then multiplied by an odd constant modulo 2**64 so that every
-bit depends on every byte. In Python that is one `int.from_bytes` and one `%`; over a column
-it is the same number computed 8 bytes at a time: a word at byte offset 8i weighs
-2**(64 i) = 2**(3i mod 61) modulo the prime, a rotation of 61 bits. Equal ids hash alike; the
-registry compares the strings of ids whose hashes meet, so a collision costs time, never a
-wrong answer.
+The id's UTF-8 bytes and a terminating 0x01 byte, cut into little-endian 64-bit words w_i, give
+the polynomial sum of w_i * R**i modulo the Mersenne prime P = 2**61 - 1 (R a fixed large
+number), then multiplied by an odd constant modulo 2**64 so that every bit depends on every
+byte. Over a column it is the same number computed a word at a time, with products modulo P
+made of 32-bit halves. (Weights that were powers of two, R = 2**64, made ids that differ in a
+few digits, such as the same counter on another day, collide by the thousand: a linear
+combination of small digit differences with power-of-two weights is often 0 modulo P.) Equal
+ids hash alike; the registry compares the strings of ids whose hashes meet, so a collision
+costs time, never a wrong answer.
 """
 
 from __future__ import annotations
+
+import struct
+from operator import mul
 
 import numpy as np
 import pyarrow as pa
 
 _P = (1 << 61) - 1
+_R = 0x1B873593_CC9E2D51 % _P  # the polynomial's base (any number far from a power of 2)
 _MIX = 0x9E3779B97F4A7C15  # odd: multiplying by it modulo 2**64 is a bijection
 _M64 = (1 << 64) - 1
+_WEIGHTS = [1]  # R**i modulo P, made as long ids need them
+
+
+def _weights(n: int) -> list[int]:
+    while len(_WEIGHTS) < n:
+        _WEIGHTS.append(_WEIGHTS[-1] * _R % _P)
+    return _WEIGHTS
 
 
 def id_hash(tid: str) -> int:
     """The hash of one id (an int below 2**64), as `id_hashes` gives it."""
-    value = int.from_bytes(tid.encode("utf-8", "surrogatepass") + b"\x01", "little")
-    return ((value % _P) * _MIX) & _M64
+    data = tid.encode("utf-8", "surrogatepass") + b"\x01"
+    data += bytes(-len(data) % 8)
+    n = len(data) >> 3
+    total = sum(map(mul, struct.unpack(f"<{n}Q", data), _weights(n))) % _P
+    return (total * _MIX) & _M64
 
 
 def id_hashes(ids: pa.Array) -> np.ndarray:
@@ -54,25 +70,29 @@ def _equal_length(matrix: np.ndarray, length: int) -> np.ndarray:
     padded[:, length] = 1
     columns = np.ascontiguousarray(padded.view("<u8").T)  # word i of every id, side by side
     total = np.zeros(len(matrix), dtype=np.uint64)
-    high = np.empty_like(total)
-    for i, word in enumerate(columns):
-        # word * 2**(3i) modulo P, as a rotation (any uint64 in, below 2**63 out), added to
-        # the total, which is then folded (below 2**61 + 8 after each fold)
-        shift = 3 * i % 61
-        if shift:
-            np.right_shift(word, np.uint64(61 - shift), out=high)
-            np.left_shift(word, np.uint64(shift), out=word)
-        else:  # the first word, and every 61st: folded, so the sum stays in 64 bits
-            np.right_shift(word, _61, out=high)
-        np.bitwise_and(word, _PU, out=word)
-        word += high
-        total += word
-        np.right_shift(total, _61, out=high)
-        np.bitwise_and(total, _PU, out=total)
-        total += high
+    for word, weight in zip(columns, _weights(words), strict=False):
+        total += _times_mod_p(_folded(word), weight)  # each below 2**61 + 8: no overflow
+        total = _folded(total)
+    total = _folded(total)
     total = np.where(total >= _PU, total - _PU, total)
     return total * np.uint64(_MIX)  # wraps modulo 2**64, as `& _M64` does in Python
 
 
+def _folded(x: np.ndarray) -> np.ndarray:
+    """x modulo P, up to one P too many (below 2**61 + 8): 2**61 is 1 modulo P."""
+    return (x & _PU) + (x >> _61)
+
+
+def _times_mod_p(a: np.ndarray, weight: int) -> np.ndarray:
+    """a * weight modulo P, up to a few P too many (below 2**63 + 2**35), for a < 2**62 and
+    weight < P: the product made of 32-bit halves, 2**64 being 8 modulo P."""
+    c1, c0 = np.uint64(weight >> 32), np.uint64(weight & 0xFFFFFFFF)
+    a1, a0 = a >> _32, a & _LOW32
+    low = a0 * c0  # below 2**64
+    mid = a1 * c0 + a0 * c1  # below 2**63; mid * 2**32 = (mid >> 29) * 2**61 + ...
+    return (a1 * c1 << _3) + (mid >> _29) + ((mid & _LOW29) << _32) + _folded(low)
+
+
 _PU = np.uint64(_P)
-_61 = np.uint64(61)
+_61, _32, _29, _3 = np.uint64(61), np.uint64(32), np.uint64(29), np.uint64(3)
+_LOW32, _LOW29 = np.uint64(0xFFFFFFFF), np.uint64((1 << 29) - 1)

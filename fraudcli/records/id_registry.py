@@ -127,7 +127,7 @@ class IdRegistry:
         ids = plain_ids(ids)
         hashes = id_hashes(ids)
         order = np.argsort(hashes, kind="stable")
-        doubtful = self._doubtful(hashes[order], order)
+        doubtful = self._doubtful(hashes[order], order, ts)
         keep = self._decide(ids, hashes, ts, doubtful) if doubtful.any() else None
         rows = slice(None) if keep is None else keep
         n = len(ids)
@@ -144,19 +144,35 @@ class IdRegistry:
         self._add_segment(segment, hashes[rows], order)
         return keep
 
-    def _doubtful(self, sorted_hashes: np.ndarray, order: np.ndarray) -> np.ndarray:
-        """Rows whose hash is in the registry or twice in the block: the only ones that can
-        repeat an id. Every other row is certainly new. (`order` sorts the block's hashes.)"""
-        doubtful = np.zeros(len(sorted_hashes), dtype=bool)
+    def _doubtful(self, sorted_hashes: np.ndarray, order: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """Rows whose hash is twice in the block, or in the registry for an entry that could
+        still match: the only ones that can repeat an id. Every other row is certainly new.
+        (`order` sorts the block's hashes; `ts` in row order.) An id of long ago seen again,
+        its one entry older than the window before the row, is certainly new too."""
+        n = len(sorted_hashes)
+        same = np.zeros(n, dtype=bool)
+        twice = sorted_hashes[1:] == sorted_hashes[:-1]
+        same[1:] |= twice
+        same[:-1] |= twice
+        count, place = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         for run in self._runs:
-            at = np.minimum(np.searchsorted(run.hashes, sorted_hashes), len(run.hashes) - 1)
-            doubtful |= run.hashes[at] == sorted_hashes
-        same = sorted_hashes[1:] == sorted_hashes[:-1]
-        doubtful[1:] |= same
-        doubtful[:-1] |= same
-        out = np.zeros(len(sorted_hashes), dtype=bool)
-        out[order[doubtful]] = True
-        return out
+            lo = np.searchsorted(run.hashes, sorted_hashes, side="left")
+            hi = np.searchsorted(run.hashes, sorted_hashes, side="right")
+            count += hi - lo
+            one = np.flatnonzero(hi - lo == 1)
+            place[one] = run.where[lo[one]]
+        doubtful = np.zeros(n, dtype=bool)
+        doubtful[order] = same | (count > 0)
+        lone = np.flatnonzero(~same & (count == 1))  # (sorted places)
+        if len(lone) and math.isfinite(self.window):
+            # N before each row is at least the newest of the rows certainly accepted before it
+            certain = np.where(doubtful, -np.inf, ts)
+            before = np.concatenate(([-np.inf], np.maximum.accumulate(certain)[:-1]))
+            log_ts = np.concatenate([segment.ts for segment in self._segments])
+            rows = order[lone]
+            floor = np.maximum(before[rows], self.newest) - self.window
+            doubtful[rows[log_ts[place[lone]] <= floor]] = False
+        return doubtful
 
     def _decide(self, ids, hashes, ts, doubtful) -> np.ndarray:
         """The doubtful rows, one by one on their strings, in row order, each against N: the

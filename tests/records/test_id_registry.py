@@ -180,3 +180,13 @@ def test_runs_merge_as_a_stable_sort_of_both():
         order = np.argsort(np.concatenate([a.hashes, b.hashes]), kind="stable")
         assert (merged.hashes == np.concatenate([a.hashes, b.hashes])[order]).all()
         assert (merged.where == np.concatenate([a.where, b.where])[order]).all()
+
+
+def test_ids_that_differ_in_a_few_digits_do_not_collide():
+    """A counter on each of many days (the simulator's ids, and many issuers'): hashes with
+    power-of-two weights made thousands of these meet, each costing a string comparison."""
+    ids = [f"tx-202603{day:02d}T000000-7-{n:07d}" for day in range(1, 13) for n in range(20_000)]
+    ids += [f"{n:x}" for n in range(20_000)] + [f"TXN{n:012d}" for n in range(20_000)]
+    hashes = id_hashes(pa.array(ids, pa.string()))
+    assert len(np.unique(hashes)) == len(ids)
+    assert [id_hash(tid) for tid in ids[::5_000]] == [int(h) for h in hashes[::5_000]]
