@@ -67,11 +67,16 @@ def _user_entries(users: dict[str, UserState]) -> pa.Table:
 
 
 def _label_changes(merchants: dict[str, MerchantState]) -> pa.Table:
-    rows = [
+    return _changes_table(
         (merchant_id, *change)
         for merchant_id, state in merchants.items()
         for change in state.changes or ()
-    ]
+    )
+
+
+def _changes_table(rows) -> pa.Table:
+    """(merchant_id, ts, arrival, change) rows as a table."""
+    rows = list(rows)
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in LABEL_CHANGES_SCHEMA]
     return pa.table(
         [pa.array(c, f.type) for c, f in zip(columns, LABEL_CHANGES_SCHEMA, strict=True)],
@@ -80,7 +85,14 @@ def _label_changes(merchants: dict[str, MerchantState]) -> pa.Table:
 
 
 def _user_last(users: dict[str, UserState]) -> pa.Table:
-    rows = [(uid, s.prev_ts, *(s.loc if s.loc else (None, None, None))) for uid, s in users.items()]
+    return _last_table(
+        (uid, s.prev_ts, *(s.loc if s.loc else (None, None, None))) for uid, s in users.items()
+    )
+
+
+def _last_table(rows) -> pa.Table:
+    """(user_id, prev_ts, loc_lat, loc_lon, loc_ts) rows as a table."""
+    rows = list(rows)
     names = ["user_id", "prev_ts", "loc_lat", "loc_lon", "loc_ts"]
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     types = [pa.string()] + [pa.float64()] * 4
@@ -250,6 +262,26 @@ class StoredState:
             lists = self._lists[kind] = table.to_pydict()
         return {name: values[span[0] : span[1]] for name, values in lists.items()}
 
+    def unread(self) -> dict[str, pa.Table]:
+        """The rows of the keys not read yet, as tables (for `column_tables`); a label change
+        whose merchant has no entries left is dropped, as `restore_store` drops it."""
+        merchants = self.merchant_rows
+        return {
+            "user_entries": _spans_taken(
+                self.entries.select(_USER_COLUMNS), self.user_rows.values()
+            ),
+            "user_last": _last_table((user_id, *values) for user_id, values in self.last.items()),
+            "merchant_entries": _spans_taken(
+                self.merchant_entries.select(["merchant_id", "ts", "is_fraud"]), merchants.values()
+            ),
+            "label_changes": _changes_table(
+                (merchant_id, *change)
+                for merchant_id, listed in self.changes.items()
+                if merchant_id in merchants
+                for change in listed
+            ),
+        }
+
     def everything(self, users: dict, merchants: dict) -> tuple[dict, dict]:
         """Every key's state, in the order a store restored at once and then updated would
         hold them: the snapshot's keys in `restore_store`'s order (read now if not yet), then
@@ -310,3 +342,40 @@ def _newest(values: list, ts: list[float]) -> dict:
         if value is not None:
             newest[value] = t  # entries are sorted by time: the last one wins
     return newest
+
+
+# --- the tables the column path starts from (`ColumnState.from_snapshot`), made fast ---------
+
+_USER_COLUMNS = ("user_id", "ts", "amount", "merchant_id", "country", "device_id")
+
+
+def column_tables(users: dict, merchants: dict, stored: StoredState | None) -> dict[str, pa.Table]:
+    """The feature tables of a store whose keys in `users` and `merchants` are read and the
+    rest still in `stored`: the keys read are written as `snapshot_tables` writes them, the
+    others taken from the stored tables as they are (no Python object per entry). Each key's
+    rows stay together and in time order, as `ColumnState.from_snapshot` needs; the order of
+    the keys is not `snapshot_tables`' (no id registry: the caller keeps its own)."""
+    tables = {
+        "user_entries": _user_entries(users).select(_USER_COLUMNS),
+        "user_last": _user_last(users),
+        "merchant_entries": _merchant_entries(merchants),
+        "label_changes": _label_changes(merchants),
+    }
+    if stored is None:
+        return tables
+    unread = stored.unread()
+    return {
+        name: pa.concat_tables([unread[name].cast(table.schema), table])
+        for name, table in tables.items()
+    }
+
+
+def _spans_taken(table: pa.Table, spans) -> pa.Table:
+    """The rows of `table` in `spans` ([first, past last) pairs), in that order."""
+    spans = list(spans)
+    if sum(end - start for start, end in spans) == table.num_rows:
+        return table  # (spans cover every row, each key's rows once)
+    if not spans:
+        return table.slice(0, 0)
+    rows = np.concatenate([np.arange(start, end, dtype=np.int64) for start, end in spans])
+    return table.take(pa.array(rows, pa.int64()))

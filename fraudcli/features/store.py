@@ -254,6 +254,14 @@ class InMemoryStore:
 
         return snapshot_tables(self)
 
+    def column_tables(self) -> dict[str, pa.Table]:
+        """The feature tables the column path continues from (`ColumnState.from_snapshot`):
+        the state `snapshot` gives, without the id registry, and keys never touched taken from
+        the stored tables as they are (no Python object made for them)."""
+        from fraudcli.features.snapshot import column_tables
+
+        return column_tables(self._users, self._merchants, self._stored)
+
     @classmethod
     def restore(
         cls, tables: dict[str, pa.Table], config: StoreConfig, *, dedupe: bool = True

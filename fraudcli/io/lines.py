@@ -59,7 +59,7 @@ def line_chunks(stream: BinaryIO, greedy: bool = False) -> Iterator[list[bytes |
 
 
 ARRIVED_BYTES = 1 << 24  # at most this much that has arrived is taken at once
-_QUEUED = 64  # reads held for the taker before the reading thread waits
+_QUEUED = 256  # reads held for the taker before the reading thread waits
 
 
 def _everything_arrived(stream: BinaryIO) -> Callable[[int], bytes]:

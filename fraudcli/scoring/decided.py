@@ -69,7 +69,7 @@ def decided(
         stream = getattr(sys.stdin, "buffer", sys.stdin)
         arrived = watch(piped_batches(stream, columns), _batch_start, on_early)
         return decided_pipe(
-            read_ahead(arrived), opened.pipeline, rejects, summary,
+            read_ahead(arrived), opened, rejects, summary,
             with_features=with_features, strict=strict, on_batch=on_batch,
         )  # fmt: skip
     batches = watch(read_batches(data, columns), _batch_start, on_early)
