@@ -2,10 +2,10 @@
 the record path) and from a whole Arrow column (`id_hashes`, NumPy, for the column path).
 
 The id's UTF-8 bytes and a terminating 0x01 byte, cut into little-endian 64-bit words w_i, give
-the polynomial sum of w_i * R**i modulo the Mersenne prime P = 2**61 - 1 (R a fixed large
-number), then multiplied by an odd constant modulo 2**64 so that every bit depends on every
-byte. Over a column it is the same number computed a word at a time, with products modulo P
-made of 32-bit halves. (Weights that were powers of two, R = 2**64, made ids that differ in a
+the sum of w_i * c_i modulo the Mersenne prime P = 2**61 - 1 (c_i fixed odd 32-bit weights
+that look random), then multiplied by an odd constant modulo 2**64 so that every bit depends
+on every byte. Over a column it is the same number computed a word at a time, each product
+modulo P made of two 64-bit ones. (Weights that were powers of two made ids that differ in a
 few digits, such as the same counter on another day, collide by the thousand: a linear
 combination of small digit differences with power-of-two weights is often 0 modulo P.) Equal
 ids hash alike; the registry compares the strings of ids whose hashes meet, so a collision
@@ -21,15 +21,14 @@ import numpy as np
 import pyarrow as pa
 
 _P = (1 << 61) - 1
-_R = 0x1B873593_CC9E2D51 % _P  # the polynomial's base (any number far from a power of 2)
 _MIX = 0x9E3779B97F4A7C15  # odd: multiplying by it modulo 2**64 is a bijection
 _M64 = (1 << 64) - 1
-_WEIGHTS = [1]  # R**i modulo P, made as long ids need them
+_WEIGHTS: list[int] = []  # the weight of each word: odd, 32 bits, made as long ids need them
 
 
 def _weights(n: int) -> list[int]:
     while len(_WEIGHTS) < n:
-        _WEIGHTS.append(_WEIGHTS[-1] * _R % _P)
+        _WEIGHTS.append(((len(_WEIGHTS) + 1) * _MIX >> 29) & 0xFFFFFFFF | 1)
     return _WEIGHTS
 
 
@@ -84,15 +83,14 @@ def _folded(x: np.ndarray) -> np.ndarray:
 
 
 def _times_mod_p(a: np.ndarray, weight: int) -> np.ndarray:
-    """a * weight modulo P, up to a few P too many (below 2**63 + 2**35), for a < 2**62 and
-    weight < P: the product made of 32-bit halves, 2**64 being 8 modulo P."""
-    c1, c0 = np.uint64(weight >> 32), np.uint64(weight & 0xFFFFFFFF)
-    a1, a0 = a >> _32, a & _LOW32
-    low = a0 * c0  # below 2**64
-    mid = a1 * c0 + a0 * c1  # below 2**63; mid * 2**32 = (mid >> 29) * 2**61 + ...
-    return (a1 * c1 << _3) + (mid >> _29) + ((mid & _LOW29) << _32) + _folded(low)
+    """a * weight modulo P, up to a few P too many (below 2**62 + 2**34), for a < 2**62 and
+    weight < 2**32: a's high and low 32 bits times the weight, 2**61 being 1 modulo P."""
+    weight = np.uint64(weight)
+    high = (a >> _32) * weight  # below 2**62; times 2**32: (high >> 29) * 2**61 + ...
+    low = (a & _LOW32) * weight  # below 2**64
+    return (high >> _29) + ((high & _LOW29) << _32) + _folded(low)
 
 
 _PU = np.uint64(_P)
-_61, _32, _29, _3 = np.uint64(61), np.uint64(32), np.uint64(29), np.uint64(3)
+_61, _32, _29 = np.uint64(61), np.uint64(32), np.uint64(29)
 _LOW32, _LOW29 = np.uint64(0xFFFFFFFF), np.uint64((1 << 29) - 1)

@@ -131,14 +131,14 @@ def test_every_float_option_of_every_command_is_checked():
         (name, param.name)
         for name, command in group.commands.items()
         for param in command.params
-        if param.type_descriptor.annotation is float
+        if param.type.name == "float"
     ]
     assert len(floats) >= 10
     unchecked = [
         (name, param.name)
         for name, command in group.commands.items()
         for param in command.params
-        if param.type_descriptor.annotation is float and param.callback is None
+        if param.type.name == "float" and param.callback is None
     ]
     assert unchecked == []
 
