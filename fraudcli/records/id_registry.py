@@ -36,6 +36,9 @@ _OPEN_MAX = 1 << 11
 # ids accepted one by one before the filter is made (a Python string per stored id, once): a
 # short run (one record piped in) looks its few ids up in the hash runs instead
 _FILTER_AFTER = 1 << 12
+# runs the record path merges stop at this size (a merge of two holds it for 1-2 ms, where
+# merging runs of half a million held replay for 20-70 ms); a block's run merges them all
+_MERGED_MAX = 1 << 16
 _FILTER_ROOM = 1 << 21
 NO_LABEL = -1
 
@@ -317,7 +320,10 @@ class IdRegistry:
         if order is None:
             order = np.argsort(hashes, kind="stable")
         run = _Run(hashes[order], first + order)
+        cap = _MERGED_MAX if filtered else math.inf  # (filtered: ids asked one at a time)
         while self._runs and len(self._runs[-1].hashes) <= len(run.hashes):
+            if len(self._runs[-1].hashes) + len(run.hashes) > cap:
+                break
             run = _merged(self._runs.pop(), run)
         self._runs.append(run)
         if self._filter is not None and not filtered:  # (ids admitted one by one: already in)

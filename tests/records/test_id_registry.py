@@ -190,3 +190,24 @@ def test_ids_that_differ_in_a_few_digits_do_not_collide():
     hashes = id_hashes(pa.array(ids, pa.string()))
     assert len(np.unique(hashes)) == len(ids)
     assert [id_hash(tid) for tid in ids[::5_000]] == [int(h) for h in hashes[::5_000]]
+
+
+def test_runs_merged_one_at_a_time_stop_at_a_size_and_a_block_merges_them(monkeypatch):
+    """The record path never merges past `_MERGED_MAX` (a long merge would stall it); the
+    answers stay the rule's, and a block's run takes the small runs in."""
+    monkeypatch.setattr(id_registry, "_OPEN_MAX", 4)
+    monkeypatch.setattr(id_registry, "_MERGED_MAX", 16)
+    rng = np.random.default_rng(3)
+    stream = [(f"id{rng.integers(0, 500)}", float(t)) for t in range(3000)]
+    cuts = sorted(rng.integers(0, 3000, size=8).tolist())
+    ways = [False, False, True]
+    assert through_registry(stream, 200.0, cuts, ways, [False]) == naive(stream, 200.0)
+    registry = IdRegistry(math.inf)
+    for i in range(200):
+        registry.admit(f"t{i}", float(i), None, None)
+    registry.version()  # (closes the open segment)
+    sizes = [len(run.hashes) for run in registry._runs]
+    assert max(sizes) == 16 and len(sizes) > 10
+    registry.admit_block(pa.array([f"b{i}" for i in range(100)]), np.arange(100.0), None, None)
+    sizes = [len(run.hashes) for run in registry._runs]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] >= 116
