@@ -4,6 +4,8 @@ decided it, on stderr, in --json / --report outputs and beside -o FILE."""
 from __future__ import annotations
 
 import json
+import platform
+from importlib import metadata
 
 from typer.testing import CliRunner
 
@@ -53,7 +55,8 @@ def test_score_writes_a_sidecar_beside_its_output(world, model_dir, tmp_path):
     assert counts["read"] == counts["written"] + counts["rejected"] == 3000
     assert sum(counts["decisions"].values()) == len(out.read_text().splitlines())
     assert audit["started"] <= audit["finished"]
-    assert set(audit["versions"]) == {"python", "fraudcli", "numpy", "pyarrow"}
+    installed = {name: metadata.version(name) for name in ("fraudcli", "numpy", "pyarrow")}
+    assert audit["versions"] == installed | {"python": platform.python_version()}
     ids = audit["bundle"]["id"], audit["config"]["sha256"][:12]
     line = f"audit: bundle {ids[0]} (unsigned) · config {ids[1]}"
     assert line in result.stderr and "decisions.jsonl.audit.json" in result.stderr
