@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from fraudcli.bundle.shapes import Shape
 from fraudcli.features.snapshot import LABEL_CHANGES_SCHEMA
 from fraudcli.records.id_registry import TABLE_SCHEMA
+from fraudcli.records.kernels import kernel
 
 TEXT, NUMBER = pa.string(), pa.float64()
 SCHEMAS = {
@@ -77,7 +77,7 @@ def check_state(tables: dict[str, pa.Table], where: str) -> None:
     merchants = tables["merchant_entries"]
     s = Shape(f"{where}: state/merchant_entries.parquet")
     _sorted_groups(merchants, "merchant_id", s)
-    labels = pc.min_max(merchants["is_fraud"]).as_py()  # (not is_in: pa.array loads pandas)
+    labels = kernel("min_max", merchants["is_fraud"]).as_py()  # (not is_in: pa.array loads pandas)
     if labels["min"] is not None and (labels["min"] < 0 or labels["max"] > 1):
         s.fail("is_fraud", "must be 0 or 1")
     _last(tables["user_last"], Shape(f"{where}: state/user_last.parquet"))
@@ -87,9 +87,9 @@ def _finite(s: Shape, column: pa.ChunkedArray, name: str) -> None:
     """Every value (nulls aside) finite and in the column's range. Arrow's kernels only: a
     column's `to_numpy` would load pandas, which deciding never needs."""
     low, high = RANGES.get(name, (-np.inf, np.inf))
-    span = pc.min_max(column).as_py()
+    span = kernel("min_max", column).as_py()
     outside = span["min"] is not None and (span["min"] < low or span["max"] > high)
-    if outside or pc.any(pc.invert(pc.is_finite(column))).as_py():
+    if outside or kernel("any", kernel("invert", kernel("is_finite", column))).as_py():
         s.fail(name, f"holds a number that is not finite or outside [{low:g}, {high:g}]")
 
 
@@ -99,17 +99,18 @@ def _sorted_groups(table: pa.Table, key: str, s: Shape) -> None:
         return
     ids, ts = table[key].combine_chunks(), table["ts"].combine_chunks()
     n = len(ids)
-    changes = pc.not_equal(ids.slice(1), ids.slice(0, n - 1))
-    if pc.sum(changes).as_py() + 1 != pc.count_distinct(ids).as_py():
+    changes = kernel("not_equal", ids.slice(1), ids.slice(0, n - 1))
+    if kernel("sum", changes).as_py() + 1 != kernel("count_distinct", ids).as_py():
         s.fail(key, "must keep each key's entries together")
-    backwards = pc.less(ts.slice(1), ts.slice(0, n - 1))
-    if pc.any(pc.and_(backwards, pc.invert(changes))).as_py():
+    backwards = kernel("less", ts.slice(1), ts.slice(0, n - 1))
+    if kernel("any", kernel("and", backwards, kernel("invert", changes))).as_py():
         s.fail("ts", f"must not go back in time within one {key}")
 
 
 def _last(table: pa.Table, s: Shape) -> None:
-    if pc.count_distinct(table["user_id"]).as_py() != table.num_rows:
+    if kernel("count_distinct", table["user_id"]).as_py() != table.num_rows:
         s.fail("user_id", "must not repeat a user")
-    lat, lon, ts = (pc.is_null(table[c]) for c in LOCATION)
-    if pc.all(pc.and_(pc.equal(lat, lon), pc.equal(lat, ts))).as_py() is False:
+    lat, lon, ts = (kernel("is_null", table[c]) for c in LOCATION)
+    together = kernel("and", kernel("equal", lat, lon), kernel("equal", lat, ts))
+    if kernel("all", together).as_py() is False:
         s.fail("loc_lat", "loc_lon and loc_ts must be null together")

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from fraudcli.features.state import MerchantState, UserState, prefix_sums
 from fraudcli.records.id_registry import IdRegistry
+from fraudcli.records.kernels import kernel
 
 SNAPSHOT_VERSION = 1
 LABEL_CHANGES_SCHEMA = pa.schema(
@@ -116,13 +117,11 @@ def _merchant_entries(merchants: dict[str, MerchantState]) -> pa.Table:
 
 def snapshot_end(tables: dict[str, pa.Table]) -> float:
     """The newest timestamp of a snapshot's entries and previous txns (-inf when empty)."""
-    import pyarrow.compute as pc
-
     newest = -np.inf  # (not to_numpy: Arrow's conversion loads pandas, which a start need not)
     for table, name in (("user_entries", "ts"), ("merchant_entries", "ts")):
-        value = pc.max(tables[table][name]).as_py()  # a snapshot holds no null nor NaN
+        value = kernel("max", tables[table][name]).as_py()  # a snapshot holds no null nor NaN
         newest = newest if value is None else max(newest, float(value))
-    value = pc.max(tables["user_last"]["prev_ts"]).as_py()
+    value = kernel("max", tables["user_last"]["prev_ts"]).as_py()
     return newest if value is None else max(newest, float(value))
 
 
@@ -300,16 +299,16 @@ def _row_spans(keys: pa.ChunkedArray) -> dict:
     """Each key's rows [first, past its last), in order of first appearance, for a column that
     holds each key's rows together: found over the dictionary-coded column, so that only one
     Python string per key is made."""
-    import pyarrow.compute as pc
-
     spans: dict = {}
     at = 0
     for chunk in keys.chunks:
         if not len(chunk):
             continue
-        coded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
-        indices = coded.indices.cast(pa.int64())
-        codes = np.frombuffer(indices.buffers()[1], np.int64, len(indices), indices.offset * 8)
+        coded = chunk if pa.types.is_dictionary(chunk.type) else kernel("dictionary_encode", chunk)
+        indices, width = coded.indices, coded.indices.type.bit_width // 8  # (signed integers)
+        codes = np.frombuffer(
+            indices.buffers()[1], f"<i{width}", len(indices), indices.offset * width
+        ).astype(np.int64)  # (not Arrow's cast: it loads pyarrow.compute)
         starts = np.flatnonzero(np.diff(codes, prepend=-1) != 0)
         ends = np.append(starts[1:], len(codes))
         words = coded.dictionary.to_pylist()
@@ -326,9 +325,7 @@ def _row_spans(keys: pa.ChunkedArray) -> dict:
 def stored_newest(tables: dict[str, pa.Table]) -> float:
     """The newest timestamp of a snapshot's user entries (-inf when none): the `newest` that
     `restore_store` gives a store."""
-    import pyarrow.compute as pc
-
-    value = pc.max(tables["user_entries"]["ts"]).as_py()
+    value = kernel("max", tables["user_entries"]["ts"]).as_py()
     return -np.inf if value is None else float(value)
 
 

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from fraudcli.errors import InputError
 from fraudcli.files import Staged
 from fraudcli.io.formats import Format
-from fraudcli.io.jsonl_encode import DUMPS
+from fraudcli.io.json_text import DUMPS
 
 DICTIONARY_BYTES = 1 << 17  # Parquet dictionary page limit (Arrow's is 1 MiB)
 MERGE_ROWS = 1 << 16  # rows per batch when parts are merged

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from fraudcli.files import Staged, is_stream
 from fraudcli.io.formats import Format, detect_format
-from fraudcli.io.jsonl_encode import DUMPS, jsonl_chunks
+from fraudcli.io.json_text import DUMPS
 
 STREAM_PIECE_ROWS = 256  # rows per flush on stdout: `rows_written` counts whole pieces the OS took
 
@@ -51,6 +51,8 @@ class JsonlWriter:
         if len(rows) == table.num_rows:
             self.write([rows[i] for i in range(table.num_rows)])
             return
+        from fraudcli.io.jsonl_encode import jsonl_chunks  # (loads pyarrow.compute: not for rows)
+
         self._out.flush()
         out, step = self._out.buffer, max(table.num_rows, 1) if self._own else STREAM_PIECE_ROWS
         for start in range(0, table.num_rows, step):  # a stream: flushed (and counted) often

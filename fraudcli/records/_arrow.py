@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 
 def filled(array: pa.Array, value) -> np.ndarray:
     """`array` as NumPy, nulls replaced by `value`."""
+    import pyarrow.compute as pc  # (column paths only: not at start)
+
     return pc.fill_null(array, value).to_numpy(zero_copy_only=False)
 
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from fraudcli.records._arrow import filled, is_string
 from fraudcli.records.field_checks import MAX_AMOUNT
 from fraudcli.records.iso_columns import timestamps
+from fraudcli.records.kernels import kernel
 from fraudcli.records.rejects import Reject
 from fraudcli.records.schema import FIELDS, STRING_FIELDS, ColumnMap, Txn
 from fraudcli.records.timestamps import MAX_TS, MIN_TS
@@ -57,7 +57,7 @@ def _ids(data, n):
         array = data.get(name)
         if not is_string(array):
             return np.zeros(n, dtype=bool)
-        mask &= filled(pc.utf8_length(array), 0) > 0
+        mask &= filled(kernel("utf8_length", array), 0) > 0
     return mask
 
 
@@ -86,7 +86,7 @@ def _strings(data, n):
             continue
         if not is_string(array):
             return np.zeros(n, dtype=bool)
-        mask &= filled(pc.utf8_length(array), 1) > 0  # null is fine, "" is not
+        mask &= filled(kernel("utf8_length", array), 1) > 0  # null is fine, "" is not
     return mask
 
 
@@ -96,6 +96,8 @@ def _country(data, n):
         return np.ones(n, dtype=bool)
     if not is_string(array):
         return np.zeros(n, dtype=bool)
+    import pyarrow.compute as pc  # (the column path's: not at start)
+
     return filled(pc.match_substring_regex(array, "^[A-Z]{2}$"), True)
 
 

@@ -28,6 +28,7 @@ import pyarrow as pa
 from fraudcli.records.arrow_numpy import numbers
 from fraudcli.records.id_filter import HashFilter
 from fraudcli.records.id_hash import id_hash, id_hashes
+from fraudcli.records.kernels import cast
 
 # ids accepted one by one before their segment is closed into columns: each close stops the
 # record path for a moment (a few ms at 2,048 here, 50-110 ms at 65,536: replay at 10,000/s
@@ -280,12 +281,12 @@ class IdRegistry:
         segment = _Segment(
             ids,
             numbers(table["ts"]).astype(np.float64),
-            table["merchant_id"].combine_chunks().cast(pa.string()),
-            numbers(table["is_fraud"].cast(pa.int8()), NO_LABEL).astype(np.int8),
+            cast(table["merchant_id"].combine_chunks(), pa.string()),
+            numbers(cast(table["is_fraud"], pa.int8()), NO_LABEL).astype(np.int8),
         )
         registry._add_segment(segment, id_hashes(ids))
         if "label_arrival" in table.column_names:
-            arrival = numbers(table["label_arrival"].cast(pa.float64()))
+            arrival = numbers(cast(table["label_arrival"], pa.float64()))
             given = np.flatnonzero(~np.isnan(arrival))
             registry._arrivals = dict(zip(given.tolist(), arrival[given].tolist(), strict=True))
         return registry
@@ -407,4 +408,4 @@ def plain_ids(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
     nulls stay nulls."""
     if isinstance(ids, pa.ChunkedArray):
         ids = ids.combine_chunks()
-    return ids if ids.type == pa.string() else ids.cast(pa.string())
+    return cast(ids, pa.string())

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from fraudcli.records._arrow import filled, is_string
 from fraudcli.records.timestamps import MAX_TS, MIN_TS, MS_CUTOFF, format_timestamp
@@ -43,6 +42,8 @@ def iso_text_seconds(stamps: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     if not n:
         return ts, canonical
     stamps = stamps.cast(pa.string()) if stamps.type != pa.string() else stamps
+    import pyarrow.compute as pc  # (columns only: not at start)
+
     lengths = pc.fill_null(pc.binary_length(stamps), 0).to_numpy(zero_copy_only=False)
     for length in np.unique(lengths).tolist():
         if _HEAD <= length <= _LONGEST:

@@ -13,7 +13,6 @@ from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from fraudcli.decision.batch_judge import Judged
 from fraudcli.decision.engine import DECISIONS
@@ -53,6 +52,8 @@ OUTPUT_KEYS = frozenset(("transaction_id", "user_id", "timestamp", "amount", "fr
 
 
 def output_table(data, judged: Judged, X: np.ndarray | None) -> pa.Table:
+    import pyarrow.compute as pc  # (the column path's: not at start)
+
     n, reasons = len(judged.p), judged.reasons
     stamps = data["ts_text"]
     if stamps.null_count:

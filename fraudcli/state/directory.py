@@ -25,13 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fraudcli.errors import StateError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import StoreConfig
 from fraudcli.files import Staged, recover_directory
+from fraudcli.records.kernels import kernel
 from fraudcli.state.signing import sign_manifest, verify_manifest
 
 FORMAT = "fraudcli-state"
@@ -159,7 +159,7 @@ def _manifest(tables: dict[str, pa.Table], store: StoreConfig, files: dict, chec
 
 def _extreme(tables: dict[str, pa.Table], which: str) -> float | None:
     values = [
-        getattr(pc, which)(tables[name]["ts"]).as_py()
+        kernel(which, tables[name]["ts"]).as_py()
         for name in ("user_entries", "merchant_entries")
         if name in tables and tables[name].num_rows
     ]
@@ -174,12 +174,12 @@ def counts(tables: dict[str, pa.Table]) -> dict[str, int]:
     labels = ids["is_fraud"] if ids is not None else pa.array([], pa.int8())
     return {
         "users": tables["user_last"].num_rows,
-        "merchants": pc.count_distinct(tables["merchant_entries"]["merchant_id"]).as_py(),
+        "merchants": kernel("count_distinct", tables["merchant_entries"]["merchant_id"]).as_py(),
         "user_entries": tables["user_entries"].num_rows,
         "merchant_entries": tables["merchant_entries"].num_rows,
         "transactions": ids.num_rows if ids is not None else 0,
         "labelled": len(labels) - labels.null_count,
-        "labelled_fraud": int(pc.sum(labels).as_py() or 0),
+        "labelled_fraud": int(kernel("sum", labels).as_py() or 0),
         "label_changes": tables["label_changes"].num_rows if "label_changes" in tables else 0,
     }
 
