@@ -39,7 +39,10 @@ def label(
         typer.Argument(help="Labels: transaction_id, is_fraud, optional label_time [stdin]."),
     ],
     state: Annotated[
-        Path, typer.Option("--state", help="Feature-state directory to give them to.")
+        str,
+        typer.Option(
+            "--state", help="Feature-state directory (or redis://... state) to give them to."
+        ),
     ],
     model: ModelOpt = None,
     config: ConfigOpt = None,
@@ -84,7 +87,8 @@ def label(
 def state_show(
     ctx: typer.Context,
     path: Annotated[
-        Path | None, typer.Argument(help="State directory [default: the model bundle's].")
+        str | None,
+        typer.Argument(help="State directory or redis://... state [default: the model bundle's]."),
     ] = None,
     model: ModelOpt = None,
     json_: JsonOpt = False,
