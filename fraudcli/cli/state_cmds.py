@@ -24,7 +24,8 @@ from fraudcli.files import check_distinct
 
 state_app = typer.Typer(
     name="state",
-    help="Look at a feature state (a --state directory, or the model bundle's).",
+    help="Look at a feature state (a --state directory, a Redis state, or the model bundle's); "
+    "copy one into Redis and back.",
     no_args_is_help=True,
 )
 app.add_typer(state_app)

@@ -47,7 +47,7 @@ class RedisURL:
         auth = ""
         if self.password is not None or self.username:
             auth = f"{quote(self.username or '', safe='')}{':***' if self.password else ''}@"
-        query = f"?prefix={quote(self.prefix, safe='')}" if self.prefix != DEFAULT_PREFIX else ""
+        query = f"?prefix={quote(self.prefix, safe=':/')}" if self.prefix != DEFAULT_PREFIX else ""
         if self.scheme == "unix":
             db = f"db={self.db}" if self.db else ""
             sep = "&" if query and db else ("?" if db else "")
