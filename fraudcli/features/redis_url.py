@@ -47,11 +47,18 @@ class RedisURL:
         auth = ""
         if self.password is not None or self.username:
             auth = f"{quote(self.username or '', safe='')}{':***' if self.password else ''}@"
-        query = f"?prefix={quote(self.prefix, safe=':/')}" if self.prefix != DEFAULT_PREFIX else ""
+        options = []
+        if self.prefix != DEFAULT_PREFIX:
+            options.append(f"prefix={quote(self.prefix, safe=':/')}")
+        if self.scheme == "unix" and self.db:
+            options.append(f"db={self.db}")
+        if self.ttl is not None:
+            options.append(f"ttl={self.ttl!r}")
+        if self.ssl_ca_certs is not None:
+            options.append(f"ssl_ca_certs={quote(self.ssl_ca_certs, safe='/')}")
+        query = "?" + "&".join(options) if options else ""
         if self.scheme == "unix":
-            db = f"db={self.db}" if self.db else ""
-            sep = "&" if query and db else ("?" if db else "")
-            return f"unix://{auth}{self.socket}{query}{sep}{db}"
+            return f"unix://{auth}{self.socket}{query}"
         return f"{self.scheme}://{auth}{self.host}:{self.port}/{self.db}{query}"
 
     def __repr__(self) -> str:
