@@ -65,49 +65,12 @@ local function observe(a)
   local user_newest = user[1] and tonumber(user[1])
   local reply = {0}
   if mode == 'o' or mode == 'l' then
-    local n1, n24, n7, n30, s24, s7, s30, sm, sc, sd = 0, 0, 0, 0, 0.0, 0.0, 0.0, 0, 0, 0
-    local known = 0
-    if user[1] or user[2] then
-      known = 1
-      local b1, b24, b7, b30 = a[11], a[12], a[13], a[14]
-      if user_newest and t < user_newest - lateness then  -- late: the horizon's floor
-        local floor = user_newest - tonumber(a[24]) - lateness
-        local low = fmt(floor)
-        if floor > tonumber(b1) then b1 = low end
-        if floor > tonumber(b24) then b24 = low end
-        if floor > tonumber(b7) then b7 = low end
-        if floor > tonumber(b30) then b30 = low end
-      end
-      -- the 30 days' members, oldest first; the narrower windows are their last n24, n7
-      local window = redis.call('ZRANGEBYSCORE', uz, '(' .. b30, ts)
-      n30 = #window
-      if n30 > 0 then n7 = redis.call('ZCOUNT', uz, '(' .. b7, ts) end
-      if n7 > 0 then n24 = redis.call('ZCOUNT', uz, '(' .. b24, ts) end
-      if n24 > 0 then n1 = redis.call('ZCOUNT', uz, '(' .. b1, ts) end
-      for i = n30, 1, -1 do
-        local x = tonumber(string.match(window[i], '^[^\31]*\31([^\31]*)'))
-        local k = n30 - i
-        s30 = s30 + x
-        if k < n7 then s7 = s7 + x end
-        if k < n24 then s24 = s24 + x end
-      end
-      local since = tonumber(a[14])  -- t - 30 days
-      if not user_newest or t >= user_newest then  -- in order: newest time each was seen
-        if user[6] and tonumber(user[6]) > since then sm = 1 end
-        if user[7] and tonumber(user[7]) > since then sc = 1 end
-        if user[8] and tonumber(user[8]) > since then sd = 1 end
-      else  -- behind the newest: among the window's own values
-        for _, member in ipairs(window) do
-          local m, c, d = string.match(member,
-            '^[^\31]*\31[^\31]*\31[^\31]*\31([^\31]*)\31([^\31]*)\31([^\31]*)$')
-          if m == em then sm = 1 end
-          if c == ec then sc = 1 end
-          if d == ed then sd = 1 end
-        end
-      end
-    end
-    reply = {0, known, n1, n24, n7, n30, fmt(s24), fmt(s7), fmt(s30), sm, sc, sd,
-      user[2], user[3], user[4], user[5], 0, 0, 0, 0, 0, 0}
+    -- the user's state and its 30 days' members, oldest first: the client counts and sums
+    -- them (parsing them here would cost the one server thread more than all else)
+    local window = {}
+    if user[1] then window = redis.call('ZRANGEBYSCORE', uz, '(' .. a[14], ts) end
+    reply = {0, (user[1] or user[2]) and 1 or 0, user[1], user[2], user[3], user[4], user[5],
+      user[6], user[7], user[8], window, 0, 0, 0, 0, 0, 0}
     if em ~= '' then
       local last = redis.call('ZRANGE', mz, -1, -1, 'WITHSCORES')
       if #last > 0 then
@@ -122,17 +85,17 @@ local function observe(a)
           if floor > tonumber(e30) then e30 = low end
         end
         -- counts: a shorter window is empty when a longer one is
-        reply[19] = redis.call('ZCOUNT', mz, '(' .. e30, e)
-        if reply[19] > 0 then reply[18] = redis.call('ZCOUNT', mz, '(' .. e7, e) end
-        if reply[18] > 0 then reply[17] = redis.call('ZCOUNT', mz, '(' .. e1, e) end
-        if reply[19] > 0 then  -- frauds (few): fetched once, counted here
+        reply[14] = redis.call('ZCOUNT', mz, '(' .. e30, e)
+        if reply[14] > 0 then reply[13] = redis.call('ZCOUNT', mz, '(' .. e7, e) end
+        if reply[13] > 0 then reply[12] = redis.call('ZCOUNT', mz, '(' .. e1, e) end
+        if reply[14] > 0 then  -- frauds (few): fetched once, counted here
           local lo1, lo7 = tonumber(e1), tonumber(e7)
           local frauds = redis.call('ZRANGEBYSCORE', mf, '(' .. e30, e, 'WITHSCORES')
           for i = 2, #frauds, 2 do
             local s = tonumber(frauds[i])
-            reply[22] = reply[22] + 1
-            if s > lo7 then reply[21] = reply[21] + 1 end
-            if s > lo1 then reply[20] = reply[20] + 1 end
+            reply[17] = reply[17] + 1
+            if s > lo7 then reply[16] = reply[16] + 1 end
+            if s > lo1 then reply[15] = reply[15] + 1 end
           end
         end
         -- labels changed after t: counted as they were at t
@@ -142,9 +105,9 @@ local function observe(a)
           local x = tonumber(at_ts)
           delta = tonumber(delta)
           if floor < x and x <= stop then
-            if x > tonumber(a[16]) then reply[20] = reply[20] - delta end
-            if x > tonumber(a[17]) then reply[21] = reply[21] - delta end
-            if x > tonumber(a[18]) then reply[22] = reply[22] - delta end
+            if x > tonumber(a[16]) then reply[15] = reply[15] - delta end
+            if x > tonumber(a[17]) then reply[16] = reply[16] - delta end
+            if x > tonumber(a[18]) then reply[17] = reply[17] - delta end
           end
         end
       end

@@ -184,7 +184,7 @@ class RedisStore:
         if reply[0] == 1:
             return None
         if mode == _OBSERVE or mode == _LOOKUP:
-            return features_of(reply, *values[2:9])
+            return features_of(reply, *values[2:9], self._lateness)
         return []
 
     def _run(self, calls: list[tuple]) -> list:
@@ -240,14 +240,16 @@ def _values(txn: Txn) -> tuple:
     )  # fmt: skip
 
 
-def features_of(reply: list, t, amount, merchant, country, device, lat, lon) -> list[float]:
+def features_of(
+    reply: list, t, amount, merchant, country, device, lat, lon, lateness: float
+) -> list[float]:
     """The features from the script's reply, with `InMemoryStore`'s arithmetic (`user_row`,
-    `merchant_features`) on the counts, sums and values it returns."""
+    `merchant_features`) on the values, entries and counts it returns."""
     if reply[1]:
-        user = _user(reply, t, amount, merchant, country, device, lat, lon)
+        user = _user(reply, t, amount, merchant, country, device, lat, lon, lateness)
     else:
         user = first_row(merchant, country, device)
-    n1, n7, n30, f1, f7, f30 = reply[16:22]
+    n1, n7, n30, f1, f7, f30 = reply[11:17]
     return [
         *time_features(t, amount),
         *user,
@@ -260,17 +262,40 @@ def features_of(reply: list, t, amount, merchant, country, device, lat, lon) -> 
     ]
 
 
-def _user(reply: list, t, amount, merchant, country, device, lat, lon) -> tuple:
-    n1, n24, n7, n30 = reply[2:6]
-    s24, s7, s30 = float(reply[6]), float(reply[7]), float(reply[8])
+def _user(reply: list, t, amount, merchant, country, device, lat, lon, lateness) -> tuple:
+    """`user_row` over the user's state and its entries in (t - 30 days, t], oldest first
+    (members "<seq>\x1f<amount>\x1f<ts>\x1f<merchant>\x1f<country>\x1f<device>")."""
+    newest, floor = reply[2], -math.inf
+    if newest is not None:
+        newest = float(newest)
+        if t < newest - lateness:  # late: the horizon's floor
+            floor = newest - LONGEST_WINDOW - lateness
+    b1, b24, b7 = t - 3600.0, t - DAY, t - _WEEK
+    n1 = n24 = n7 = n30 = 0
+    s24 = s7 = s30 = 0.0
+    kept = []
+    for member in reply[10]:
+        _, x, at, values = member.split("\x1f", 3)
+        ts = float(at)
+        if ts <= floor:
+            continue
+        x = float(x)
+        n30, s30 = n30 + 1, s30 + x
+        if ts > b7:
+            n7, s7 = n7 + 1, s7 + x
+            if ts > b24:
+                n24, s24 = n24 + 1, s24 + x
+                if ts > b1:
+                    n1 += 1
+        kept.append(values)
     mean30 = s30 / n30 if n30 else 0.0
     gap = MAX_GAP_HOURS
-    if reply[12] is not None:
-        gap = (t - float(reply[12])) / 3600.0
+    if reply[3] is not None:
+        gap = (t - float(reply[3])) / 3600.0
         gap = 0.0 if 0.0 > gap else MAX_GAP_HOURS if MAX_GAP_HOURS < gap else gap
     distance = speed = 0.0
-    if reply[13] is not None and lat is not None:
-        loc = (float(reply[13]), float(reply[14]), float(reply[15]))
+    if reply[4] is not None and lat is not None:
+        loc = (float(reply[4]), float(reply[5]), float(reply[6]))
         p1, p2 = loc[0] * RADIANS_PER_DEGREE, lat * RADIANS_PER_DEGREE  # as `user_row`
         a = (
             sin((p2 - p1) / 2) ** 2
@@ -291,9 +316,25 @@ def _user(reply: list, t, amount, merchant, country, device, lat, lon) -> tuple:
         gap,
         distance,
         speed,
-        0.0 if merchant is None or reply[9] else 1.0,
-        0.0 if country is None or reply[10] else 1.0,
-        0.0 if device is None or reply[11] else 1.0,
+        *_novel(reply, t, newest, kept, (merchant, country, device)),
+    )
+
+
+def _novel(reply: list, t, newest, kept: list[str], values: tuple) -> tuple:
+    """is_new_{merchant,country,device}_30d: in order (no entry after t), from the newest time
+    each value was seen; else among the window's own entries."""
+    if newest is None or t >= newest:
+        since = t - NEW_WINDOW
+        return tuple(
+            0.0 if value is None or (seen is not None and float(seen) > since) else 1.0
+            for value, seen in zip(values, reply[7:10], strict=True)
+        )
+    seen = [set(column) for column in zip(*(v.split("\x1f") for v in kept), strict=True)]
+    if not seen:
+        return tuple(0.0 if value is None else 1.0 for value in values)
+    return tuple(
+        0.0 if value is None or encoded(value) in known else 1.0
+        for value, known in zip(values, seen, strict=True)
     )
 
 
