@@ -174,3 +174,24 @@ def test_the_password_appears_nowhere(server, days, model_dir, tmp_path):
     assert repr(parse_redis_url(url)).count("***") == 1 and PASSWORD not in repr(
         parse_redis_url(url)
     )
+
+
+def test_a_pipe_and_read_only_commands_on_a_redis_state(server, days, model_dir, tmp_path):
+    """Records piped in are decided as from a file; evaluate reads a Redis state as it reads
+    a directory's, and writes neither."""
+    url, directory = tcp(server, "piped:"), tmp_path / "state"
+    piped = run("score", "--model", model_dir, "--state", url,
+                input=(days / "one.jsonl").read_text())  # fmt: skip
+    assert piped.exit_code == 0, piped.output
+    score(days / "one.jsonl", directory, model_dir, tmp_path / "one.jsonl")
+    assert piped.stdout == (tmp_path / "one.jsonl").read_text()
+    reports = []
+    for state in (url, directory):
+        result = run("evaluate", days / "two.jsonl", "--model", model_dir, "--state", state,
+                     "--json")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        report = {k: v for k, v in json.loads(result.stdout).items() if k != "audit"}
+        reports.append(report | {"run": report["run"] | {"seconds": 0}})
+    assert reports[0] == reports[1]
+    shown = [json.loads(run("state", "show", s, "--json").stdout) for s in (url, directory)]
+    assert shown[0]["transactions"] == shown[1]["transactions"]  # evaluate wrote neither
