@@ -346,3 +346,19 @@ def test_a_late_lookup_leaves_the_changes_of_entries_below_its_floor(client):
     got = redis.lookup(txn(5, T0 + 31.5 * DAY, "x", merchant="m"))
     assert got[FEATURE_NAMES.index("merchant_fraud_rate_30d")] == 0.0
     assert got[FEATURE_NAMES.index("merchant_txn_count_30d")] == 1.0
+
+
+def test_an_idle_ttl_only_when_asked_and_never_on_the_shared_keys(client):
+    """?ttl=: every key of a user and a merchant touched gets it again (wall clock); the id
+    registry and the store's own keys never expire; without it nothing does."""
+    config = StoreConfig()
+    plain = fresh(client, config)
+    plain.observe_many([txn(1, T0, "u", merchant="m")])
+    assert {client.pttl(key) for key in client.keys("*")} == {-1}
+    timed = RedisStore(client, config, prefix="ttl:", ttl=3600.0)
+    timed.observe_many([txn(2, T0, "v", merchant="n", label=1)])
+    timed.label([Label("t2", 0, T0 + 30 * DAY)])
+    lives = {key: client.pttl(key) for key in client.keys("ttl:*")}
+    assert {k for k, ms in lives.items() if ms == -1} == {"ttl:tx", "ttl:ids", "ttl:meta"}
+    assert all(0 < ms <= 3_600_000 for k, ms in lives.items() if ms != -1)
+    assert {"ttl:u:v", "ttl:uh:v", "ttl:m:n", "ttl:mc:n"} <= set(lives)
