@@ -149,6 +149,16 @@ class RedisStore:
 
         self._guarded(lambda: write_tables(self.client, self.prefix, tables, progress))
 
+    @classmethod
+    def restore(
+        cls, tables: dict[str, pa.Table], config: StoreConfig, *, client, **options
+    ) -> RedisStore:
+        """The store `tables` hold, written into the (empty) state under `options["prefix"]`
+        (as `InMemoryStore.restore`; `fraud state push` also writes a manifest)."""
+        store = cls(client, config, **options)
+        store.push(tables)
+        return store
+
     def is_empty(self) -> bool:
         return self._guarded(lambda: not self.client.exists(self._meta))
 

@@ -207,8 +207,8 @@ def test_a_pushed_state_continues_as_the_embedded_one(client, before, after, con
     events = build(before + after)
     embedded, cut = InMemoryStore(config), len(before)
     answers(events[:cut], embedded)
-    redis = fresh(client, config)
-    redis.push(embedded.snapshot())
+    client.flushdb()
+    redis = RedisStore.restore(embedded.snapshot(), config, client=client, prefix=PREFIX)
     assert live(redis.snapshot(), config) == live(embedded.snapshot(), config)
     assert redis.newest == embedded.newest
     pulled = InMemoryStore.restore(redis.snapshot(), config)
