@@ -20,7 +20,7 @@ from operator import itemgetter
 
 import pyarrow as pa
 
-from fraudcli.features.redis_store import decoded, encoded
+from fraudcli.features.redis_features import decoded, encoded
 from fraudcli.features.snapshot import LABEL_CHANGES_SCHEMA, stored_newest
 from fraudcli.features.store import StoreConfig
 from fraudcli.records.id_registry import TABLE_SCHEMA

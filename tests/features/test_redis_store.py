@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fraudcli.features.redis_store import RedisStore, decoded, encoded
+from fraudcli.features.redis_features import decoded, encoded
+from fraudcli.features.redis_store import RedisStore
 from fraudcli.features.redis_url import connect, parse_redis_url
 from fraudcli.features.spec import DAY, FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
