@@ -2,9 +2,11 @@
 -- transaction, or one label, applied atomically (no other client runs in between).
 --
 -- Every bound is computed in Python and passed as its repr, so Redis compares the doubles the
--- embedded store compares; the only arithmetic here is what needs a stored value (a key's
--- newest time, N - lateness, the late floor), done in Lua's IEEE doubles in the embedded
--- store's order of operations, and window sums, returned as %.17g text (exact).
+-- embedded store compares; the only arithmetic here is what needs a stored value (N - W of
+-- the id rule, a merchant's late floor, ts + d of a label), in Lua's IEEE doubles and the
+-- embedded store's order of operations (a floor sent to Redis as %.17g text: exact). The
+-- user's entries go back to the client, which counts and sums them (fraudcli/features/
+-- redis_features.py): parsing them here cost the one server thread more than all the rest.
 --
 -- Layout (P = the prefix; tags are prefix-free; strings of values are "\31"-separated, each
 -- value "" for none or "=" then its text with "\" as "\\" and "\31" as "\u"):
@@ -41,10 +43,14 @@ end
 -- KEYS: uz uh mz mf mc tx ids meta
 -- ARGV: 1 mode: o (duplicate check, lookup, update), r (duplicate check, update), l (lookup),
 --         u (update; no id registry); 2 transaction id; 3 ts; 4 member's tail (amount, ts,
---         merchant, country, device); 5 6 7 merchant country device (encoded); 8 label ("", "0", "1"); 9 10 lat
---         lon ("" when none); 11-14 t-1h t-24h t-7d t-30d; 15 end = t-d; 16-18 end-1d end-7d
---         end-30d; 19 20 21 t - user horizon, t - merchant horizon, t - id window (what may be
---         dropped); 22 lateness 23 d 24 30 days 25 id window; 26 idle ttl in ms ("0": none)
+--         merchant, country, device); 5 6 7 merchant country device (encoded); 8 label ("",
+--         "0", "1"); 9 10 lat lon ("" when none); 11-14 t-1h t-24h t-7d t-30d; 15 end = t-d;
+--         16-18 end-1d end-7d end-30d; 19 20 21 t - user horizon, t - merchant horizon,
+--         t - id window (what may be dropped); 22 lateness 23 d 24 30 days 25 id window;
+--         26 idle ttl in ms ("0": none)
+-- Reply: {1} for a duplicate; else {0, user known, user's newest, prev, lat, lon, lts, newest
+--   times its merchant, country, device were seen, its entries in (t-30d, t], merchant counts
+--   in (end-1d, end], (end-7d, end], (end-30d, end], frauds in them} (after its late floor)
 local function observe(a)
   local uz, uh, mz, mf, mc, tx, ids, meta = unpack(KEYS)
   local mode, tid, ts = a[1], a[2], a[3]
@@ -66,7 +72,6 @@ local function observe(a)
   local reply = {0}
   if mode == 'o' or mode == 'l' then
     -- the user's state and its 30 days' members, oldest first: the client counts and sums
-    -- them (parsing them here would cost the one server thread more than all else)
     local window = {}
     if user[1] then window = redis.call('ZRANGEBYSCORE', uz, '(' .. a[14], ts) end
     reply = {0, (user[1] or user[2]) and 1 or 0, user[1], user[2], user[3], user[4], user[5],
