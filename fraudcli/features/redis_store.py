@@ -162,8 +162,18 @@ class RedisStore:
     # --- inside ---------------------------------------------------------------------------
 
     def _one(self, mode, tid, user, t, amount, merchant, country, device, lat, lon, label):
+        """One record, one round trip, without a pipeline's own cost."""
+        from redis.exceptions import NoScriptError, RedisError
+
         values = (tid, user, t, amount, merchant, country, device, lat, lon, label)
-        (reply,) = self._run([self._call(mode, *values)])
+        call = self._call(mode, *values)
+        try:
+            try:
+                reply = self.client.execute_command("EVALSHA", self._sha or self._load(), *call)
+            except NoScriptError:  # the server lost its scripts: this one did not run
+                reply = self.client.execute_command("EVALSHA", self._load(), *call)
+        except RedisError as exc:
+            raise self._failed(exc) from None
         return self._answer(mode, values, reply)
 
     def _call(self, mode, tid, user, t, amount, merchant, country, device, lat, lon, label):

@@ -363,3 +363,12 @@ def test_an_idle_ttl_only_when_asked_and_never_on_the_shared_keys(client):
     assert {k for k, ms in lives.items() if ms == -1} == {"ttl:tx", "ttl:ids", "ttl:meta"}
     assert all(0 < ms <= 3_600_000 for k, ms in lives.items() if ms != -1)
     assert {"ttl:u:v", "ttl:uh:v", "ttl:m:n", "ttl:mc:n"} <= set(lives)
+
+
+def test_one_record_at_a_time_after_a_lost_script_cache(client):
+    redis = fresh(client, StoreConfig())
+    redis.observe(txn(1, T0, "u"))
+    client.script_flush()
+    row = redis.observe(txn(2, T0 + 1, "u"))
+    assert row[FEATURE_NAMES.index("user_txn_count_1h")] == 1.0
+    assert redis.observe(txn(2, T0 + 1, "u")) is None
