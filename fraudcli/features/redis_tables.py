@@ -61,7 +61,7 @@ def _users(client, prefix: str, users: list[str], horizon: float) -> tuple[pa.Ta
     for chunk, replies in _read(client, users, lambda pipe, user: _read_user(pipe, prefix, user)):
         for user, (members, state) in zip(chunk, replies, strict=True):
             rows = [member.split(_SEP) for member in members]
-            total, cutoff = 0.0, float(rows[-1][1]) - horizon if rows else 0.0
+            total, cutoff = 0.0, float(rows[-1][2]) - horizon if rows else 0.0
             for _, amount, ts, merchant, country, device in rows:
                 ts, amount = float(ts), float(amount)
                 if ts <= cutoff:

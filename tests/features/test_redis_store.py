@@ -222,6 +222,10 @@ def test_a_pushed_state_continues_as_the_embedded_one(client, before, after, con
         else:
             assert_same(got, expected)
     assert live(redis.snapshot(), config) == live(twin.snapshot(), config)
+    tables = redis.snapshot()  # holds only what a lookup can still see
+    assert {name: len(rows) for name, rows in live(tables, config).items()} == {
+        name: table.num_rows for name, table in tables.items()
+    }
 
 
 def answers(events, store) -> list:
