@@ -23,6 +23,7 @@ SUITES = (
     "river",
     "replay",
     "drift",
+    "redis_store",
 )
 
 

@@ -1,6 +1,7 @@
 """The error tree of fraudcli and the exit codes the CLI maps them to.
 
     FraudError                    any error fraudcli raises on purpose (exit 1)
+    ├── StateUnavailable          a Redis feature state cannot be reached or failed (exit 1)
     ├── UsageError                a bad option or argument combination          (exit 2)
     ├── ConfigError               fraud.toml or a rule is invalid               (exit 2)
     ├── InputError                an input file cannot be read at all           (exit 3)
@@ -30,6 +31,10 @@ class FraudError(Exception):
     """Base of every error fraudcli raises on purpose."""
 
     exit_code = EXIT_RUNTIME
+
+
+class StateUnavailable(FraudError):
+    """A shared (Redis) feature state that cannot be reached, refused us, or failed a call."""
 
 
 class UsageError(FraudError):

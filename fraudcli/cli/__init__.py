@@ -9,6 +9,7 @@ from fraudcli.cli import (  # noqa: F401, E402, I001
     model_cmds,  # noqa: F401, I001  (registers the subcommands)
     replay_cmd,
     state_cmds,
+    state_sync_cmds,
 )
 from fraudcli.cli.app import app, terminate_on_sigterm
 

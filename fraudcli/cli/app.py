@@ -67,16 +67,22 @@ CsvRawOpt = Annotated[
     ),
 ]
 StatePathOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--state",
         help="Feature-state directory: continue from it if it exists (else from the bundle's "
-        "state), and write it back when the run ends.",
+        "state), and write it back when the run ends. Or a shared Redis state, "
+        "redis://[:PASSWORD@]HOST:PORT/DB (rediss:// TLS, unix:///PATH.sock, ?prefix=, ?ttl=), "
+        "updated transaction by transaction.",
     ),
 ]
 ReadStateOpt = Annotated[
-    Path | None,
-    typer.Option("--state", help="Feature-state directory to continue from (read, never written)."),
+    str | None,
+    typer.Option(
+        "--state",
+        help="Feature-state directory (or redis://... state) to continue from (read, never "
+        "written).",
+    ),
 ]
 OverwriteStateOpt = Annotated[
     bool,

@@ -82,12 +82,18 @@ def begin(
 
 
 def _arguments(params: dict) -> dict:
-    """The options given (paths, numbers...; no secrets: a key is given by its file)."""
+    """The options given (paths, numbers...; no secrets: a key is given by its file, and a
+    Redis state's address without its password)."""
+    from fraudcli.features.redis_url import shown as without_password
+
     shown = {}
     for name, value in params.items():
         if value in (None, False, [], ()):
             continue
-        shown[name] = [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value)
+        if isinstance(value, (list, tuple)):
+            shown[name] = [without_password(str(v)) for v in value]
+        else:
+            shown[name] = without_password(str(value))
     return shown
 
 

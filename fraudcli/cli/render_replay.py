@@ -67,7 +67,8 @@ def format_counts(report: ReplayReport) -> Table:
     table.add_row("read / rejected", f"{report.read:,} / {report.rejected:,}")
     table.add_row("decided / degraded", f"{report.decided:,} / {report.degraded:,}")
     for kind, count in report.decisions.items():
-        table.add_row(f"  [{DECISION_STYLE.get(kind, '')}]{kind}[/]", f"{count:,}")
+        style = DECISION_STYLE.get(kind)  # (none for DUPLICATE: a shared store's answer)
+        table.add_row(f"  [{style}]{kind}[/]" if style else f"  {kind}", f"{count:,}")
     table.add_row("worst lag behind schedule", f"{_ms(report.max_lag_ms)} ms")
     return table
 

@@ -24,7 +24,8 @@ from fraudcli.files import check_distinct
 
 state_app = typer.Typer(
     name="state",
-    help="Look at a feature state (a --state directory, or the model bundle's).",
+    help="Look at a feature state (a --state directory, a Redis state, or the model bundle's); "
+    "copy one into Redis and back.",
     no_args_is_help=True,
 )
 app.add_typer(state_app)
@@ -39,7 +40,10 @@ def label(
         typer.Argument(help="Labels: transaction_id, is_fraud, optional label_time [stdin]."),
     ],
     state: Annotated[
-        Path, typer.Option("--state", help="Feature-state directory to give them to.")
+        str,
+        typer.Option(
+            "--state", help="Feature-state directory (or redis://... state) to give them to."
+        ),
     ],
     model: ModelOpt = None,
     config: ConfigOpt = None,
@@ -84,7 +88,8 @@ def label(
 def state_show(
     ctx: typer.Context,
     path: Annotated[
-        Path | None, typer.Argument(help="State directory [default: the model bundle's].")
+        str | None,
+        typer.Argument(help="State directory or redis://... state [default: the model bundle's]."),
     ] = None,
     model: ModelOpt = None,
     json_: JsonOpt = False,

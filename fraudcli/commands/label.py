@@ -11,6 +11,7 @@ its transaction's t + d and its arrival (`label_time`, else the state's newest e
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from fraudcli.io.raw_rows import raw_rows
 from fraudcli.records.labels import LABEL_FIELDS, Label, labels_of
 from fraudcli.records.rejects import Reject, RejectSink, dumps_raw
 from fraudcli.scoring.load import open_bundle
-from fraudcli.state.keeper import StateKeeper
+from fraudcli.state.keeper import StateKeeper, StateOptions
 
 
 @dataclass
@@ -56,20 +57,25 @@ def label_renames(config: Config, mapping: list[str] | None) -> dict[str, str]:
 def label_file(
     labels: Path | None,
     *,
-    state_path: Path,
+    state_path: str | Path,
     config: Config,
     model_dir: Path | None = None,
     rejects_path: Path | None = None,
     mapping: list[str] | None = None,
 ) -> LabelSummary:
     """Give the labels in `labels` (JSONL on stdin when None) to the state at `state_path`
-    (started from the bundle's when there is none yet) and write it back."""
+    (started from the bundle's when there is none yet) and write it back (a Redis state:
+    each label applied by its own script, atomically)."""
     if labels is not None and str(labels) != "-":
         ensure_readable(labels)
     renames = label_renames(config, mapping)
-    check_distinct([labels], [("--rejects", rejects_path), ("--state", state_path)])
-    with StateKeeper(state_path, "label") as keeper:
-        opened = open_bundle(config, model_dir, state_path=state_path)
+    options = StateOptions(state_path)  # a directory, or a Redis state (redis_url)
+    check_distinct([labels], [("--rejects", rejects_path), ("--state", options.path)])
+    staged = None
+    with StateKeeper(options.path, "label") if options.path else nullcontext() as keeper:
+        opened = open_bundle(
+            config, model_dir, state_path=options.path, redis=options.redis, command="label"
+        )
         store = opened.pipeline.store
         lenient = labels is not None and detect_format(labels) is Format.CSV
         rows = labels_of(raw_rows(labels, renames), lenient)
@@ -88,7 +94,9 @@ def label_file(
                     summary.rejected += 1
                 sink.add(item)
             summary.reject_reasons = dict(sink.reasons)
-            staged = keeper.stage(store.snapshot(), store.config, len(given), "labels")
+            if keeper is not None:  # (a Redis state holds each label as it is given)
+                staged = keeper.stage(store.snapshot(), store.config, len(given), "labels")
+    if staged is not None:
         staged.commit()
     return summary
 

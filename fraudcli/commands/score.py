@@ -51,7 +51,8 @@ def score_file(
 ) -> RunSummary:
     """Score `data` (JSONL on stdin when None) with the bundle and write decisions to `output`
     (JSONL on stdout when None), as `fraudcli.scoring.decided` decides them (`record_path`
-    forces the record path, as a pipe takes it).
+    forces the record path, as a pipe takes it; a Redis state takes it too, in pipelined
+    batches: `fraudcli.scoring.shared_items`).
 
     Everything is checked before anything is written; a file output appears whole when the run
     completes, or not at all (`fraudcli.files`). When the reader of the output goes away (a
@@ -64,7 +65,11 @@ def score_file(
     if state.path is not None:
         keeper = StateKeeper(state.path, "score", state.checkpoint_every)
     with keeper or nullcontext():
-        opened = open_bundle(config, model_dir, fresh_state=state.fresh, state_path=state.path)
+        opened = open_bundle(
+            config, model_dir, fresh_state=state.fresh, state_path=state.path,
+            redis=state.redis, overwrite_state=state.overwrite,
+        )  # fmt: skip
+        record_path = record_path or state.redis is not None  # a shared store: record by record
         shadow = None
         if shadow_dir is not None:  # (the column path's modules: only when asked for)
             from fraudcli.scoring.shadow import Shadow

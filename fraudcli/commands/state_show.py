@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudcli.bundle.model_bundle import DEFAULT_MODEL_DIR, load_bundle
+from fraudcli.errors import StateError
+from fraudcli.features.redis_url import RedisURL, is_redis_url, parse_redis_url
 from fraudcli.records.timestamps import format_timestamp
 from fraudcli.state.directory import counts, read_state
 
@@ -42,8 +44,11 @@ class StateReport:
         }
 
 
-def show_state(path: Path | None = None, model_dir: Path | None = None) -> StateReport:
-    """The report of the state at `path`, or of the bundle's state (default ./fraud-model)."""
+def show_state(path: str | Path | None = None, model_dir: Path | None = None) -> StateReport:
+    """The report of the state at `path` (a directory or a redis:// URL), or of the bundle's
+    state (default ./fraud-model)."""
+    if is_redis_url(path):
+        return _redis_report(parse_redis_url(str(path)))
     if path is not None:
         state = read_state(path)
         manifest, files = state.manifest, [Path(path) / name for name in state.manifest["files"]]
@@ -53,6 +58,19 @@ def show_state(path: Path | None = None, model_dir: Path | None = None) -> State
     manifest = {"store": bundle.store, "written": bundle.created, "checkpoint": {}}
     files = sorted((root / "state").glob("*.parquet"))
     return _report(f"model bundle {root}", bundle.state, manifest, files)
+
+
+def _redis_report(url: RedisURL) -> StateReport:
+    """A Redis state's report: its tables read back (nothing on disk), its manifest."""
+    from fraudcli.state.redis_state import read_manifest
+
+    found = read_manifest(url)
+    if found is None:
+        raise StateError(f"no fraud state at {url} (no manifest under its prefix)")
+    store, manifest = found
+    started = {"command": manifest.get("command", "?"), "reason": "started"}
+    about = {"store": store.config.to_dict(), "written": manifest.get("started", "")}
+    return _report(f"state {url}", store.snapshot(), about | {"checkpoint": started}, [])
 
 
 def _report(source: str, tables: dict[str, pa.Table], manifest: dict, files) -> StateReport:

@@ -14,6 +14,7 @@ _EXPORTS = {
     "Feature": "spec",
     "FeatureStore": "store",
     "InMemoryStore": "store",
+    "RedisStore": "redis_store",
     "StoreConfig": "store",
     "StoreTimeout": "store",
 }

@@ -69,11 +69,12 @@ def replay_file(
     check_distinct([data], [("--rejects", rejects_path), ("--state", state.path)])
     keeper = StateKeeper(state.path, "replay") if state.path is not None else None
     with keeper or nullcontext(), held_signals() if keeper else nullcontext():
-        pipeline = bundle_pipeline(config, model_dir, state.fresh, state.path)
+        pipeline = bundle_pipeline(config, model_dir, state.fresh, state.path, state)
         store = pipeline.store
         with RejectSink(rejects_path) as sink:
             limit = None if options.loop else options.limit
-            ids = store.ids.fork()  # this run's duplicates, found before the clock starts
+            # this run's duplicates, found before the clock starts (a shared store: as it runs)
+            ids = store.ids.fork() if store.ids is not None else None
             read, records = load_records(data, config.columns, sink, limit, ids)
         try:
             report = replay(
@@ -100,10 +101,16 @@ def bundle_pipeline(
     model_dir: str | Path | None,
     fresh_state: bool,
     state_path: str | Path | None = None,
+    state: StateOptions | None = None,
 ):
     """The record path of the bundle at `model_dir`, as `fraud score` builds it, continuing
-    from the state at `state_path` when there is one."""
-    opened = open_bundle(config, model_dir, fresh_state=fresh_state, state_path=state_path)
+    from the state at `state_path` when there is one (or the Redis state of `state`)."""
+    redis = state.redis if state is not None else None
+    overwrite = state.overwrite if state is not None else False
+    opened = open_bundle(
+        config, model_dir, fresh_state=fresh_state, state_path=state_path,
+        redis=redis, overwrite_state=overwrite, command="replay",
+    )  # fmt: skip
     # Arrow imports pandas the first time it builds an array from Python objects, as the id
     # registry does every 2,048 records: a third of a second, paid now, not on the clock; and
     # so are the stored keys and the registry's filter, which a store makes on first use

@@ -27,6 +27,7 @@ from fraudcli.scoring.items import decide_items
 from fraudcli.scoring.load import OpenBundle
 from fraudcli.scoring.output import Scored, ScoredRecords
 from fraudcli.scoring.pipeline import Pipeline
+from fraudcli.scoring.shared_items import decide_items_shared
 
 
 def decided(
@@ -89,12 +90,15 @@ def scored_records(
     strict: bool = False,
     on_batch: Callable[[int], None] | None = None,
 ) -> Iterator[ScoredRecords]:
-    """The record path: each valid record of each batch through `pipeline.decide`, in order;
+    """The record path: each valid record of each batch through `pipeline.decide`, in order
+    (a shared store's `observe_many` for the batch: `fraudcli.scoring.shared_items`);
     invalid records and duplicates (the store's rule) go to `rejects`, in line order. Counted
     into `summary` as `tallied` counts."""
 
+    items = decide_items_shared if hasattr(pipeline.store, "observe_many") else decide_items
+
     def decide(batch: list[Item]) -> tuple[ScoredRecords, int, int]:
-        scored = decide_items(pipeline, batch, rejects, summary, with_features, strict)
+        scored = items(pipeline, batch, rejects, summary, with_features, strict)
         scored.state = pipeline.store.snapshot  # the state after it, until the next batch
         return scored, len(batch), len(scored.rows)
 

@@ -13,6 +13,7 @@ from fraudcli.bundle.model_bundle import DEFAULT_MODEL_DIR, Bundle, load_bundle
 from fraudcli.bundle.signing import Trust, active_trust
 from fraudcli.config.load import Config
 from fraudcli.decision.engine import DecisionEngine
+from fraudcli.features.redis_url import RedisURL, is_redis_url, parse_redis_url
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.model.scorer import Scorer, load_scorer
@@ -23,6 +24,7 @@ from fraudcli.state.directory import is_state, read_state
 if TYPE_CHECKING:  # the column path's modules load NumPy, Arrow and pandas: when it runs
     import pyarrow as pa
 
+    from fraudcli.features.store import FeatureStore
     from fraudcli.scoring.blocks import ColumnScorer
 
 
@@ -38,8 +40,10 @@ class OpenBundle:
         *,
         fresh_state: bool = False,
         state: dict[str, pa.Table] | None = None,
+        shared: FeatureStore | None = None,
     ) -> None:
         self.bundle, self.config, self.fresh_state = bundle, config, fresh_state
+        self.shared = shared  # a store other processes may share (Redis): the record path's
         self.store_config = StoreConfig(**bundle.store)
         # the rules compiled now: a bad rule stops the run before any output is opened
         self.engine = build_engine(config, bundle.thresholds)
@@ -55,6 +59,8 @@ class OpenBundle:
         """The newest timestamp in the state deciding starts from (-inf when empty)."""
         from fraudcli.features.snapshot import snapshot_end
 
+        if self.shared is not None:
+            return self.shared.newest
         return -float("inf") if self.fresh_state else snapshot_end(self.state)
 
     @cached_property
@@ -64,7 +70,9 @@ class OpenBundle:
     @cached_property
     def pipeline(self) -> Pipeline:
         """The record path: lookup, judge, update, one record at a time."""
-        if self.fresh_state:
+        if self.shared is not None:
+            store = self.shared
+        elif self.fresh_state:
             store = InMemoryStore(self.store_config)
         else:
             store = InMemoryStore.restore(self.state, self.store_config)
@@ -101,15 +109,32 @@ def open_bundle(
     state_path: str | Path | None = None,
     trust: Trust | None = None,
     profile: bool = False,
+    redis: RedisURL | None = None,
+    overwrite_state: bool = False,
+    command: str = "score",
 ) -> OpenBundle:
     """Load and verify the bundle at `model_dir` (default ./fraud-model) for deciding, under
     `trust` (default: the running command's, `fraudcli.bundle.signing.active_trust`), to
     continue from the state at `state_path` when there is one there (verified, and written
     for the bundle's store settings), else from the bundle's; its drift profile parsed only
-    when asked for (`profile`)."""
+    when asked for (`profile`). With `redis` the record path runs on the Redis state there
+    (started from the bundle's the first time: `fraudcli.state.redis_state.open_store`, by
+    `command`); a `state_path` that is a redis:// URL is read once, never written."""
     bundle = load_bundle(model_dir or DEFAULT_MODEL_DIR, trust, profile=profile)
+    if redis is not None:
+        from fraudcli.state.redis_state import open_store
+
+        shared = open_store(
+            redis, StoreConfig(**bundle.store), bundle.state,
+            fresh=fresh_state, overwrite=overwrite_state, command=command,
+        )  # fmt: skip
+        return OpenBundle(bundle, config, fresh_state=fresh_state, shared=shared)
     state = None
-    if state_path is not None and not fresh_state and is_state(state_path):
+    if state_path is not None and not fresh_state and is_redis_url(state_path):
+        from fraudcli.state.redis_state import read_tables
+
+        state = read_tables(parse_redis_url(str(state_path)), StoreConfig(**bundle.store))
+    elif state_path is not None and not fresh_state and is_state(state_path):
         state = read_state(state_path, StoreConfig(**bundle.store)).tables
     return OpenBundle(bundle, config, fresh_state=fresh_state, state=state)
 

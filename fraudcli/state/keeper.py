@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from fraudcli.errors import UsageError
+from fraudcli.features.redis_url import RedisURL, is_redis_url, parse_redis_url
 from fraudcli.features.store import StoreConfig
 from fraudcli.files import Staged
 from fraudcli.ranges import DEFAULT_CHECKPOINT_SECONDS
@@ -28,12 +29,23 @@ END, PERIODIC, STOPPED = "end of run", "periodic", "stopped"
 
 @dataclass(frozen=True)
 class StateOptions:
-    """`--state PATH`, `--fresh-state`, `--overwrite-state`, `--checkpoint-every SECONDS`."""
+    """`--state PATH`, `--fresh-state`, `--overwrite-state`, `--checkpoint-every SECONDS`.
+    A `--state` that is a redis://, rediss:// or unix:// URL is `redis` (and `path` None): a
+    shared state, written transaction by transaction, not by a keeper."""
 
     path: Path | None = None
     fresh: bool = False
     overwrite: bool = False
     checkpoint_every: float = DEFAULT_CHECKPOINT_SECONDS
+    redis: RedisURL | None = None
+
+    def __post_init__(self) -> None:
+        if is_redis_url(self.path):
+            url = self.path if isinstance(self.path, RedisURL) else parse_redis_url(self.path)
+            object.__setattr__(self, "redis", url)
+            object.__setattr__(self, "path", None)
+        elif isinstance(self.path, str):
+            object.__setattr__(self, "path", Path(self.path))
 
     def check(self) -> None:
         """UsageError for what would lose a state by accident, or means nothing."""
