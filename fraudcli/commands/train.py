@@ -32,6 +32,7 @@ from fraudcli.features.feature_table import FeatureTable, collect_features
 from fraudcli.features.from_parquet import clean_parquet_table
 from fraudcli.features.store import InMemoryStore
 from fraudcli.files import check_distinct
+from fraudcli.io.dataset import dataset_files, dataset_sha256, is_dataset
 from fraudcli.io.formats import ensure_readable
 from fraudcli.io.read import read_batches
 from fraudcli.model.metrics import OFF, Metrics, carry_thresholds, choose_thresholds, evaluate
@@ -213,6 +214,11 @@ def input_or_default(data: Path | None) -> Path:
     return sample_path(TRAIN) if data is None else data
 
 
+def input_sha256(data: Path) -> str:
+    """The SHA-256 of a file, or of a dataset's files one after the other in input order."""
+    return dataset_sha256(dataset_files(data)) if is_dataset(data) else sha256_file(data)
+
+
 def train_file(
     data: Path | None,
     *,
@@ -232,7 +238,7 @@ def train_file(
     """
     data = ensure_readable(input_or_default(data))
     check_distinct([data], [("--rejects", rejects_path), ("--model", model_dir)])
-    fingerprint = {"source": data.name, "sha256": sha256_file(data)}
+    fingerprint = {"source": data.name, "sha256": input_sha256(data)}
     options = dict(C=C, refit=refit, fingerprint=fingerprint, on_stage=on_stage)
     started, store = time.perf_counter(), InMemoryStore(config.store)
     with RejectSink(rejects_path) as sink:

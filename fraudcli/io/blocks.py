@@ -18,7 +18,7 @@ PARQUET_ROWS = 1 << 18  # Parquet rows per block: measured fastest here (each bl
 
 def column_blocks(data: Path | None, columns) -> Iterator | None:
     """Blocks of valid records as columns, or None when the input is for the record path."""
-    from fraudcli.io.formats import Format, detect_format, ensure_readable
+    from fraudcli.io.formats import Format, ensure_readable, input_format
     from fraudcli.io.parquet import parquet_blocks
 
     if data is None or str(data) == "-":
@@ -29,8 +29,8 @@ def column_blocks(data: Path | None, columns) -> Iterator | None:
         if not regular:
             return None
         return jsonl_blocks(getattr(sys.stdin, "buffer", sys.stdin), columns)
-    fmt = detect_format(data)
-    if fmt is Format.PARQUET:
+    fmt = input_format(data)
+    if fmt is Format.PARQUET:  # a file, or a dataset's files in input order
         return parquet_blocks(ensure_readable(data), columns, PARQUET_ROWS)
     if fmt is Format.JSONL:
         return _jsonl_file_blocks(ensure_readable(data), columns)
