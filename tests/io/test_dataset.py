@@ -52,8 +52,8 @@ def test_files_in_sorted_path_order_hidden_ones_left_out(tmp_path):
 def test_a_dataset_reads_as_its_files_one_after_the_other(world, tmp_path):
     table = messy(world)
     pq.write_table(table, tmp_path / "whole.parquet")
-    split_into_files(table, tmp_path / "ds", [1000, 1001, 2600], ["0.parquet", "1.parquet",
-                                                                   "2.parquet", "3.parquet"])  # fmt: skip
+    names = ["0.parquet", "1.parquet", "2.parquet", "3.parquet"]
+    split_into_files(table, tmp_path / "ds", [1000, 1001, 2600], names)
     whole, parts = items_of(tmp_path / "whole.parquet"), items_of(tmp_path / "ds")
     assert [(line, str(item)) for line, _, item in parts] == [
         (line, str(item)) for line, _, item in whole
@@ -79,8 +79,8 @@ def test_the_column_path_reads_a_dataset_as_one_file(world, tmp_path):
 
 def test_training_on_a_dataset_is_training_on_the_concatenation(world, tmp_path):
     table = pq.read_table(world / "train.parquet")
-    split_into_files(table, tmp_path / "ds", [15_000, 30_000], ["x/1.parquet", "x/2.parquet",
-                                                                 "y.parquet"])  # fmt: skip
+    names = ["x/1.parquet", "x/2.parquet", "y.parquet"]
+    split_into_files(table, tmp_path / "ds", [15_000, 30_000], names)
     config = load_config()
     whole = train_file(world / "train.parquet", config=config, model_dir=tmp_path / "m1")
     parts = train_file(tmp_path / "ds", config=config, model_dir=tmp_path / "m2")
