@@ -48,6 +48,8 @@ from fraudcli.records.schema import Txn
 __all__ = ["BatchResult", "batch_features", "batch_features_columns"]
 
 _TWO_PI_BY_DAY = 2.0 * math.pi / DAY
+# the columns of FEATURE_NAMES each side computes: the row's own, its user's, its merchant's
+TIME, USER, MERCHANT = slice(0, 6), slice(6, 20), slice(20, 26)
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,30 @@ def batch_features_columns(columns: TxnColumns, config: StoreConfig) -> BatchRes
     users = Groups(columns.user.codes, columns.ts, ranks)
     merchants = Groups(columns.merchant.codes, columns.ts, ranks)
     X = np.zeros((len(columns.ts), len(FEATURE_NAMES)), dtype=np.float64)
-    X[:, :6] = time_feature_columns(columns.ts, columns.amount)
-    users.scatter(user_feature_columns(columns, users), into=X[:, 6:17])
-    for j, values in enumerate((columns.merchant, columns.country, columns.device)):
-        X[:, 17 + j] = is_new_columns(columns.user, values, columns.ts)
-    # rows without a merchant keep zeros, as for a merchant with no history
-    merchants.scatter(merchant_feature_columns(columns, merchants, config.label_delay), X[:, 20:])
+    X[:, TIME] = time_feature_columns(columns.ts, columns.amount)
+    X[:, USER] = user_part(columns, users)
+    X[:, MERCHANT] = merchant_part(columns, merchants, config.label_delay)
     return BatchResult(X, build_store(columns, users, merchants, config))
+
+
+def user_part(columns: TxnColumns, users: Groups) -> np.ndarray:
+    """The user side (FEATURE_NAMES[USER]: windows, gap, travel, novelty) of every row, input
+    order. It reads the rows of each row's own user only, so it can run on any set of whole
+    users (the Dask engine's partitions by user)."""
+    out = np.empty((len(columns.ts), USER.stop - USER.start), dtype=np.float64)
+    users.scatter(user_feature_columns(columns, users), into=out[:, :11])
+    for j, values in enumerate((columns.merchant, columns.country, columns.device)):
+        out[:, 11 + j] = is_new_columns(columns.user, values, columns.ts)
+    return out
+
+
+def merchant_part(columns: TxnColumns, merchants: Groups, delay: float) -> np.ndarray:
+    """The merchant side (FEATURE_NAMES[MERCHANT]) of every row, input order; rows without a
+    merchant get zeros, as for a merchant with no history. It reads the rows of each row's own
+    merchant only (the Dask engine's partitions by merchant)."""
+    out = np.zeros((len(columns.ts), MERCHANT.stop - MERCHANT.start), dtype=np.float64)
+    merchants.scatter(merchant_feature_columns(columns, merchants, delay), out)
+    return out
 
 
 def _config_ok(config: StoreConfig) -> bool:

@@ -29,6 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudcli.features.batch import (
+    MERCHANT,
+    USER,
     haversine_km,
     is_new_columns,
     merchant_feature_columns,
@@ -126,6 +128,29 @@ class ColumnState:
         self._advance(chunk, users, merchants.result())
         return X
 
+    def step_users(self, chunk: Chunk) -> np.ndarray | None:
+        """The user side of `step` alone: the chunk's FEATURE_NAMES[USER] columns (n x 14),
+        then the users' state moves past the chunk; None (state untouched) as `step`. A state
+        may hold whole users only (the Dask engine's partitions by user): each user's features
+        read that user's entries and rows, nothing else."""
+        return self._one_side(chunk, USER, self._user_side, self._advance_users)
+
+    def step_merchants(self, chunk: Chunk) -> np.ndarray | None:
+        """The merchant side of `step` alone: FEATURE_NAMES[MERCHANT] (n x 6; zeros for rows
+        without a merchant), then the merchants' state moves past the chunk; None as `step`."""
+        return self._one_side(chunk, MERCHANT, self._merchant_side, self._advance_merchants)
+
+    def _one_side(self, chunk: Chunk, columns: slice, side, advance) -> np.ndarray | None:
+        if not self._usable(chunk):
+            return None
+        n = len(chunk.ts)
+        X = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float64)
+        if n:
+            self._grow(len(self.users.values))
+            advance(chunk, side(chunk, X))
+            self.newest = max(self.newest, float(chunk.ts[-1]))
+        return X[:, columns]
+
     def _usable(self, chunk: Chunk) -> bool:
         ts = chunk.ts
         config_ok = self.config.lateness >= 0.0 and np.isfinite(self.config.label_delay)
@@ -211,6 +236,11 @@ class ColumnState:
 
     def _advance(self, chunk: Chunk, users, merchants) -> None:
         """Keep the entries a later lookup can see; record each user's previous txns."""
+        self._advance_users(chunk, users)
+        self._advance_merchants(chunk, merchants)
+        self.newest = max(self.newest, float(chunk.ts[-1]))
+
+    def _advance_users(self, chunk: Chunk, users) -> None:
         groups, columns = users
         rows = groups.order[_kept(groups, self.config.user_horizon)]
         self.u_user = columns.user.codes[rows]
@@ -224,11 +254,12 @@ class ColumnState:
         user = chunk.user[last]
         self.loc_lat[user], self.loc_lon[user] = chunk.lat[last], chunk.lon[last]
         self.loc_ts[user] = chunk.ts[last]
+
+    def _advance_merchants(self, chunk: Chunk, merchants) -> None:
         groups, columns = merchants
         rows = groups.order[_kept(groups, self.config.merchant_horizon)]
         self.m_merchant, self.m_ts = columns.merchant.codes[rows], columns.ts[rows]
         self.m_label = columns.label[rows]
-        self.newest = max(self.newest, float(chunk.ts[-1]))
 
     # --- to and from the snapshot tables of `fraudcli.features.snapshot` ----------------------
 
