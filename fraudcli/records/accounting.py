@@ -29,6 +29,7 @@ class RunSummary:
     not_written: int = 0
     output_closed: bool = False
     shadow: Any = None  # a challenger's comparison (`fraudcli.scoring.shadow`), if any
+    engine: Any = None  # the Dask engine's partitions and shuffle sizes, when it ran
 
     def closed_early(self, written: int, rejects: RejectSink) -> None:
         """The output's reader went away after `written` rows: count what was decided and not
@@ -60,6 +61,7 @@ class RunSummary:
                 else {}
             )
             | ({"challenger": self.shadow.to_dict()} if self.shadow is not None else {})
+            | ({"dask": self.engine.to_dict()} if self.engine is not None else {})
         )
 
 
