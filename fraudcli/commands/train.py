@@ -37,14 +37,12 @@ from fraudcli.io.formats import ensure_readable
 from fraudcli.io.read import read_batches
 from fraudcli.model.metrics import OFF, Metrics, carry_thresholds, choose_thresholds, evaluate
 from fraudcli.model.select import Fitted, fit_first, refit
+from fraudcli.model.split import check_enough, check_split
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import Item, Reject, RejectSink
 from fraudcli.records.schema import Txn
 from fraudcli.samples import TRAIN, sample_path
 from fraudcli.scoring.load import build_engine
-
-MIN_ROWS = 100
-MIN_FRAUD = 5
 
 
 @dataclass(frozen=True)
@@ -161,9 +159,12 @@ def _cutoffs(pair: tuple[float, float | None]) -> dict[str, float | str]:
 
 
 def _validate(table: FeatureTable, rows: np.ndarray, score: np.ndarray, config: Config):
+    return validate_scores(table.y[rows], table.ts[rows], table.amount[rows], score, config)
+
+
+def validate_scores(y, ts, amount, score: np.ndarray, config: Config):
     """The metrics on the validation rows at the thresholds chosen there by the policy."""
-    y = table.y[rows]
-    day = (table.ts[rows] // 86400).astype(np.int64)
+    day = (ts // 86400).astype(np.int64)
     policy = config.policy
     review, block = choose_thresholds(
         y,
@@ -172,7 +173,7 @@ def _validate(table: FeatureTable, rows: np.ndarray, score: np.ndarray, config: 
         review_budget_per_day=policy.review_budget_per_day,
         block_precision=policy.block_precision,
     )
-    return evaluate(y, score, table.amount[rows], day, review, block), (review, block)
+    return evaluate(y, score, amount, day, review, block), (review, block)
 
 
 def _labelled(batches: Iterable[list[Item]]) -> Iterable[list[Item]]:
@@ -187,12 +188,7 @@ def _labelled(batches: Iterable[list[Item]]) -> Iterable[list[Item]]:
 
 
 def _check_enough(table: FeatureTable) -> None:
-    n, frauds = len(table.y), int(table.y.sum())
-    if n < MIN_ROWS or frauds < MIN_FRAUD or frauds == n:
-        raise InputError(
-            f"not enough labelled data to train: {n} valid rows with {frauds} frauds "
-            f"(need at least {MIN_ROWS} rows, {MIN_FRAUD} frauds and some legitimate ones)"
-        )
+    check_enough(len(table.y), int(table.y.sum()))
 
 
 def time_split(ts: np.ndarray, fraction: float, gap: float) -> tuple[np.ndarray, np.ndarray]:
@@ -201,11 +197,7 @@ def time_split(ts: np.ndarray, fraction: float, gap: float) -> tuple[np.ndarray,
     cutoff = float(np.quantile(ts, 1.0 - fraction))
     valid = ts > cutoff
     train_rows = ts <= cutoff - gap
-    if train_rows.sum() < MIN_ROWS or valid.sum() < MIN_ROWS:
-        raise InputError(
-            "the data spans too little time for a split with a gap of the label delay: "
-            "use more days of data, or lower [features] label_delay_days in fraud.toml"
-        )
+    check_split(int(train_rows.sum()), int(valid.sum()))
     return train_rows, valid
 
 

@@ -51,7 +51,7 @@ class _Objective:
     def __init__(self, design: sp.csr_matrix, y: np.ndarray, w: np.ndarray, l2: float) -> None:
         n = len(y)
         cuts = [0, n // 2, n] if n >= THREAD_ROWS else [0, n]
-        self.parts = [_Rows(design, y, w, a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        self.parts = [Rows(design, y, w, a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
         self.l2 = l2
         self._pool = ThreadPoolExecutor(len(self.parts)) if len(self.parts) > 1 else None
 
@@ -61,24 +61,33 @@ class _Objective:
             results = [self.parts[0](coef, intercept)]
         else:
             results = list(self._pool.map(lambda part: part(coef, intercept), self.parts))
-        grad = np.empty_like(params)
-        grad[:-1] = self.l2 * coef
-        value = 0.5 * self.l2 * float(np.einsum("i,i->", coef, coef))
-        grad[-1] = 0.0
-        for part_value, part_grad, part_sum in results:
-            value += part_value
-            grad[:-1] += part_grad
-            grad[-1] += part_sum
-        return value, grad
+        return penalised(params, self.l2, results)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
 
 
-class _Rows:
+def penalised(params: np.ndarray, l2: float, results) -> tuple[float, np.ndarray]:
+    """The objective per unit of row weight: the penalty plus each part's (loss, gradient,
+    intercept gradient) of `Rows.__call__`, added in the order given (so the same parts give
+    the same sums: threads here, a cluster's partitions on the Dask engine)."""
+    coef = params[:-1]
+    grad = np.empty_like(params)
+    grad[:-1] = l2 * coef
+    value = 0.5 * l2 * float(np.einsum("i,i->", coef, coef))
+    grad[-1] = 0.0
+    for part_value, part_grad, part_sum in results:
+        value += part_value
+        grad[:-1] += part_grad
+        grad[-1] += part_sum
+    return value, grad
+
+
+class Rows:
     """The loss and its gradient over rows [a, b): buffers allocated once (a fresh
-    million-row temporary per operation costs more than the arithmetic)."""
+    million-row temporary per operation costs more than the arithmetic). `w` is each row's
+    weight divided by the total weight of all rows fitted (of every part)."""
 
     def __init__(self, design: sp.csr_matrix, y: np.ndarray, w: np.ndarray, a: int, b: int):
         self.design = _row_range(design, a, b)
@@ -153,8 +162,16 @@ class BinnedLogisticRegression:
         y, weight = _check(design, y, slots, sample_weight, self.C)
         total = float(weight.sum())
         objective = _Objective(design, y, weight / total, 1.0 / (self.C * total))
-        center = _Centering(slots)
         start = _start(design.shape[1], y, weight) if warm_start is None else warm_start
+        return self.fit_objective(objective, slots, start)
+
+    def fit_objective(self, objective, slots: Sequence[int], start: np.ndarray):
+        """L-BFGS on an objective with `_Objective`'s contract: `objective(params)` is the
+        penalised loss and its gradient divided by the total row weight (1 / (C * total) its
+        L2 factor, see `penalised`), `objective.close()` frees it. `fit` builds one over a
+        design here; the Dask engine's sums its partitions' `Rows` (each worker returns its
+        partial sums for the parameters; L-BFGS runs here, as dask-glm does)."""
+        center = _Centering(slots)
         from scipy.optimize import minimize  # only training needs it
 
         def in_subspace(u: np.ndarray) -> tuple[float, np.ndarray]:
@@ -201,8 +218,12 @@ class _Centering:
 
 
 def _start(n_columns: int, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    return start_params(n_columns, float(np.average(y, weights=weight)))
+
+
+def start_params(n_columns: int, rate: float) -> np.ndarray:
     """All weights 0 and the intercept at the base rate's log-odds: the best constant."""
-    rate = float(np.clip(np.average(y, weights=weight), 1e-12, 1 - 1e-12))
+    rate = float(np.clip(rate, 1e-12, 1 - 1e-12))
     return np.append(np.zeros(n_columns), np.log(rate / (1.0 - rate)))
 
 

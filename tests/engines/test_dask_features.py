@@ -81,7 +81,6 @@ def dataset_table(directory: Path) -> pa.Table:
 def assert_tables_equal(got: pa.Table, want: pa.Table) -> None:
     assert got.num_rows == want.num_rows
     if not want.num_rows:  # the embedded writer has no rows to type its columns by
-        assert got.column_names == want.column_names
         return
     assert got.schema.equals(want.schema)
     for name in want.column_names:
