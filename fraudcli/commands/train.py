@@ -125,25 +125,51 @@ def train_table(
         old, new = (model.proba(X[held_out]) for model in (first.scorer, served.scorer))
         cutoffs = carry_thresholds(old, new, chosen)
         n_refit = int(known.sum())
-    thresholds = _cutoffs(cutoffs)
     stage("profiling the training data for drift reports")
+    return finished(
+        Trained(first, served if refit else None, int(train_rows.sum()), int(valid_rows.sum()),
+                n_refit),
+        metrics, chosen, cutoffs, store.snapshot(),
+        lambda scorer, engine: reference_profile(table, scorer, engine, delay),
+        (fingerprint or {}) | table.fingerprint(), config, summary,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The models of a training run (`refitted` None under --no-refit) and its row counts."""
+
+    first: Fitted
+    refitted: Fitted | None
+    n_train: int
+    n_valid: int
+    n_refit: int
+
+
+def finished(trained: Trained, metrics, chosen, cutoffs, state, profile, fingerprint: dict,
+             config: Config, summary: RunSummary) -> TrainResult:  # fmt: skip
+    """The bundle of a training run on either engine: the served model with the thresholds
+    `cutoffs`, the store's `state`, and the drift profile `profile(scorer, engine)` makes."""
+    served = trained.refitted or trained.first
+    thresholds = _cutoffs(cutoffs)
     engine = build_engine(config, thresholds)
+    delay = config.store.label_delay
     bundle = Bundle(
         model=served.scorer.to_dict(),
         thresholds=thresholds,
         store={"label_delay": delay, "lateness": config.store.lateness},
-        state=store.snapshot(),
-        profile=reference_profile(table, served.scorer, engine, delay),
+        state=state,
+        profile=profile(served.scorer, engine),
         metrics=metrics.to_dict(),
-        fingerprint=(fingerprint or {}) | table.fingerprint(),
+        fingerprint=fingerprint,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         config_hash=config_hash(config),
     )
-    n_train, n_valid = int(train_rows.sum()), int(valid_rows.sum())
-    fit = first.to_dict() | {"refit": served.to_dict() if refit else None}
+    refit = trained.refitted is not None
+    fit = trained.first.to_dict() | {"refit": served.to_dict() if refit else None}
     return TrainResult(
-        bundle, metrics, summary, n_train, n_valid, thresholds, served.converged,
-        _cutoffs(chosen), fit, n_refit,
+        bundle, metrics, summary, trained.n_train, trained.n_valid, thresholds,
+        served.converged, _cutoffs(chosen), fit, trained.n_refit,
     )  # fmt: skip
 
 

@@ -11,9 +11,12 @@ window is two `searchsorted` positions inside a key's group and every sum a pref
 - `config.lateness >= 0` and `config.label_delay` is finite, so the entries the store expires
   never fall inside a window;
 - every txn with a `lat` has a `lon` (as `validate` guarantees).
-Not checked, assumed: amounts are money-like. Window sums come from extended-precision prefix
-sums and agree with the store's float64 prefix sums to the rounding of the amounts in 30 days,
-not for amounts many orders of magnitude apart (1e-7 beside 1e6) inside one user's month.
+Not checked, assumed: amounts are money-like. Window sums are differences of each user's own
+prefix sums (`Groups.prefix_sums`: compensated, restarting at every user), so they agree with
+the store's float64 prefix sums to the rounding of one user's amounts, not for amounts many
+orders of magnitude apart (1e-7 beside 1e6) in one user's history; and a user's features are
+the same numbers, to the bit, whatever other users are computed with it (the Dask engine's
+partitions by user give the embedded run's values, so training bins them alike).
 """
 
 from __future__ import annotations
@@ -134,15 +137,14 @@ def user_feature_columns(
     places = users.pos if places is None else places
     t = users.ts[places]
     amount = columns.amount[users.order]
-    # extended precision: a window sum is a difference of two prefix sums of the whole history
-    prefix = np.concatenate(([0.0], np.cumsum(amount, dtype=np.longdouble)))
+    prefix = users.prefix_sums(amount)
     ts = columns.ts[first:]
     lows = {w: users.count_at_most(places, ts - w, first) for w in USER_COUNT_WINDOWS.values()}
     out = np.empty((len(places), 11), dtype=np.float64)
     for j, w in enumerate(USER_COUNT_WINDOWS.values()):
         out[:, j] = places - lows[w]
     for j, w in enumerate(USER_MEAN_WINDOWS.values()):
-        total = (prefix[places] - prefix[lows[w]]).astype(np.float64)
+        total = prefix[places] - prefix[lows[w]]
         out[:, 4 + j] = _ratio(total, places - lows[w], 0.0)
     out[:, 7] = _ratio(amount[places], out[:, 6], 1.0, strict_positive=True)
     previous = np.maximum(places - 1, 0)

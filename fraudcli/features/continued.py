@@ -141,7 +141,7 @@ class ColumnState:
         return self._one_side(chunk, MERCHANT, self._merchant_side, self._advance_merchants)
 
     def _one_side(self, chunk: Chunk, columns: slice, side, advance) -> np.ndarray | None:
-        if not self._usable(chunk):
+        if not self._usable(chunk, users=columns is USER):
             return None
         n = len(chunk.ts)
         X = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float64)
@@ -151,11 +151,14 @@ class ColumnState:
             self.newest = max(self.newest, float(chunk.ts[-1]))
         return X[:, columns]
 
-    def _usable(self, chunk: Chunk) -> bool:
+    def _usable(self, chunk: Chunk, users: bool = True) -> bool:
+        """Whether the kernels can do the chunk exactly (`users`: the user side too)."""
         ts = chunk.ts
         config_ok = self.config.lateness >= 0.0 and np.isfinite(self.config.label_delay)
         in_order = not np.isnan(ts).any() and bool((np.diff(ts) >= 0.0).all())
         after_state = len(ts) == 0 or ts[0] >= self.newest
+        if not users:
+            return config_ok and in_order and after_state
         every_user = not (chunk.user < 0).any()
         whole = not (~np.isnan(chunk.lat) & np.isnan(chunk.lon)).any()
         return config_ok and in_order and after_state and every_user and whole

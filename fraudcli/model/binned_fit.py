@@ -25,6 +25,8 @@ DEFAULT_TOL = 1e-5  # scikit-learn's lbfgs stops at 1e-4; on a million rows 1e-6
 # iterations where 1e-5 took 20, for an average precision 0.0003 apart
 EPS = float(np.finfo(float).eps)
 THREAD_ROWS = 200_000  # from this many rows on, the objective runs on two threads
+BLOCK_ROWS = 1 << 16  # rows per block of the objective's sums (see `_Objective`)
+MAX_BLOCKS = 1024
 
 
 def binned_objective(
@@ -44,21 +46,22 @@ class _Objective:
     """The objective divided by sum(weight): gradients of order 1 whatever the row count, so
     `tol` means the same on a thousand rows as on a million.
 
-    A large design is cut into two halves of rows evaluated on two threads (the sparse
-    products and NumPy's loops release the GIL) and added in a fixed order, so the result does
-    not depend on which thread finishes first."""
+    Rows are summed in blocks of `block_rows(n)` (in row order), each block's sums made alone
+    and then the blocks' added in order: the same numbers however the rows are held, so the
+    Dask engine, whose partitions hold whole blocks, adds exactly what this adds, and the fit
+    follows the same path to the same optimum. A large design's blocks are evaluated on two
+    threads (the sparse products and NumPy's loops release the GIL), still added in order."""
 
     def __init__(self, design: sp.csr_matrix, y: np.ndarray, w: np.ndarray, l2: float) -> None:
-        n = len(y)
-        cuts = [0, n // 2, n] if n >= THREAD_ROWS else [0, n]
-        self.parts = [Rows(design, y, w, a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        self.parts = block_terms(design, y, w, block_rows(len(y)))
         self.l2 = l2
-        self._pool = ThreadPoolExecutor(len(self.parts)) if len(self.parts) > 1 else None
+        threads = len(y) >= THREAD_ROWS and len(self.parts) > 1
+        self._pool = ThreadPoolExecutor(2) if threads else None
 
     def __call__(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         coef, intercept = params[:-1], params[-1]
         if self._pool is None:
-            results = [self.parts[0](coef, intercept)]
+            results = [part(coef, intercept) for part in self.parts]
         else:
             results = list(self._pool.map(lambda part: part(coef, intercept), self.parts))
         return penalised(params, self.l2, results)
@@ -66,6 +69,18 @@ class _Objective:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
+
+
+def block_rows(n: int) -> int:
+    """Rows per block of the objective's sums over n rows: BLOCK_ROWS, or more for more than
+    MAX_BLOCKS blocks (the same for every engine: it depends on n alone)."""
+    return max(BLOCK_ROWS, -(-n // MAX_BLOCKS))
+
+
+def block_terms(design: sp.csr_matrix, y: np.ndarray, w: np.ndarray, size: int) -> list[Rows]:
+    """`Rows` of each block of `size` rows, in order (the last may be shorter)."""
+    n = len(y)
+    return [Rows(design, y, w, a, min(a + size, n)) for a in range(0, n, size)]
 
 
 def penalised(params: np.ndarray, l2: float, results) -> tuple[float, np.ndarray]:
@@ -92,7 +107,8 @@ class Rows:
     def __init__(self, design: sp.csr_matrix, y: np.ndarray, w: np.ndarray, a: int, b: int):
         self.design = _row_range(design, a, b)
         self.design_t = self.design.T
-        self.y, self.w = y[a:b], w[a:b]
+        # arrays of their own: a reduction's result must not depend on where a slice starts
+        self.y, self.w = y[a:b].copy(), w[a:b].copy()
         self.wy = self.w * self.y
         n = b - a
         self.e, self.loss, self.p = np.empty(n), np.empty(n), np.empty(n)

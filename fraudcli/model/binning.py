@@ -44,13 +44,14 @@ Edges = tuple[tuple[float, ...], ...]
 
 
 def learn_edges(
-    X: np.ndarray, levels: Sequence[float] = LEVELS, sample_rows: int = SAMPLE_ROWS
+    X: np.ndarray, levels: Sequence[float] = LEVELS, sample_rows: int | None = None
 ) -> Edges:
-    """Quantile edges of each column of `X` from every k-th row (k = ceil(n / sample_rows))."""
+    """Quantile edges of each column of `X` from every k-th row (k = ceil(n / sample_rows),
+    SAMPLE_ROWS by default)."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or not len(X):
         raise ValueError(f"need a non-empty 2-D matrix to learn bins, got shape {X.shape}")
-    sample = X[:: stride(len(X), sample_rows)]
+    sample = X[:: stride(len(X), SAMPLE_ROWS if sample_rows is None else sample_rows)]
     edges = [_column_edges(sample[:, j], levels) for j in range(X.shape[1])]
     return _without_repeats(sample, edges)
 

@@ -60,13 +60,16 @@ def side_size(side: Side) -> tuple[int, tuple[str | None, int]]:
     return side.rows, side.largest
 
 
-def run_parts(client: Any, finals: list, extras: list, progress: Progress):
-    """Compute `finals` (one `PartDone` each) and `extras` in one go, so the stages they share
-    run once; the finals in partition order, and the extras' values."""
+def run_parts(client: Any, finals: list, extras: list, progress: Progress, keep: list = ()):
+    """Compute `finals` (one `PartDone` each), `extras` and `keep` in one go, so the stages
+    they share run once: the finals in partition order, the extras' values, and futures of
+    `keep` (left on the cluster)."""
     from distributed import as_completed
 
-    futures = client.compute([*finals, *extras])
-    mine, rest = futures[: len(finals)], futures[len(finals) :]
+    futures = client.compute([*finals, *extras, *keep])
+    mine = futures[: len(finals)]
+    rest = futures[len(finals) : len(finals) + len(extras)]
+    kept = futures[len(finals) + len(extras) :]
     results = []
     try:
         for future in as_completed(mine):
@@ -76,7 +79,7 @@ def run_parts(client: Any, finals: list, extras: list, progress: Progress):
     except BaseException:
         client.cancel(futures)
         raise
-    return sorted(results, key=lambda done: done.index), values
+    return sorted(results, key=lambda done: done.index), values, kept
 
 
 def shuffle_stats(sizes: list, partitions: int, workers: int, dashboard: str | None):

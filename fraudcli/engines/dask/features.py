@@ -28,9 +28,9 @@ from fraudcli.engines.dask.outputs import (
     RejectParts,
     check_dataset_target,
     part_name,
+    summarise,
 )
 from fraudcli.engines.dask.plan import InputPart, plan
-from fraudcli.errors import StrictRejectError
 from fraudcli.features.feature_table import FeatureTable, to_arrow
 from fraudcli.features.store import StoreConfig
 from fraudcli.records.accounting import RunSummary
@@ -64,14 +64,11 @@ def features_dataset(
             progress.plan(len(parts), stats.dashboard)
             done, stats = _computed(client, Run(parts, columns, store), str(out.path), stats,
                                     progress)  # fmt: skip
-        summary = _summary(done, rejects, started)
-        if strict and rejects.first is not None:
-            first = rejects.first
-            raise StrictRejectError(f"line {first.line}: {first.reason} (--strict)")
+        summary = summarise(done, rejects, started, strict)
         out.commit()
     except BaseException:
         out.discard()
-        _keep_explaining(rejects)
+        rejects.close_stopped()
         raise
     rejects.commit()
     return summary, stats
@@ -88,25 +85,8 @@ def _computed(client, run: Run, out: str, stats: ShuffleStats, progress: Progres
         for i, part in enumerate(run.parts)
     ]
     sizes = [delayed(side_size)(side) for side in graph.user_sides + graph.merchant_sides]
-    done, sizes = run_parts(client, finals, sizes, progress)
+    done, sizes, _ = run_parts(client, finals, sizes, progress)
     return done, shuffle_stats(sizes, len(run.parts), stats.workers, stats.dashboard)
-
-
-def _summary(done: list[PartDone], rejects: RejectParts, started: float) -> RunSummary:
-    summary = RunSummary(read=sum(d.read for d in done), written=sum(d.written for d in done))
-    for part in done:
-        rejects.add(part.index, part.rejects)
-    rejects.count_into(summary)
-    summary.seconds = time.perf_counter() - started
-    return summary
-
-
-def _keep_explaining(rejects: RejectParts) -> None:
-    """A run fraud stopped (--strict) keeps the rejects that explain it, as `RejectSink`."""
-    if rejects.first is not None:
-        rejects.commit()
-    else:
-        rejects.discard()
 
 
 def write_part(part: InputPart, users, merchants, dups, run: Run, out: str) -> PartDone:

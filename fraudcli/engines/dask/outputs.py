@@ -11,9 +11,10 @@ and what fraud writes beside them: a directory of other files is refused before 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
-from fraudcli.errors import UsageError
+from fraudcli.errors import StrictRejectError, UsageError
 from fraudcli.files import Staged
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.rejects import Reject, RejectSink
@@ -83,6 +84,22 @@ class RejectParts:
         if self._out is not None:
             self._out.commit()
 
-    def discard(self) -> None:
+    def close_stopped(self) -> None:
+        """A run that stopped keeps the rejects that explain it (--strict), as `RejectSink`."""
         if self._out is not None:
-            self._out.discard()
+            self._out.commit() if self.first is not None else self._out.discard()
+
+
+def summarise(done: list, rejects: RejectParts, started: float, strict: bool) -> RunSummary:
+    """`read = written + rejected` summed over the partitions (`PartDone`s); their rejects
+    counted and written; StrictRejectError at the first reject in input order under --strict."""
+    summary = RunSummary(read=sum(d.read for d in done), written=sum(d.written for d in done))
+    for part in done:
+        rejects.add(part.index, part.rejects)
+        summary.decisions.update(part.decisions)
+    rejects.count_into(summary)
+    summary.seconds = time.perf_counter() - started
+    if strict and rejects.first is not None:
+        first = rejects.first
+        raise StrictRejectError(f"line {first.line}: {first.reason} (--strict)")
+    return summary

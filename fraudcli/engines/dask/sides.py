@@ -45,6 +45,7 @@ class Side:
 
     features: pd.DataFrame
     rows: int
+    keys: int
     largest: tuple[str | None, int]
     state: dict[str, pa.Table] | None
 
@@ -176,7 +177,7 @@ def _side(rows, X, names: list[str], key: str, state, stored, n_stored: int) -> 
     largest = (str(counts.index[0]), int(counts.iloc[0])) if len(counts) else (None, 0)
     if state is not None:
         state = state_order(state, key, _key_order(rows, stored, key, n_stored))
-    return Side(features, len(rows), largest, state)
+    return Side(features, len(rows), len(counts), largest, state)
 
 
 def _key_order(rows: pd.DataFrame, stored, key: str, n_stored: int) -> pd.Series:
@@ -200,4 +201,26 @@ def state_order(tables: dict[str, pa.Table], key: str, order: pd.Series) -> dict
         ids = table[key].to_pandas() if len(table) else pd.Series([], dtype=object)
         where = ids.map(order).to_numpy(dtype=np.float64, na_value=np.nan)
         out[name] = table.append_column("order", pa.array(where, pa.float64()))
+    return out
+
+
+def side_state(side: Side) -> dict[str, pa.Table] | None:
+    return side.state
+
+
+def side_keys(side: Side) -> int:
+    return side.keys
+
+
+def gathered_state(states: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
+    """The snapshot tables of every partition's side put together: keys in their `order`
+    (a stable sort keeps each key's entries in time order), without the `order` column."""
+    import pyarrow.compute as pc
+
+    out = {}
+    for name in ("user_entries", "user_last", "merchant_entries"):
+        tables = [state[name] for state in states if state and name in state]
+        table = pa.concat_tables(tables)
+        table = table.take(pc.sort_indices(table, [("order", "ascending")]))
+        out[name] = table.drop_columns(["order"])
     return out
