@@ -1,0 +1,185 @@
+"""The features of a dataset as one Dask graph: read, find repeated ids, shuffle by user and by
+merchant, compute each side per partition, and shuffle the sides back to the input partitions.
+
+    input partitions (sequence ranges) ──► key columns of the valid rows
+        ├─ shuffle by transaction_id ──► repeats (every occurrence after the first in input
+        │                                 order) ──► one sorted array, sent to every stage
+        ├─ shuffle by user_id (+ stored user state) ──► user side ──► back by sequence
+        └─ rows with a merchant: shuffle by merchant_id (+ stored merchant state)
+                                           ──► merchant side ──► back by sequence
+    each input partition read again ──► rejects, features ──► the command's last stage
+
+A shuffle puts all of a key's rows in one partition: a key with more rows than a worker can
+hold (a hot merchant) makes that partition as large (see the README's limitations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from fraudcli.engines.dask.partition import empty_keys, keys_frame
+from fraudcli.engines.dask.plan import InputPart, divisions
+from fraudcli.engines.dask.sides import (
+    ENTRY,
+    LAST,
+    MERCHANT_KEYS,
+    MERCHANT_NAMES,
+    ROW,
+    USER_KEYS,
+    USER_NAMES,
+    Side,
+    merchant_side,
+    user_side,
+)
+from fraudcli.features.store import StoreConfig
+from fraudcli.records.schema import ColumnMap
+
+
+@dataclass(frozen=True)
+class Run:
+    """What every stage needs, sent to the workers as plain data."""
+
+    parts: tuple[InputPart, ...]
+    columns: ColumnMap
+    config: StoreConfig
+    need_labels: bool = False
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Lazy (dask.delayed) results: the sorted repeated sequence numbers, and per input
+    partition its rows' user side and merchant side (frames indexed by sequence number); the
+    sides as computed on the shuffled partitions (for their states and sizes)."""
+
+    dups: Any
+    users: list
+    merchants: list
+    user_sides: list
+    merchant_sides: list
+
+
+def feature_graph(run: Run, stored: dict[str, pa.Table] | None, keep_state: bool) -> Graph:
+    import dask.dataframe as dd
+    from dask import delayed
+
+    parts = list(run.parts)
+    n = len(parts)
+    keys = dd.from_map(
+        keys_frame, parts, args=[run.columns, run.need_labels], meta=empty_keys(),
+        divisions=divisions(parts), label="read-keys",
+    )  # fmt: skip
+    ids = keys[["transaction_id", "seq"]].shuffle(on="transaction_id", npartitions=n)
+    repeats = ids.map_partitions(_repeats, meta=("seq", np.int64))
+    dups = delayed(_sorted_values)(repeats.to_delayed())
+    users, n_users = _with_stored(keys[USER_KEYS], _stored_users(stored), n)
+    with_merchant = keys[~keys["merchant_id"].isna()][MERCHANT_KEYS]
+    merchants, n_merchants = _with_stored(with_merchant, _stored_merchants(stored), n)
+    config = run.config
+    user_sides = [
+        delayed(user_side)(p, dups, config, keep_state, n_users)
+        for p in users.shuffle(on="user_id", npartitions=n).to_delayed()
+    ]
+    merchant_sides = [
+        delayed(merchant_side)(p, dups, config, keep_state, n_merchants)
+        for p in merchants.shuffle(on="merchant_id", npartitions=n).to_delayed()
+    ]
+    return Graph(
+        dups,
+        _back(user_sides, USER_NAMES, parts),
+        _back(merchant_sides, MERCHANT_NAMES, parts),
+        user_sides,
+        merchant_sides,
+    )
+
+
+def _repeats(ids: pd.DataFrame) -> pd.Series:
+    """The sequence numbers of every occurrence of an id after its first in input order."""
+    ids = ids.sort_values("seq", kind="stable")
+    return ids.loc[ids.duplicated("transaction_id", keep="first"), "seq"]
+
+
+def _sorted_values(series: list[pd.Series]) -> np.ndarray:
+    values = [s.to_numpy(dtype=np.int64) for s in series]
+    return np.sort(np.concatenate(values)) if values else np.empty(0, dtype=np.int64)
+
+
+def _with_stored(rows, stored: pd.DataFrame | None, n: int):
+    """`rows` and the stored state's rows of the same side in one frame (`kind` tells them
+    apart), so one shuffle brings each key's stored entries to the partition of its rows."""
+    import dask.dataframe as dd
+
+    if stored is None or not len(stored):
+        return rows, 0
+    marked = rows.assign(kind=np.int8(ROW), loc_ts=np.nan)
+    stored = stored[list(marked.columns)]
+    return dd.concat(
+        [marked, dd.from_pandas(stored, npartitions=min(n, 1 + len(stored) // 100_000))]
+    ), len(stored)
+
+
+def _stored_users(tables: dict[str, pa.Table] | None) -> pd.DataFrame | None:
+    if tables is None:
+        return None
+    from fraudcli.engines.dask.partition import STRING
+
+    entries, last = tables["user_entries"], tables["user_last"]
+    e = entries.to_pandas(types_mapper={pa.string(): STRING}.get)
+    e = e.assign(seq=np.arange(len(e), dtype=np.int64), kind=np.int8(ENTRY), lat=np.nan,
+                 lon=np.nan, loc_ts=np.nan)  # fmt: skip
+    lt = last.to_pandas(types_mapper={pa.string(): STRING}.get)
+    lt = pd.DataFrame(
+        {
+            "seq": np.arange(len(e), len(e) + len(lt), dtype=np.int64),
+            "kind": np.int8(LAST),
+            "ts": lt["prev_ts"].astype(np.float64),
+            "amount": np.nan,
+            "lat": lt["loc_lat"].astype(np.float64),
+            "lon": lt["loc_lon"].astype(np.float64),
+            "loc_ts": lt["loc_ts"].astype(np.float64),
+            "user_id": lt["user_id"],
+        }
+    )
+    frame = pd.concat([e, lt], ignore_index=True)
+    for name in ("merchant_id", "country", "device_id", "user_id"):
+        frame[name] = frame[name].astype(STRING)
+    return frame[[*USER_KEYS, "kind", "loc_ts"]]
+
+
+def _stored_merchants(tables: dict[str, pa.Table] | None) -> pd.DataFrame | None:
+    if tables is None:
+        return None
+    from fraudcli.engines.dask.partition import STRING
+
+    entries = tables["merchant_entries"]
+    frame = pd.DataFrame(
+        {
+            "seq": np.arange(len(entries), dtype=np.int64),
+            "ts": entries["ts"].to_numpy(),
+            "label": entries["is_fraud"].to_numpy(zero_copy_only=False).astype(np.int8),
+            "merchant_id": pd.array(entries["merchant_id"].to_pylist(), dtype=STRING),
+            "kind": np.int8(ENTRY),
+            "loc_ts": np.nan,
+        }
+    )
+    return frame
+
+
+def _back(sides: list, names: list[str], parts: list[InputPart]) -> list:
+    """Each side's features shuffled back to the input partitions, by sequence number."""
+    import dask.dataframe as dd
+    from dask import delayed
+
+    meta = pd.DataFrame({"seq": pd.Series([], dtype=np.int64)} | {
+        name: pd.Series([], dtype=np.float64) for name in names
+    })  # fmt: skip
+    frames = dd.from_delayed([delayed(_features)(side) for side in sides], meta=meta)
+    return frames.set_index("seq", divisions=divisions(parts)).to_delayed()
+
+
+def _features(side: Side) -> pd.DataFrame:
+    return side.features
