@@ -22,6 +22,7 @@ from fraudcli.commands.train import (
     validate_scores,
 )
 from fraudcli.config.load import Config
+from fraudcli.errors import UsageError
 from fraudcli.files import check_distinct
 from fraudcli.io.formats import ensure_readable
 from fraudcli.model.metrics import carry_thresholds
@@ -39,11 +40,18 @@ def train_dataset_file(
     refit: bool = True,
     progress: PartitionProgress | None = None,
     on_stage: Callable[[str], None] | None = None,
+    labels_path: Path | None = None,
 ) -> TrainResult:
     """Train on the Parquet dataset `data` on the cluster `dask` (`DaskOptions`) and save the
-    verified bundle to `model_dir` (default ./fraud-model)."""
+    verified bundle to `model_dir` (default ./fraud-model). Labels are the data's own
+    (`is_fraud`): labels from a file of their own (`--labels`) are the embedded engine's."""
     from fraudcli.engines.dask.train import train_dataset
 
+    if labels_path is not None:
+        raise UsageError(
+            "--labels is not supported with --engine dask: join the labels into the dataset's "
+            "is_fraud column, or train on the embedded engine"
+        )
     data = check_dask_input(ensure_readable(input_or_default(data)))
     check_distinct([data], [("--rejects", rejects_path), ("--model", model_dir)])
     fingerprint = {"source": data.name, "sha256": input_sha256(data)}

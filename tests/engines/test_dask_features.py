@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from fraudcli.commands.features import features_file
+from fraudcli.config.load import load_config
 from fraudcli.engines.dask import features_dataset
 from fraudcli.errors import StrictRejectError, UsageError
 from fraudcli.features.spec import DAY
@@ -39,13 +40,13 @@ record = st.tuples(
 )
 
 
-def table_of(txns, repeat: list[int], bad: list[int]) -> pa.Table:
-    """The stream as a Parquet-ready table; rows in `repeat` take an earlier row's id, rows in
-    `bad` a negative amount (a reject)."""
+def table_of(txns, repeat: list, bad: list[int]) -> pa.Table:
+    """The stream as a Parquet-ready table; a row i of `repeat` (or a pair (i, back)) takes the
+    id of row i // 2 (of row i - back), rows in `bad` a negative amount (a reject)."""
     ids = [t.transaction_id for t in txns]
-    for i in repeat:
+    for i, back in (r if isinstance(r, tuple) else (r, None) for r in repeat):
         if 0 < i < len(ids):
-            ids[i] = ids[i // 2]
+            ids[i] = ids[i // 2 if back is None else max(0, i - back)]
     amounts = [-1.0 if i in bad else t.amount for i, t in enumerate(txns)]
     return pa.table(
         {
@@ -92,11 +93,21 @@ def assert_tables_equal(got: pa.Table, want: pa.Table) -> None:
             assert (a == b).all() or got[name].equals(want[name]), name
 
 
-def embedded(root: Path, rejects: bool = True) -> tuple:
+def embedded(root: Path, rejects: bool = True, config: Path | None = None) -> tuple:
     out = root / "embedded.parquet"
-    summary = features_file(root / "whole.parquet", out,
+    summary = features_file(root / "whole.parquet", out, config_path=config,
                             rejects_path=root / "emb.jsonl" if rejects else None)  # fmt: skip
     return summary, pq.read_table(out)
+
+
+def store_settings(root: Path, dedupe_days: float | None, lateness_days: float) -> Path:
+    """A fraud.toml with these store settings (the label delay stays 7 days)."""
+    lines = ["[features]", f"lateness_days = {lateness_days}"]
+    if dedupe_days is not None:
+        lines.append(f"dedupe_window_days = {dedupe_days}")
+    path = root / "fraud.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 @settings(
@@ -111,19 +122,24 @@ def embedded(root: Path, rejects: bool = True) -> tuple:
     st.lists(st.integers(0, 60), max_size=4),
     st.integers(1, 9),
     st.integers(1, 20),
-    st.lists(st.integers(0, 60), max_size=3),
+    st.lists(st.integers(0, 60) | st.tuples(st.integers(0, 60), st.integers(1, 8)), max_size=6),
     st.lists(st.integers(0, 60), max_size=2),
+    st.sampled_from([None, 0.5, 3.0, 12.0]),
+    st.sampled_from([1.0, 3.0]),
 )
 def test_equal_to_the_embedded_run_on_streams_cut_anywhere(
-    dask_options, records, late, cuts, group_rows, partition_rows, repeat, bad
+    dask_options, records, late, cuts, group_rows, partition_rows, repeat, bad, dedupe, lateness
 ):
+    """Ids repeated near and far, beyond the dedupe window too; rows late by up to 2 days
+    (within and beyond the lateness): every row, feature and reject as the embedded run's."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         txns = build(records, T0, late=late)
         data = write_dataset(table_of(txns, repeat, bad), root, cuts, group_rows)
-        want_summary, want = embedded(root)
+        config = store_settings(root, dedupe, lateness)
+        want_summary, want = embedded(root, config=config)
         summary, stats = features_dataset(
-            data, root / "out", columns=ColumnMap(), store=StoreConfig(),
+            data, root / "out", columns=ColumnMap(), store=load_config(config).store,
             options=dask_options(partition_rows), rejects_dir=root / "rejects",
         )  # fmt: skip
         assert_tables_equal(dataset_table(root / "out"), want)

@@ -2,8 +2,8 @@
 merchant, compute each side per partition, and shuffle the sides back to the input partitions.
 
     input partitions (sequence ranges) ──► key columns of the valid rows
-        ├─ shuffle by transaction_id ──► repeats (every occurrence after the first in input
-        │                                 order) ──► one sorted array, sent to every stage
+        ├─ shuffle by transaction_id ──► ids seen twice ──► duplicates by the id window
+        │      (`duplicates`: exact) ──► one sorted array, sent to every stage
         ├─ shuffle by user_id (+ stored user state) ──► user side ──► back by sequence
         └─ rows with a merchant: shuffle by merchant_id (+ stored merchant state)
                                            ──► merchant side ──► back by sequence
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from fraudcli.engines.dask.duplicates import candidates, first_maxima, repeated, windowed
 from fraudcli.engines.dask.partition import empty_keys, keys_frame
 from fraudcli.engines.dask.plan import InputPart, divisions
 from fraudcli.engines.dask.sides import (
@@ -73,9 +74,11 @@ def feature_graph(run: Run, stored: dict[str, pa.Table] | None, keep_state: bool
         keys_frame, parts, args=[run.columns, run.need_labels], meta=empty_keys(),
         divisions=divisions(parts), label="read-keys",
     )  # fmt: skip
-    ids = keys[["transaction_id", "seq"]].shuffle(on="transaction_id", npartitions=n)
-    repeats = ids.map_partitions(_repeats, meta=("seq", np.int64))
-    dups = delayed(_sorted_values)(repeats.to_delayed())
+    ids = keys[["transaction_id", "seq", "ts"]].shuffle(on="transaction_id", npartitions=n)
+    found = [delayed(repeated)(p) for p in ids.to_delayed()]
+    seen_again = delayed(candidates)(found)
+    maxima = [delayed(first_maxima)(p, seen_again) for p in keys.to_delayed()]
+    dups = delayed(windowed)(found, maxima, run.config.id_window)
     users, n_users = _with_stored(keys[USER_KEYS], _stored_users(stored), n)
     with_merchant = keys[~keys["merchant_id"].isna()][MERCHANT_KEYS]
     merchants, n_merchants = _with_stored(with_merchant, _stored_merchants(stored), n)
@@ -95,17 +98,6 @@ def feature_graph(run: Run, stored: dict[str, pa.Table] | None, keep_state: bool
         user_sides,
         merchant_sides,
     )
-
-
-def _repeats(ids: pd.DataFrame) -> pd.Series:
-    """The sequence numbers of every occurrence of an id after its first in input order."""
-    ids = ids.sort_values("seq", kind="stable")
-    return ids.loc[ids.duplicated("transaction_id", keep="first"), "seq"]
-
-
-def _sorted_values(series: list[pd.Series]) -> np.ndarray:
-    values = [s.to_numpy(dtype=np.int64) for s in series]
-    return np.sort(np.concatenate(values)) if values else np.empty(0, dtype=np.int64)
 
 
 def _with_stored(rows, stored: pd.DataFrame | None, n: int):
