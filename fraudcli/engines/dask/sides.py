@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from fraudcli.engines.dask.partition import STRING, arrow_columns
+from fraudcli.engines.dask.state import no_label_changes, with_running_sums
 from fraudcli.features.batch import MERCHANT, USER
 from fraudcli.features.continued import ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
@@ -67,6 +68,9 @@ def user_side(
         )
         tables["user_last"] = _user_last(last)
     X, state = _step(rows, tables, config, "users")
+    entries = state["user_entries"]
+    if keep and "cum_amount" not in entries.column_names:  # (the one-record store has it)
+        state["user_entries"] = with_running_sums(entries)
     return _side(rows, X, USER_NAMES, "user_id", state if keep else None, stored, n_stored)
 
 
@@ -214,7 +218,8 @@ def side_keys(side: Side) -> int:
 
 def gathered_state(states: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
     """The snapshot tables of every partition's side put together: keys in their `order`
-    (a stable sort keeps each key's entries in time order), without the `order` column."""
+    (a stable sort keeps each key's entries in time order), without the `order` column; and
+    no label changes (`fraudcli.engines.dask.state`)."""
     import pyarrow.compute as pc
 
     out = {}
@@ -223,4 +228,5 @@ def gathered_state(states: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
         table = pa.concat_tables(tables)
         table = table.take(pc.sort_indices(table, [("order", "ascending")]))
         out[name] = table.drop_columns(["order"])
+    out["label_changes"] = no_label_changes()
     return out

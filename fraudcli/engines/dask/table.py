@@ -16,6 +16,7 @@ from fraudcli.engines.dask.assemble import pieces
 from fraudcli.engines.dask.compute import PartDone
 from fraudcli.engines.dask.graph import Run
 from fraudcli.engines.dask.plan import InputPart
+from fraudcli.engines.dask.state import registry_table
 from fraudcli.features.feature_table import CATEGORICAL, RECORD, FeatureTable
 from fraudcli.model.binned_fit import Rows, block_terms
 from fraudcli.model.binning import Edges, bin_codes, every_kth, indicator_design, n_slots
@@ -81,6 +82,13 @@ def _floats(array) -> np.ndarray:
     if array is None:
         return np.empty(0)
     return pc.fill_null(array, np.nan).to_numpy(zero_copy_only=False).astype(np.float64)
+
+
+def registry_rows(table: TablePart, since: float) -> pa.Table:
+    """The partition's accepted records after `since` as id registry rows (input order)."""
+    fields = table.fields
+    return registry_table(fields["transaction_id"], table.ts, fields["merchant_id"],
+                          table.y, since)  # fmt: skip
 
 
 def part_done(table: TablePart) -> PartDone:

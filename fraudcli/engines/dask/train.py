@@ -97,6 +97,7 @@ def train_dataset(
             fitted = _Fitting(client, tables[0], store.label_delay, fraction, stage)
             result = fitted.train(C, refit)
             fingerprint = fitted.fingerprint(users)
+            state["transactions"] = fitted.registry(store.id_window)
     except BaseException:
         rejects.close_stopped()
         raise
@@ -233,6 +234,14 @@ class _Fitting:
             for t, b in zip(self.tables, before, strict=True)
         ]
         return _concat_tables(self.client.gather(futures)), self.n - n_steady
+
+    def registry(self, window: float) -> pa.Table:
+        """The id registry at the end of the data: the accepted records within the window of
+        the newest (`IdRegistry.table`), gathered here in input order."""
+        since = self.last_ts - window
+        found = self.client.gather(self.client.map(parts.registry_rows, self.tables,
+                                                   since=since, pure=False))  # fmt: skip
+        return pa.concat_tables(found)
 
     def fingerprint(self, users: int) -> dict:
         return {"rows": self.n, "frauds": self.frauds, "users": users,
