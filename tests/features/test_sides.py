@@ -105,6 +105,35 @@ def test_each_side_on_any_split_of_its_keys_equals_the_one_record_store(
     np.testing.assert_allclose(merchants, want[:, MERCHANT], rtol=1e-9, atol=1e-9)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(record, max_size=20),
+    st.lists(record, min_size=1, max_size=40),
+    st.lists(st.integers(0, 1), min_size=5, max_size=5),
+)
+def test_each_side_takes_rows_late_by_less_than_the_lateness(before, after, split):
+    """Rows up to 3 days behind the newest before them (the lateness is a second more): each
+    side, on any split of its keys, equals the one-record store."""
+    config = StoreConfig(label_delay=7 * DAY, lateness=3 * DAY + 1.0)
+    prefix = build(before, late=True)
+    clock = max((t.ts for t in prefix), default=T0)
+    rest = build(after, clock, first=len(prefix), late=True)
+    _, reference = one_record(prefix, config)
+    want, _ = one_record(prefix + rest, config)
+    want = want[len(prefix) :]
+
+    def group_of(key):
+        return -1 if key is None else split[int(key[1:]) - 1]
+
+    stored = reference.snapshot()
+    users = side_by_side(stored, rest, "user_id", group_of, config)
+    merchants = side_by_side(stored, rest, "merchant_id", group_of, config)
+    np.testing.assert_allclose(users, want[:, USER], rtol=1e-9, atol=1e-9)
+    no_merchant = [i for i, t in enumerate(rest) if t.merchant_id is None]
+    merchants[no_merchant] = 0.0
+    np.testing.assert_allclose(merchants, want[:, MERCHANT], rtol=1e-9, atol=1e-9)
+
+
 def test_one_side_moves_only_its_own_state():
     config = StoreConfig(lateness=60.0)
     stream = build([(60.0, "u1", 5.0, "m1", "US", "d1", 1, None, 0.0)] * 4)
