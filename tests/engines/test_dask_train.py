@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from fraudcli.bundle.model_bundle import load_bundle
 from fraudcli.commands.train import train_file
 from fraudcli.commands.train_dask import train_dataset_file
 from fraudcli.config.load import load_config
@@ -115,10 +116,48 @@ def test_the_kth_smallest_timestamp_across_partitions(dask_cluster):
             assert got == np.quantile(ts, q)
 
 
-def test_the_cli_trains_on_the_cluster(dask_cluster, dataset, tmp_path):
-    result = run("train", dataset, "--engine", "dask", "--scheduler",
-                 dask_cluster.scheduler_address, "--model", tmp_path / "m", "--json")  # fmt: skip
+def numbers(value) -> list[float]:
+    """Every number of a JSON-like value, in order (the keys sorted)."""
+    if isinstance(value, dict):
+        return [x for key in sorted(value) for x in numbers(value[key])]
+    if isinstance(value, list | tuple):
+        return [x for item in value for x in numbers(item)]
+    return [float(value)] if isinstance(value, int | float) else []
+
+
+def late_dataset(world, root):
+    """The training file with one row in 50 stamped up to 20 hours back (within the day of
+    lateness): the embedded run goes record by record, the cluster's sides take late rows."""
+    table = pq.read_table(world / "train.parquet")
+    ts = table["timestamp"].to_numpy().astype("datetime64[us]").astype(np.int64)
+    rng = np.random.default_rng(11)
+    back = np.where(rng.random(len(ts)) < 0.02, rng.integers(0, 20 * 3600, len(ts)), 0)
+    late = pa.array((ts - back * 1_000_000).astype("datetime64[us]"), table["timestamp"].type)
+    table = table.set_column(table.schema.get_field_index("timestamp"), "timestamp", late)
+    root.mkdir()
+    for i, (a, b) in enumerate([(0, 20_000), (20_000, len(table))]):
+        pq.write_table(table.slice(a, b - a), root / f"{i}.parquet", row_group_size=5_000)
+    return root
+
+
+def test_the_cli_trains_on_the_cluster_with_late_rows(dask_cluster, world, tmp_path):
+    """Through the CLI, on data with late rows: the embedded model's bins and weights (to
+    1e-6: the features agree to 1e-9, and an edge lies halfway between values), thresholds and
+    metrics; and the bundle scores."""
+    data = late_dataset(world, tmp_path / "late")
+    result = run("train", data, "--engine", "dask", "--scheduler", dask_cluster.scheduler_address,
+                 "--C", "0.1", "--model", tmp_path / "m")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "model bundle written to" in result.output and "dask:" in result.output
-    scored = run("score", tmp_path.parent, "--model", tmp_path / "m")
-    assert scored.exit_code != 0 or scored.output  # the bundle loads (checked in test_score)
+    assert "model bundle written to" in result.output, result.output
+    assert "dask: 2 partitions on 2 workers" in result.output, result.output
+    want = train_file(data, config=load_config(), model_dir=tmp_path / "e", C=0.1).bundle
+    got = load_bundle(tmp_path / "m")
+    for ours, theirs in zip(got.model["edges"], want.model["edges"], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+    for ours, theirs in zip(got.model["weights"], want.model["weights"], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
+    assert got.model["counts"] == want.model["counts"]
+    assert got.thresholds == pytest.approx(want.thresholds, rel=1e-9)
+    np.testing.assert_allclose(numbers(got.metrics), numbers(want.metrics), rtol=1e-9)
+    scored = run("score", world / "later.jsonl", "--model", tmp_path / "m")
+    assert scored.exit_code == 0 and len(scored.stdout.splitlines()) == 3_000
