@@ -22,10 +22,12 @@ _GLOB_CHARACTERS = frozenset("*?[")
 
 
 def is_dataset(path: str | Path | None) -> bool:
-    """True for a directory or a glob pattern (not stdin, not one file)."""
+    """True for a directory or a glob pattern (not stdin, not one file: a file whose name holds
+    `[` or `*` is that file)."""
     if path is None or str(path) == "-":
         return False
-    return Path(path).is_dir() or bool(_GLOB_CHARACTERS & set(str(path)))
+    path = Path(path)
+    return path.is_dir() or (bool(_GLOB_CHARACTERS & set(str(path))) and not path.exists())
 
 
 def dataset_files(path: str | Path) -> list[Path]:

@@ -47,6 +47,9 @@ def test_files_in_sorted_path_order_hidden_ones_left_out(tmp_path):
     assert count_rows(tmp_path) == 9
     with pytest.raises(InputError, match="no Parquet files"):
         ensure_readable(tmp_path / "nothing-*.parquet")
+    odd = tmp_path / "[red]x*.jsonl"  # a file, whatever its name says
+    odd.write_text("{}\n")
+    assert not is_dataset(odd) and ensure_readable(odd) == odd
 
 
 def test_a_dataset_reads_as_its_files_one_after_the_other(world, tmp_path):
