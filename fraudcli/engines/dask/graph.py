@@ -15,6 +15,7 @@ hold (a hot merchant) makes that partition as large (see the README's limitation
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,14 +71,19 @@ def feature_graph(run: Run, stored: dict[str, pa.Table] | None, keep_state: bool
 
     parts = list(run.parts)
     n = len(parts)
-    keys = dd.from_map(
-        keys_frame, parts, args=[run.columns, run.need_labels], meta=empty_keys(),
-        divisions=divisions(parts), label="read-keys",
-    )  # fmt: skip
+    # one task reads each partition's keys, whatever reads them after: the shuffles and the
+    # duplicates' scan (a frame made by `from_map` is read again by each of them)
+    run_id = uuid.uuid4().hex  # a run's own task names: nothing shared with another run
+    read = [
+        delayed(keys_frame)(part, run.columns, run.need_labels,
+                            dask_key_name=f"read-keys-{run_id}-{part.index}")
+        for part in parts
+    ]  # fmt: skip
+    keys = dd.from_delayed(read, meta=empty_keys(), divisions=divisions(parts), verify_meta=False)
     ids = keys[["transaction_id", "seq", "ts"]].shuffle(on="transaction_id", npartitions=n)
     found = [delayed(repeated)(p) for p in ids.to_delayed()]
     seen_again = delayed(candidates)(found)
-    maxima = [delayed(first_maxima)(p, seen_again) for p in keys.to_delayed()]
+    maxima = [delayed(first_maxima)(p, seen_again) for p in read]
     dups = delayed(windowed)(found, maxima, run.config.id_window)
     users, n_users = _with_stored(keys[USER_KEYS], _stored_users(stored), n)
     with_merchant = keys[~keys["merchant_id"].isna()][MERCHANT_KEYS]
