@@ -40,7 +40,7 @@ def distributed_duplicates(rows, window, cuts, spread, newest=-math.inf) -> list
     found = [repeated(part) for part in shuffled]
     seen_again = candidates(found)
     maxima = [first_maxima(part, seen_again) for part in inputs]
-    return windowed(found, maxima, window, newest).tolist()
+    return windowed(found, maxima, window, newest).seqs.tolist()
 
 
 @settings(max_examples=300, deadline=None)

@@ -47,12 +47,15 @@ class Occurrences:
 
 
 def repeated(ids: pd.DataFrame) -> Occurrences:
-    """The occurrences of the partition's repeated ids (`ids`: transaction_id, seq, ts)."""
+    """The occurrences of the partition's repeated ids (`ids`: transaction_id, seq, ts; a
+    state's accepted ids with seq < 0)."""
     ids = ids.sort_values("seq", kind="stable")
     again = ids.duplicated("transaction_id", keep=False).to_numpy()
     mine = ids[again]
     group = pd.factorize(mine["transaction_id"])[0].astype(np.int64)
+    # a state's ids (seq < 0) were all accepted, a repeat among them too
     first = ~mine.duplicated("transaction_id", keep="first").to_numpy()
+    first |= mine["seq"].to_numpy() < 0
     return Occurrences(
         mine["seq"].to_numpy(dtype=np.int64),
         mine["ts"].to_numpy(dtype=np.float64),
@@ -89,15 +92,25 @@ def first_maxima(keys: pd.DataFrame, candidate_seqs: np.ndarray) -> FirstMaxima:
     return FirstMaxima(float(firsts.max()), seq[candidate], before[candidate])
 
 
+@dataclass(frozen=True)
+class Walked:
+    """`seqs`: the duplicates' sequence numbers, sorted; `newest`: the newest timestamp
+    accepted at the end (N after the last row: the state's, the rows' accepted)."""
+
+    seqs: np.ndarray
+    newest: float
+
+
 def windowed(
     found: list[Occurrences], maxima: list[FirstMaxima], window: float, newest: float = -math.inf
-) -> np.ndarray:
-    """The sorted sequence numbers of the duplicates: `found` from every shuffled partition,
-    `maxima` from every input partition in input order, `newest` the stored state's."""
+) -> Walked:
+    """The duplicates: `found` from every shuffled partition, `maxima` from every input
+    partition in input order, `newest` the stored state's."""
     prior = _prior_newest(maxima, newest)
+    end = max([newest, *(part.newest for part in maxima)])
     seq = np.concatenate([f.seq for f in found]) if found else np.empty(0, np.int64)
     if not len(seq):
-        return np.empty(0, dtype=np.int64)
+        return Walked(np.empty(0, dtype=np.int64), end)
     ts = np.concatenate([f.ts for f in found])
     group = np.concatenate([f.group for f in _numbered(found)])
     first = np.concatenate([f.first for f in found])
@@ -118,7 +131,7 @@ def windowed(
             continue
         latest[g] = t
         accepted = max(accepted, t)
-    return np.asarray(out, dtype=np.int64)
+    return Walked(np.asarray(out, dtype=np.int64), max(end, accepted))
 
 
 def _numbered(found: list[Occurrences]) -> list[Occurrences]:

@@ -27,8 +27,6 @@ from fraudcli.engines.dask.duplicates import candidates, first_maxima, repeated,
 from fraudcli.engines.dask.partition import empty_keys, keys_frame
 from fraudcli.engines.dask.plan import InputPart, divisions
 from fraudcli.engines.dask.sides import (
-    ENTRY,
-    LAST,
     MERCHANT_KEYS,
     MERCHANT_NAMES,
     ROW,
@@ -37,6 +35,12 @@ from fraudcli.engines.dask.sides import (
     Side,
     merchant_side,
     user_side,
+)
+from fraudcli.engines.dask.stored import (
+    stored_ids,
+    stored_merchants,
+    stored_newest,
+    stored_users,
 )
 from fraudcli.features.store import StoreConfig
 from fraudcli.records.schema import ColumnMap
@@ -54,11 +58,12 @@ class Run:
 
 @dataclass(frozen=True)
 class Graph:
-    """Lazy (dask.delayed) results: the sorted repeated sequence numbers, and per input
+    """Lazy (dask.delayed) results: the sorted duplicates' sequence numbers, and per input
     partition its rows' user side and merchant side (frames indexed by sequence number); the
     sides as computed on the shuffled partitions (for their states and sizes)."""
 
     dups: Any
+    newest: Any  # the newest accepted timestamp at the end (the state's included)
     users: list
     merchants: list
     user_sides: list
@@ -80,14 +85,20 @@ def feature_graph(run: Run, stored: dict[str, pa.Table] | None, keep_state: bool
         for part in parts
     ]  # fmt: skip
     keys = dd.from_delayed(read, meta=empty_keys(), divisions=divisions(parts), verify_meta=False)
-    ids = keys[["transaction_id", "seq", "ts"]].shuffle(on="transaction_id", npartitions=n)
-    found = [delayed(repeated)(p) for p in ids.to_delayed()]
+    ids = keys[["transaction_id", "seq", "ts"]]
+    known = stored_ids(stored)
+    if known is not None:  # the state's accepted ids come first (negative numbers)
+        ids = dd.concat([ids, dd.from_pandas(known, npartitions=_stored_parts(known, n))])
+    found = [
+        delayed(repeated)(p) for p in ids.shuffle(on="transaction_id", npartitions=n).to_delayed()
+    ]
     seen_again = delayed(candidates)(found)
     maxima = [delayed(first_maxima)(p, seen_again) for p in read]
-    dups = delayed(windowed)(found, maxima, run.config.id_window)
-    users, n_users = _with_stored(keys[USER_KEYS], _stored_users(stored), n)
+    walked = delayed(windowed)(found, maxima, run.config.id_window, stored_newest(stored))
+    dups = walked.seqs
+    users, n_users = _with_stored(keys[USER_KEYS], stored_users(stored), n)
     with_merchant = keys[~keys["merchant_id"].isna()][MERCHANT_KEYS]
-    merchants, n_merchants = _with_stored(with_merchant, _stored_merchants(stored), n)
+    merchants, n_merchants = _with_stored(with_merchant, stored_merchants(stored), n)
     config = run.config
     user_sides = [
         delayed(user_side)(p, dups, config, keep_state, n_users)
@@ -99,6 +110,7 @@ def feature_graph(run: Run, stored: dict[str, pa.Table] | None, keep_state: bool
     ]
     return Graph(
         dups,
+        walked.newest,
         _back(user_sides, USER_NAMES, parts),
         _back(merchant_sides, MERCHANT_NAMES, parts),
         user_sides,
@@ -115,56 +127,13 @@ def _with_stored(rows, stored: pd.DataFrame | None, n: int):
         return rows, 0
     marked = rows.assign(kind=np.int8(ROW), loc_ts=np.nan)
     stored = stored[list(marked.columns)]
-    return dd.concat(
-        [marked, dd.from_pandas(stored, npartitions=min(n, 1 + len(stored) // 100_000))]
-    ), len(stored)
-
-
-def _stored_users(tables: dict[str, pa.Table] | None) -> pd.DataFrame | None:
-    if tables is None:
-        return None
-    from fraudcli.engines.dask.partition import STRING
-
-    entries, last = tables["user_entries"], tables["user_last"]
-    e = entries.to_pandas(types_mapper={pa.string(): STRING}.get)
-    e = e.assign(seq=np.arange(len(e), dtype=np.int64), kind=np.int8(ENTRY), lat=np.nan,
-                 lon=np.nan, loc_ts=np.nan)  # fmt: skip
-    lt = last.to_pandas(types_mapper={pa.string(): STRING}.get)
-    lt = pd.DataFrame(
-        {
-            "seq": np.arange(len(e), len(e) + len(lt), dtype=np.int64),
-            "kind": np.int8(LAST),
-            "ts": lt["prev_ts"].astype(np.float64),
-            "amount": np.nan,
-            "lat": lt["loc_lat"].astype(np.float64),
-            "lon": lt["loc_lon"].astype(np.float64),
-            "loc_ts": lt["loc_ts"].astype(np.float64),
-            "user_id": lt["user_id"],
-        }
+    return dd.concat([marked, dd.from_pandas(stored, npartitions=_stored_parts(stored, n))]), len(
+        stored
     )
-    frame = pd.concat([e, lt], ignore_index=True)
-    for name in ("merchant_id", "country", "device_id", "user_id"):
-        frame[name] = frame[name].astype(STRING)
-    return frame[[*USER_KEYS, "kind", "loc_ts"]]
 
 
-def _stored_merchants(tables: dict[str, pa.Table] | None) -> pd.DataFrame | None:
-    if tables is None:
-        return None
-    from fraudcli.engines.dask.partition import STRING
-
-    entries = tables["merchant_entries"]
-    frame = pd.DataFrame(
-        {
-            "seq": np.arange(len(entries), dtype=np.int64),
-            "ts": entries["ts"].to_numpy(),
-            "label": entries["is_fraud"].to_numpy(zero_copy_only=False).astype(np.int8),
-            "merchant_id": pd.array(entries["merchant_id"].to_pylist(), dtype=STRING),
-            "kind": np.int8(ENTRY),
-            "loc_ts": np.nan,
-        }
-    )
-    return frame
+def _stored_parts(frame: pd.DataFrame, n: int) -> int:
+    return min(n, 1 + len(frame) // 100_000)
 
 
 def _back(sides: list, names: list[str], parts: list[InputPart]) -> list:

@@ -23,14 +23,13 @@ import pandas as pd
 import pyarrow as pa
 
 from fraudcli.engines.dask.partition import STRING, arrow_columns
-from fraudcli.engines.dask.state import no_label_changes, with_running_sums
 from fraudcli.features.batch import MERCHANT, USER
 from fraudcli.features.continued import ColumnState
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import StoreConfig
 from fraudcli.records.schema import Txn
 
-ENTRY, LAST, ROW = 0, 1, 2
+ENTRY, LAST, ROW, CHANGE = 0, 1, 2, 3
 USER_KEYS = ["seq", "ts", "amount", "lat", "lon", "user_id", "merchant_id", "country", "device_id"]
 MERCHANT_KEYS = ["seq", "ts", "label", "merchant_id"]
 USER_NAMES = list(FEATURE_NAMES[USER])
@@ -69,8 +68,8 @@ def user_side(
         tables["user_last"] = _user_last(last)
     X, state = _step(rows, tables, config, "users")
     entries = state["user_entries"]
-    if keep and "cum_amount" not in entries.column_names:  # (the one-record store has it)
-        state["user_entries"] = with_running_sums(entries)
+    if "cum_amount" in entries.column_names:  # (the one-record store's: as the column path's)
+        state["user_entries"] = entries.drop_columns(["cum_amount"])
     return _side(rows, X, USER_NAMES, "user_id", state if keep else None, stored, n_stored)
 
 
@@ -89,8 +88,20 @@ def merchant_side(
                 "is_fraud": pa.array(entries["label"], pa.int8()),
             }
         )
+        tables["label_changes"] = _label_changes(stored[stored["kind"] == CHANGE])
     X, state = _step(rows, tables, config, "merchants")
     return _side(rows, X, MERCHANT_NAMES, "merchant_id", state if keep else None, stored, n_stored)
+
+
+def _label_changes(changes: pd.DataFrame) -> pa.Table:
+    return pa.table(
+        {
+            "merchant_id": pa.array(changes["merchant_id"]).cast(pa.string()),
+            "ts": pa.array(changes["ts"].to_numpy(dtype=np.float64), pa.float64()),
+            "arrival": pa.array(changes["loc_ts"].to_numpy(dtype=np.float64), pa.float64()),
+            "change": pa.array(changes["label"].to_numpy(dtype=np.int8), pa.int8()),
+        }
+    )
 
 
 def _split(frame: pd.DataFrame, dups: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -199,8 +210,9 @@ def state_order(tables: dict[str, pa.Table], key: str, order: pd.Series) -> dict
     """The snapshot tables of one side, each row given its key's `order` (see `_key_order`),
     by which the driver puts the partitions' tables back together (`gathered_state`)."""
     out = {}
+    side = key.split("_")[0]
     for name, table in tables.items():
-        if not name.startswith(key.split("_")[0]):
+        if not (name.startswith(side) or (side == "merchant" and name == "label_changes")):
             continue
         ids = table[key].to_pandas() if len(table) else pd.Series([], dtype=object)
         where = ids.map(order).to_numpy(dtype=np.float64, na_value=np.nan)
@@ -218,15 +230,13 @@ def side_keys(side: Side) -> int:
 
 def gathered_state(states: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
     """The snapshot tables of every partition's side put together: keys in their `order`
-    (a stable sort keeps each key's entries in time order), without the `order` column; and
-    no label changes (`fraudcli.engines.dask.state`)."""
+    (a stable sort keeps each key's entries in time order), without the `order` column."""
     import pyarrow.compute as pc
 
     out = {}
-    for name in ("user_entries", "user_last", "merchant_entries"):
+    for name in ("user_entries", "user_last", "merchant_entries", "label_changes"):
         tables = [state[name] for state in states if state and name in state]
         table = pa.concat_tables(tables)
         table = table.take(pc.sort_indices(table, [("order", "ascending")]))
         out[name] = table.drop_columns(["order"])
-    out["label_changes"] = no_label_changes()
     return out

@@ -6,7 +6,8 @@ snapshot has and the side's `ColumnState` does not keep:
     user_entries      cum_amount, each user's running sum of its kept entries from 0.0, added
                       one by one in time order (`running_sums`): the floats the embedded batch
                       path stores (`fraudcli.features.batch_state`)
-    label_changes     none: labels given inline are seen at t + d, never changed after
+    label_changes     as the merchants' sides leave them (none in training: labels given
+                      inline are seen at t + d, never changed after)
     transactions      the id registry: the accepted records (input order) within the dedupe
                       window of the newest (`registry_table`)
 """
@@ -55,8 +56,16 @@ def with_running_sums(entries: pa.Table) -> pa.Table:
     return entries.append_column("cum_amount", pa.array(sums, pa.float64()))
 
 
-def no_label_changes() -> pa.Table:
-    return LABEL_CHANGES_SCHEMA.empty_table()
+def trained_state(gathered: dict[str, pa.Table], registry: pa.Table) -> dict[str, pa.Table]:
+    """The state `fraud train` puts in its bundle, as the embedded batch path leaves it: the
+    sides' tables gathered, user entries with their running sums, and the id registry."""
+    return {
+        "user_entries": with_running_sums(gathered["user_entries"]),
+        "user_last": gathered["user_last"],
+        "merchant_entries": gathered["merchant_entries"],
+        "label_changes": gathered["label_changes"].cast(LABEL_CHANGES_SCHEMA),
+        "transactions": registry,
+    }
 
 
 def registry_table(

@@ -34,6 +34,7 @@ from fraudcli.engines.dask.graph import Run, feature_graph
 from fraudcli.engines.dask.outputs import RejectParts, check_dataset_target, summarise
 from fraudcli.engines.dask.plan import plan
 from fraudcli.engines.dask.sides import gathered_state, side_keys, side_state
+from fraudcli.engines.dask.state import trained_state
 from fraudcli.engines.dask.table import Slice
 from fraudcli.features.feature_table import FeatureTable
 from fraudcli.features.spec import LONGEST_WINDOW
@@ -97,7 +98,7 @@ def train_dataset(
             fitted = _Fitting(client, tables[0], store.label_delay, fraction, stage)
             result = fitted.train(C, refit)
             fingerprint = fitted.fingerprint(users)
-            state["transactions"] = fitted.registry(store.id_window)
+            state = trained_state(state, fitted.registry(store.id_window))
     except BaseException:
         rejects.close_stopped()
         raise
