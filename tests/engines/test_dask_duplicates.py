@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fraudcli.engines.dask.duplicates import candidates, first_maxima, repeated, windowed
+from fraudcli.engines.dask.stored import stored_ids
 from fraudcli.records.id_registry import IdRegistry
 
 HOUR = 3600.0
@@ -27,16 +28,18 @@ def registry_duplicates(rows, window: float, newest: float = -math.inf) -> list[
     return [i for i, (tid, ts) in enumerate(rows) if not registry.admit(tid, ts, None, None)]
 
 
-def distributed_duplicates(rows, window, cuts, spread, newest=-math.inf) -> list[int]:
+def distributed_duplicates(rows, window, cuts, spread, newest=-math.inf, state=None) -> list[int]:
     frame = pd.DataFrame(
         {"transaction_id": [r[0] for r in rows], "seq": np.arange(len(rows), dtype=np.int64),
          "ts": np.array([r[1] for r in rows], dtype=np.float64)}
     )  # fmt: skip
     bounds = [0, *sorted({min(c, len(rows)) for c in cuts}), len(rows)]
     inputs = [frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    known = stored_ids(state)
+    every = frame if known is None else pd.concat([frame, known], ignore_index=True)
     # a shuffle: each id's rows in one partition, in no particular order
-    where = frame["transaction_id"].map(lambda tid: spread["abcdef".index(tid)])
-    shuffled = [frame[where == k].sample(frac=1.0, random_state=k) for k in range(3)]
+    where = every["transaction_id"].map(lambda tid: spread["abcdef".index(tid)])
+    shuffled = [every[where == k].sample(frac=1.0, random_state=k) for k in range(3)]
     found = [repeated(part) for part in shuffled]
     seen_again = candidates(found)
     maxima = [first_maxima(part, seen_again) for part in inputs]
@@ -59,6 +62,32 @@ def test_the_distributed_rule_is_the_registry_s(steps, window, cuts, spread, new
     newest = newest if newest == -math.inf else 1.7e9 + newest
     want = registry_duplicates(rows, window, newest)
     assert distributed_duplicates(rows, window, cuts, spread, newest) == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(row, max_size=25),
+    st.lists(row, max_size=25),
+    st.sampled_from([HOUR, 6 * HOUR, 30 * HOUR, math.inf]),
+    st.lists(st.integers(0, 25), max_size=3),
+    st.lists(st.integers(0, 2), min_size=6, max_size=6),
+)
+def test_continuing_a_state_s_registry(before, after, window, cuts, spread):
+    """The ids a state accepted (its `transactions` table, which may hold an id twice) come
+    before every row, N starting from the state's newest."""
+    clock, stream = 1.7e9, []
+    for tid, step in before + after:
+        clock += step
+        stream.append((tid, clock))
+    first, rest = stream[: len(before)], stream[len(before) :]
+    registry = IdRegistry(window)
+    for tid, ts in first:
+        registry.admit(tid, ts, None, None)
+    table, newest = registry.table(), registry.newest
+    again = IdRegistry.from_table(table, window, newest)
+    want = [i for i, (tid, ts) in enumerate(rest) if not again.admit(tid, ts, None, None)]
+    got = distributed_duplicates(rest, window, cuts, spread, newest, {"transactions": table})
+    assert got == want
 
 
 def test_a_rejected_repeat_does_not_move_the_clock():
