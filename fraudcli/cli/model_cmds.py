@@ -180,12 +180,17 @@ def score(
     state: StatePathOpt = None,
     overwrite_state: OverwriteStateOpt = False,
     checkpoint_every: CheckpointOpt = ranges.DEFAULT_CHECKPOINT_SECONDS,
+    engine: EngineOpt = "embedded",
+    scheduler: SchedulerOpt = None,
+    dask_workers: DaskWorkersOpt = None,
+    memory_limit: MemoryLimitOpt = None,
 ) -> None:
     """Decide ALLOW / REVIEW / BLOCK for every transaction of DATA or of JSONL on stdin.
 
     Output streams as input arrives: one decision per record, with its reasons. With --state
     the feature state carries over from run to run: with -o FILE it is written when the file
     is; a stream to stdout checkpoints it every --checkpoint-every seconds and when stopped.
+    With --engine dask a Parquet dataset is scored on a cluster into the directory -o DIR.
 
     Example: fraud score monday.jsonl --state fraud-state -o monday-decisions.jsonl
     """
@@ -197,26 +202,41 @@ def score(
         raise UsageError(
             "no input: give a DATA file or pipe JSONL in, e.g. fraud score < txns.jsonl"
         )
+    from fraudcli.commands.engine import dask_options
+
+    dask = dask_options(engine, scheduler, dask_workers, memory_limit)
     cfg = load_config(config, map_)
     session = begin(
         ctx, cfg, model=model, signing_key=signing_key, expect=expect_bundle, redact=redact
     )
-    with session.active(), progress("scoring", count_rows(data)) as advance:
-        summary = score_file(
-            data,
-            output,
-            config=cfg,
-            model_dir=model,
-            rejects_path=rejects,
-            state=StateOptions(state, fresh_state, overwrite_state, checkpoint_every),
-            with_features=with_features,
-            strict=strict,
-            raw_csv=csv_raw,
-            shadow_dir=shadow,
-            on_batch=advance,
-            on_warning=render.print_warning,
-        )
+    if dask is not None:
+        from fraudcli.commands.score_dask import score_dataset_file
+
+        with session.active(), partitions_bar("scoring (dask partitions)") as partitions:
+            summary = score_dataset_file(
+                data, output, config=cfg, dask=dask, model_dir=model, rejects_path=rejects,
+                state=StateOptions(state, fresh_state, overwrite_state, checkpoint_every),
+                with_features=with_features, strict=strict, shadow_dir=shadow,
+                progress=partitions, on_warning=render.print_warning,
+            )  # fmt: skip
+    else:
+        with session.active(), progress("scoring", count_rows(data)) as advance:
+            summary = score_file(
+                data,
+                output,
+                config=cfg,
+                model_dir=model,
+                rejects_path=rejects,
+                state=StateOptions(state, fresh_state, overwrite_state, checkpoint_every),
+                with_features=with_features,
+                strict=strict,
+                raw_csv=csv_raw,
+                shadow_dir=shadow,
+                on_batch=advance,
+                on_warning=render.print_warning,
+            )
     render.print_summary(summary, rejects)
+    print_engine(summary)
     if summary.shadow is not None:
         render.print_comparison(summary.shadow)
     audit = session.finish(summary.to_dict())

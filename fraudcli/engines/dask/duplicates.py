@@ -78,6 +78,7 @@ class FirstMaxima:
     newest: float
     seq: np.ndarray
     before: np.ndarray
+    first: float = math.nan  # the partition's first row's time
 
 
 def first_maxima(keys: pd.DataFrame, candidate_seqs: np.ndarray) -> FirstMaxima:
@@ -89,7 +90,7 @@ def first_maxima(keys: pd.DataFrame, candidate_seqs: np.ndarray) -> FirstMaxima:
     if not len(seq):
         return FirstMaxima(-math.inf, seq, ts)
     before = np.concatenate(([-np.inf], np.maximum.accumulate(firsts)[:-1]))
-    return FirstMaxima(float(firsts.max()), seq[candidate], before[candidate])
+    return FirstMaxima(float(firsts.max()), seq[candidate], before[candidate], float(ts[0]))
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class Walked:
 
     seqs: np.ndarray
     newest: float
+    first: float = math.nan  # the first row's time (NaN: no row)
 
 
 def windowed(
@@ -108,9 +110,10 @@ def windowed(
     partition in input order, `newest` the stored state's."""
     prior = _prior_newest(maxima, newest)
     end = max([newest, *(part.newest for part in maxima)])
+    start = next((part.first for part in maxima if not math.isnan(part.first)), math.nan)
     seq = np.concatenate([f.seq for f in found]) if found else np.empty(0, np.int64)
     if not len(seq):
-        return Walked(np.empty(0, dtype=np.int64), end)
+        return Walked(np.empty(0, dtype=np.int64), end, start)
     ts = np.concatenate([f.ts for f in found])
     group = np.concatenate([f.group for f in _numbered(found)])
     first = np.concatenate([f.first for f in found])
@@ -131,7 +134,7 @@ def windowed(
             continue
         latest[g] = t
         accepted = max(accepted, t)
-    return Walked(np.asarray(out, dtype=np.int64), max(end, accepted))
+    return Walked(np.asarray(out, dtype=np.int64), max(end, accepted), start)
 
 
 def _numbered(found: list[Occurrences]) -> list[Occurrences]:

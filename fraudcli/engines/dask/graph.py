@@ -64,6 +64,7 @@ class Graph:
 
     dups: Any
     newest: Any  # the newest accepted timestamp at the end (the state's included)
+    first: Any  # the first valid row's timestamp (NaN: none)
     users: list
     merchants: list
     user_sides: list
@@ -111,6 +112,7 @@ def feature_graph(run: Run, stored: dict[str, pa.Table] | None, keep_state: bool
     return Graph(
         dups,
         walked.newest,
+        walked.first,
         _back(user_sides, USER_NAMES, parts),
         _back(merchant_sides, MERCHANT_NAMES, parts),
         user_sides,
