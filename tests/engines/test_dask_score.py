@@ -175,6 +175,10 @@ def test_the_cli_scores_on_the_cluster(dask_cluster, world, model_dir, tmp_path)
     assert "read 1,200 = written 1,200 + rejected 0" in result.output
     assert "dask: 2 partitions on 2 workers" in result.output
     assert parts(tmp_path / "out").num_rows == 1_200
+    featured = run("score", data, "--engine", "dask", "--scheduler", address, "--model",
+                   model_dir, "-o", tmp_path / "f", "--with-features")  # fmt: skip
+    assert featured.exit_code == 0, featured.output
+    assert "user_txn_count_24h" in parts(tmp_path / "f").column_names
     refused = run("score", data, "--engine", "dask", "--scheduler", address, "--model",
                   model_dir, "-o", tmp_path / "o2", "--shadow", model_dir)  # fmt: skip
     assert refused.exit_code == 2 and "--shadow" in refused.output
