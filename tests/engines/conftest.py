@@ -1,5 +1,6 @@
 """A real Dask LocalCluster for the engine's tests: two single-threaded workers in this process
-(threads, so it starts in well under a second), shared by every test of the session."""
+(threads, so it starts in well under a second), shared by the tests of this package and closed
+after them (its threads must not run beside the latency tests that come later)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ DASK_WARNINGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dask_cluster():
     import logging
 
