@@ -38,6 +38,19 @@ if not err.is_terminal and "COLUMNS" not in os.environ:
 @contextmanager
 def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr; yields `advance(n)`. Silent when stderr is not a terminal."""
+    with _bar(description, total) as (bar, task):
+        yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
+def progress_later(description: str) -> Iterator[tuple[Callable, Callable]]:
+    """`progress` whose total is known later: yields `advance(n)` and `set_total(n)`."""
+    with _bar(description, None) as (bar, task):
+        yield (lambda n: bar.advance(task, n)), (lambda total: bar.update(task, total=total))
+
+
+@contextmanager
+def _bar(description: str, total: int | None):
     columns = [
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -49,8 +62,7 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
     ]
     bar = Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
     with bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
+        yield bar, bar.add_task(description, total=total)
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +22,14 @@ from fraudcli.cli.app import (
 )
 from fraudcli.cli.audit_opts import RedactOpt, begin, print_audit
 from fraudcli.cli.console import progress
+from fraudcli.cli.engine_opts import (
+    DaskWorkersOpt,
+    EngineOpt,
+    MemoryLimitOpt,
+    SchedulerOpt,
+    partitions_bar,
+    print_engine,
+)
 from fraudcli.cli.options import finite, ranged
 from fraudcli.config.load import load_config
 from fraudcli.files import check_distinct
@@ -99,8 +109,15 @@ def features(
     csv_raw: CsvRawOpt = False,
     report: ReportOpt = None,
     redact: RedactOpt = False,
+    engine: EngineOpt = "embedded",
+    scheduler: SchedulerOpt = None,
+    dask_workers: DaskWorkersOpt = None,
+    memory_limit: MemoryLimitOpt = None,
 ) -> None:
     """Compute the point-in-time feature table (ids, timestamp, features, label).
+
+    DATA may be a Parquet dataset (a directory or a glob of files, read in sorted path order).
+    With --engine dask it runs on a Dask cluster and -o is a dataset directory.
 
     Example: fraud features sample_data/train.parquet -o features.parquet
     """
@@ -110,10 +127,12 @@ def features(
         return
     if data is None:
         raise typer.BadParameter("give a DATA file, or --list", param_hint="DATA")
+    from fraudcli.commands.engine import dask_options
     from fraudcli.commands.features import features_file
 
+    dask = dask_options(engine, scheduler, dask_workers, memory_limit)
     session = begin(ctx, load_config(config, map_), redact=redact, loads_bundle=False)
-    with session.active(), progress("computing features", count_rows(data)) as advance:
+    with session.active(), _progress(dask, data) as (advance, partitions):
         summary = features_file(
             data,
             output,
@@ -123,10 +142,24 @@ def features(
             strict=strict,
             raw_csv=csv_raw,
             on_batch=advance,
+            dask=dask,
+            progress=partitions,
         )
     render.print_summary(summary, rejects)
+    print_engine(summary)
     audit = session.finish(summary.to_dict())
     from fraudcli.commands.audit import write_sidecar
 
     print_audit(audit, write_sidecar(audit, output))
     render.emit(summary.to_dict() | {"audit": audit.to_dict()}, False, report)
+
+
+@contextmanager
+def _progress(dask, data: Path) -> Iterator[tuple]:
+    """Rows read (embedded), or partitions done (Dask)."""
+    if dask is None:
+        with progress("computing features", count_rows(data)) as advance:
+            yield advance, None
+    else:
+        with partitions_bar("computing features (dask partitions)") as partitions:
+            yield None, partitions

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from fraudcli.commands.engine import PartitionProgress, check_dask_input, engine_progress
 from fraudcli.config.load import load_config
 from fraudcli.features.feature_table import collect_features, to_arrow
 from fraudcli.features.store import InMemoryStore
@@ -25,10 +26,24 @@ def features_file(
     strict: bool = False,
     raw_csv: bool = False,
     on_batch: Callable[[int], None] | None = None,
+    dask=None,
+    progress: PartitionProgress | None = None,
 ) -> RunSummary:
-    """Features of every record of `data`, from an empty store, written to `output`."""
+    """Features of every record of `data`, from an empty store, written to `output`; on the
+    Dask engine when `dask` (`DaskOptions`, see `fraudcli.commands.engine`) is given, as a
+    Parquet dataset directory (rejects too, as a dataset), equal row for row."""
     check_distinct([data], [("-o", output), ("--rejects", rejects_path)])
     config = load_config(config_path, mapping)
+    if dask is not None:
+        from fraudcli.engines.dask import features_dataset
+
+        summary, stats = features_dataset(
+            check_dask_input(data), output, columns=config.columns, store=config.store,
+            options=dask, rejects_dir=rejects_path, strict=strict,
+            progress=engine_progress(progress),
+        )  # fmt: skip
+        summary.engine = stats
+        return summary
     with RejectSink(rejects_path) as sink:
         batches = read_batches(data, config.columns)
         store = InMemoryStore(config.store)

@@ -63,13 +63,21 @@ def reference_profile(
 ) -> dict:
     """The profile of the training data (after its warm-up) as JSON-ready data."""
     rows = steady_rows(table.ts, label_delay)
+    return steady_profile(table, rows, scorer, engine, int(len(rows) - rows.sum()))
+
+
+def steady_profile(
+    table: FeatureTable, rows: np.ndarray, scorer: Scorer, engine: DecisionEngine, excluded: int
+) -> dict:
+    """The profile of the table's `rows` (its steady ones; `excluded` rows of the warm-up were
+    left out before, on the Dask engine a sample of them)."""
     probability = scorer.proba(table.X)
     numeric, categorical = profile_columns(table, rows, probability, None)
     profile = build_profile(numeric, categorical).to_dict()
     sample = np.flatnonzero(rows)[:: max(1, int(rows.sum()) // DECISION_SAMPLE)]
     decisions = decide_rows(table, sample, probability, engine)
     profile["decisions"] = build_profile({}, {"decision": decisions}).to_dict()["categorical"]
-    profile["warmup_excluded"] = int(len(rows) - rows.sum())
+    profile["warmup_excluded"] = excluded
     return profile
 
 

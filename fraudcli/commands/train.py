@@ -33,19 +33,18 @@ from fraudcli.features.feature_table import FeatureTable, collect_features
 from fraudcli.features.from_parquet import clean_parquet_table
 from fraudcli.features.store import InMemoryStore
 from fraudcli.files import check_distinct
+from fraudcli.io.dataset import dataset_files, dataset_sha256, is_dataset
 from fraudcli.io.formats import ensure_readable
 from fraudcli.io.read import read_batches
 from fraudcli.model.metrics import OFF, Metrics, carry_thresholds, choose_thresholds, evaluate
 from fraudcli.model.select import Fitted, fit_first, refit
+from fraudcli.model.split import check_enough, check_split
 from fraudcli.records.accounting import RunSummary
 from fraudcli.records.labels import Label
 from fraudcli.records.rejects import Item, Reject, RejectSink
 from fraudcli.records.schema import Txn
 from fraudcli.samples import TRAIN, sample_path
 from fraudcli.scoring.load import build_engine
-
-MIN_ROWS = 100
-MIN_FRAUD = 5
 
 
 @dataclass(frozen=True)
@@ -139,25 +138,50 @@ def train_table(
         old, new = (model.proba(X[held_out]) for model in (first.scorer, served.scorer))
         cutoffs = carry_thresholds(old, new, chosen)
         n_refit = int(known.sum())
-    thresholds = _cutoffs(cutoffs)
     stage("profiling the training data for drift reports")
+    return finished(
+        Trained(first, served if refit else None, int(train_rows.sum()), int(valid_rows.sum()),
+                n_refit),
+        metrics, chosen, cutoffs, store.snapshot(),
+        lambda scorer, engine: reference_profile(table, scorer, engine, delay),
+        (fingerprint or {}) | table.fingerprint(), config, summary,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The models of a training run (`refitted` None under --no-refit) and its row counts."""
+
+    first: Fitted
+    refitted: Fitted | None
+    n_train: int
+    n_valid: int
+    n_refit: int
+
+
+def finished(trained: Trained, metrics, chosen, cutoffs, state, profile, fingerprint: dict,
+             config: Config, summary: RunSummary) -> TrainResult:  # fmt: skip
+    """The bundle of a training run on either engine: the served model with the thresholds
+    `cutoffs`, the store's `state`, and the drift profile `profile(scorer, engine)` makes."""
+    served = trained.refitted or trained.first
+    thresholds = _cutoffs(cutoffs)
     engine = build_engine(config, thresholds)
     bundle = Bundle(
         model=served.scorer.to_dict(),
         thresholds=thresholds,
         store=config.store.to_dict(),
-        state=store.snapshot(),
-        profile=reference_profile(table, served.scorer, engine, delay),
+        state=state,
+        profile=profile(served.scorer, engine),
         metrics=metrics.to_dict(),
-        fingerprint=(fingerprint or {}) | table.fingerprint(),
+        fingerprint=fingerprint,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         config_hash=config_hash(config),
     )
-    n_train, n_valid = int(train_rows.sum()), int(valid_rows.sum())
-    fit = first.to_dict() | {"refit": served.to_dict() if refit else None}
+    refit = trained.refitted is not None
+    fit = trained.first.to_dict() | {"refit": served.to_dict() if refit else None}
     return TrainResult(
-        bundle, metrics, summary, n_train, n_valid, thresholds, served.converged,
-        _cutoffs(chosen), fit, n_refit,
+        bundle, metrics, summary, trained.n_train, trained.n_valid, thresholds,
+        served.converged, _cutoffs(chosen), fit, trained.n_refit,
     )  # fmt: skip
 
 
@@ -173,9 +197,12 @@ def _cutoffs(pair: tuple[float, float | None]) -> dict[str, float | str]:
 
 
 def _validate(table: FeatureTable, rows: np.ndarray, score: np.ndarray, config: Config):
+    return validate_scores(table.y[rows], table.ts[rows], table.amount[rows], score, config)
+
+
+def validate_scores(y, ts, amount, score: np.ndarray, config: Config):
     """The metrics on the validation rows at the thresholds chosen there by the policy."""
-    y = table.y[rows]
-    day = (table.ts[rows] // 86400).astype(np.int64)
+    day = (ts // 86400).astype(np.int64)
     policy = config.policy
     review, block = choose_thresholds(
         y,
@@ -184,7 +211,7 @@ def _validate(table: FeatureTable, rows: np.ndarray, score: np.ndarray, config: 
         review_budget_per_day=policy.review_budget_per_day,
         block_precision=policy.block_precision,
     )
-    return evaluate(y, score, table.amount[rows], day, review, block), (review, block)
+    return evaluate(y, score, amount, day, review, block), (review, block)
 
 
 def _labelled(batches: Iterable[list[Item]]) -> Iterable[list[Item]]:
@@ -199,12 +226,7 @@ def _labelled(batches: Iterable[list[Item]]) -> Iterable[list[Item]]:
 
 
 def _check_enough(table: FeatureTable) -> None:
-    n, frauds = len(table.y), int(table.y.sum())
-    if n < MIN_ROWS or frauds < MIN_FRAUD or frauds == n:
-        raise InputError(
-            f"not enough labelled data to train: {n} valid rows with {frauds} frauds "
-            f"(need at least {MIN_ROWS} rows, {MIN_FRAUD} frauds and some legitimate ones)"
-        )
+    check_enough(len(table.y), int(table.y.sum()))
 
 
 def time_split(ts: np.ndarray, fraction: float, gap: float) -> tuple[np.ndarray, np.ndarray]:
@@ -213,17 +235,18 @@ def time_split(ts: np.ndarray, fraction: float, gap: float) -> tuple[np.ndarray,
     cutoff = float(np.quantile(ts, 1.0 - fraction))
     valid = ts > cutoff
     train_rows = ts <= cutoff - gap
-    if train_rows.sum() < MIN_ROWS or valid.sum() < MIN_ROWS:
-        raise InputError(
-            "the data spans too little time for a split with a gap of the label delay: "
-            "use more days of data, or lower [features] label_delay_days in fraud.toml"
-        )
+    check_split(int(train_rows.sum()), int(valid.sum()))
     return train_rows, valid
 
 
 def input_or_default(data: Path | None) -> Path:
     """`data`, or the shipped training sample (train.parquet) when None."""
     return sample_path(TRAIN) if data is None else data
+
+
+def input_sha256(data: Path) -> str:
+    """The SHA-256 of a file, or of a dataset's files one after the other in input order."""
+    return dataset_sha256(dataset_files(data)) if is_dataset(data) else sha256_file(data)
 
 
 def train_file(
@@ -248,7 +271,7 @@ def train_file(
     data = ensure_readable(input_or_default(data))
     check_distinct([data, labels_path], [("--rejects", rejects_path), ("--model", model_dir)])
     labels = None if labels_path is None else read_labels(labels_path, config)
-    fingerprint = {"source": data.name, "sha256": sha256_file(data)}
+    fingerprint = {"source": data.name, "sha256": input_sha256(data)}
     options = dict(C=C, refit=refit, fingerprint=fingerprint, on_stage=on_stage)
     started, store = time.perf_counter(), InMemoryStore(config.store)
     with RejectSink(rejects_path) as sink:

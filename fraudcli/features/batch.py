@@ -11,9 +11,12 @@ window is two `searchsorted` positions inside a key's group and every sum a pref
 - `config.lateness >= 0` and `config.label_delay` is finite, so the entries the store expires
   never fall inside a window;
 - every txn with a `lat` has a `lon` (as `validate` guarantees).
-Not checked, assumed: amounts are money-like. Window sums come from extended-precision prefix
-sums and agree with the store's float64 prefix sums to the rounding of the amounts in 30 days,
-not for amounts many orders of magnitude apart (1e-7 beside 1e6) inside one user's month.
+Not checked, assumed: amounts are money-like. Window sums are differences of each user's own
+prefix sums (`Groups.prefix_sums`: compensated, restarting at every user), so they agree with
+the store's float64 prefix sums to the rounding of one user's amounts, not for amounts many
+orders of magnitude apart (1e-7 beside 1e6) in one user's history; and a user's features are
+the same numbers, to the bit, whatever other users are computed with it (the Dask engine's
+partitions by user give the embedded run's values, so training bins them alike).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ from fraudcli.records.schema import Txn
 __all__ = ["BatchResult", "batch_features", "batch_features_columns"]
 
 _TWO_PI_BY_DAY = 2.0 * math.pi / DAY
+# the columns of FEATURE_NAMES each side computes: the row's own, its user's, its merchant's
+TIME, USER, MERCHANT = slice(0, 6), slice(6, 20), slice(20, 26)
 
 
 @dataclass(frozen=True)
@@ -78,13 +83,30 @@ def batch_features_columns(columns: TxnColumns, config: StoreConfig) -> BatchRes
     users = Groups(columns.user.codes, columns.ts, ranks)
     merchants = Groups(columns.merchant.codes, columns.ts, ranks)
     X = np.zeros((len(columns.ts), len(FEATURE_NAMES)), dtype=np.float64)
-    X[:, :6] = time_feature_columns(columns.ts, columns.amount)
-    users.scatter(user_feature_columns(columns, users), into=X[:, 6:17])
-    for j, values in enumerate((columns.merchant, columns.country, columns.device)):
-        X[:, 17 + j] = is_new_columns(columns.user, values, columns.ts)
-    # rows without a merchant keep zeros, as for a merchant with no history
-    merchants.scatter(merchant_feature_columns(columns, merchants, config.label_delay), X[:, 20:])
+    X[:, TIME] = time_feature_columns(columns.ts, columns.amount)
+    X[:, USER] = user_part(columns, users)
+    X[:, MERCHANT] = merchant_part(columns, merchants, config.label_delay)
     return BatchResult(X, build_store(columns, users, merchants, config))
+
+
+def user_part(columns: TxnColumns, users: Groups) -> np.ndarray:
+    """The user side (FEATURE_NAMES[USER]: windows, gap, travel, novelty) of every row, input
+    order. It reads the rows of each row's own user only, so it can run on any set of whole
+    users (the Dask engine's partitions by user)."""
+    out = np.empty((len(columns.ts), USER.stop - USER.start), dtype=np.float64)
+    users.scatter(user_feature_columns(columns, users), into=out[:, :11])
+    for j, values in enumerate((columns.merchant, columns.country, columns.device)):
+        out[:, 11 + j] = is_new_columns(columns.user, values, columns.ts)
+    return out
+
+
+def merchant_part(columns: TxnColumns, merchants: Groups, delay: float) -> np.ndarray:
+    """The merchant side (FEATURE_NAMES[MERCHANT]) of every row, input order; rows without a
+    merchant get zeros, as for a merchant with no history. It reads the rows of each row's own
+    merchant only (the Dask engine's partitions by merchant)."""
+    out = np.zeros((len(columns.ts), MERCHANT.stop - MERCHANT.start), dtype=np.float64)
+    merchants.scatter(merchant_feature_columns(columns, merchants, delay), out)
+    return out
 
 
 def _config_ok(config: StoreConfig) -> bool:
@@ -115,15 +137,14 @@ def user_feature_columns(
     places = users.pos if places is None else places
     t = users.ts[places]
     amount = columns.amount[users.order]
-    # extended precision: a window sum is a difference of two prefix sums of the whole history
-    prefix = np.concatenate(([0.0], np.cumsum(amount, dtype=np.longdouble)))
+    prefix = users.prefix_sums(amount)
     ts = columns.ts[first:]
     lows = {w: users.count_at_most(places, ts - w, first) for w in USER_COUNT_WINDOWS.values()}
     out = np.empty((len(places), 11), dtype=np.float64)
     for j, w in enumerate(USER_COUNT_WINDOWS.values()):
         out[:, j] = places - lows[w]
     for j, w in enumerate(USER_MEAN_WINDOWS.values()):
-        total = (prefix[places] - prefix[lows[w]]).astype(np.float64)
+        total = prefix[places] - prefix[lows[w]]
         out[:, 4 + j] = _ratio(total, places - lows[w], 0.0)
     out[:, 7] = _ratio(amount[places], out[:, 6], 1.0, strict_positive=True)
     previous = np.maximum(places - 1, 0)

@@ -142,6 +142,19 @@ class Groups:
         rank = self._ranks.at_most(bound)[self.order[places] - first]
         return np.searchsorted(self._keys, self._offset[places] + rank, side="left")
 
+    def prefix_sums(self, values: np.ndarray) -> np.ndarray:
+        """For each place, the sum of its group's values before it (group order), added
+        within the group alone (pandas' compensated group cumsum): it depends on the group's
+        own values, never on which other groups are in the table."""
+        if not len(values):
+            return values.astype(np.float64)
+        within = pd.Series(values).groupby(self.group, sort=False).cumsum().to_numpy()
+        before = np.empty(len(values), dtype=np.float64)
+        before[0] = 0.0
+        before[1:] = within[:-1]
+        before[self.pos == self.start] = 0.0
+        return before
+
     def latest_where(self, mask: np.ndarray, strictly_before: bool) -> np.ndarray:
         """For each row, the place of the latest row of its group with `mask` (at or strictly
         before it); -1 when there is none."""

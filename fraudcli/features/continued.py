@@ -30,6 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudcli.features.batch import (
+    MERCHANT,
+    USER,
     haversine_km,
     is_new_columns,
     merchant_feature_columns,
@@ -144,11 +146,36 @@ class ColumnState:
         self._advance(chunk, users, merchants.result())
         return X
 
-    def _usable(self, chunk: Chunk) -> bool:
+    def step_users(self, chunk: Chunk) -> np.ndarray | None:
+        """The user side of `step` alone: the chunk's FEATURE_NAMES[USER] columns (n x 14),
+        then the users' state moves past the chunk; None (state untouched) as `step`. A state
+        may hold whole users only (the Dask engine's partitions by user): each user's features
+        read that user's entries and rows, nothing else."""
+        return self._one_side(chunk, USER, self._user_side, self._advance_users)
+
+    def step_merchants(self, chunk: Chunk) -> np.ndarray | None:
+        """The merchant side of `step` alone: FEATURE_NAMES[MERCHANT] (n x 6; zeros for rows
+        without a merchant), then the merchants' state moves past the chunk; None as `step`."""
+        return self._one_side(chunk, MERCHANT, self._merchant_side, self._advance_merchants)
+
+    def _one_side(self, chunk: Chunk, columns: slice, side, advance) -> np.ndarray | None:
+        if not self._usable(chunk, users=columns is USER):
+            return None
+        n = len(chunk.ts)
+        X = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float64)
+        if n:
+            self._grow(len(self.users.values))
+            late = bool((chunk.ts < newest_before(chunk.ts, self.newest)).any())
+            advance(chunk, side(chunk, X, late))
+            self.newest = max(self.newest, float(chunk.ts.max()))
+        return X[:, columns]
+
+    def _usable(self, chunk: Chunk, users: bool = True) -> bool:
+        """Whether the kernels can do the chunk exactly (`users`: the user side too)."""
         ts, config = chunk.ts, self.config
         config_ok = config.lateness >= 0.0 and np.isfinite(config.label_delay)
-        every_user = not (chunk.user < 0).any()
-        whole = not (~np.isnan(chunk.lat) & np.isnan(chunk.lon)).any()
+        every_user = not users or not (chunk.user < 0).any()
+        whole = not users or not (~np.isnan(chunk.lat) & np.isnan(chunk.lon)).any()
         if not (config_ok and every_user and whole) or np.isnan(ts).any():
             return False
         return in_time(ts, self.newest, config.lateness, config.label_delay)
@@ -267,6 +294,11 @@ class ColumnState:
 
     def _advance(self, chunk: Chunk, users, merchants) -> None:
         """Keep the entries a later lookup can see; record each user's previous txns."""
+        self._advance_users(chunk, users)
+        self._advance_merchants(chunk, merchants)
+        self.newest = max(self.newest, float(chunk.ts.max()))
+
+    def _advance_users(self, chunk: Chunk, users) -> None:
         groups, columns = users
         rows = groups.order[_kept(groups, self.config.user_horizon)]
         self.u_user = columns.user.codes[rows]
@@ -280,6 +312,8 @@ class ColumnState:
         user = chunk.user[last]
         self.loc_lat[user], self.loc_lon[user] = chunk.lat[last], chunk.lon[last]
         self.loc_ts[user] = chunk.ts[last]
+
+    def _advance_merchants(self, chunk: Chunk, merchants) -> None:
         groups, columns = merchants
         horizon = self.config.merchant_horizon
         rows = groups.order[_kept(groups, horizon)]
@@ -291,7 +325,6 @@ class ColumnState:
             kept = self.c_ts > newest[self.c_merchant] - horizon
             for name in ("c_merchant", "c_ts", "c_arrival", "c_change"):
                 setattr(self, name, getattr(self, name)[kept])
-        self.newest = max(self.newest, float(chunk.ts.max()))
 
     # --- to and from the snapshot tables of `fraudcli.features.snapshot` ----------------------
 

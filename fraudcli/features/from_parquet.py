@@ -20,7 +20,8 @@ from fraudcli.features.batch import batch_features_columns
 from fraudcli.features.batch_groups import Codes, TxnColumns
 from fraudcli.features.feature_table import CATEGORICAL, RECORD, FeatureTable
 from fraudcli.features.store import InMemoryStore
-from fraudcli.io.formats import Format, detect_format
+from fraudcli.io.dataset import dataset_files
+from fraudcli.io.formats import Format, input_format
 from fraudcli.records.columns import clean_mask, renamed
 from fraudcli.records.iso_columns import timestamps
 from fraudcli.records.schema import FIELDS, ColumnMap
@@ -36,9 +37,10 @@ def clean_parquet_table(
     need_labels: bool,
     on_batch: Callable[[int], None] | None = None,
 ) -> FeatureTable | None:
-    """The feature table of `path` computed from its columns, filling the empty `store`; or
-    None when the file is not Parquet, not clean, or the batch path's preconditions fail."""
-    if detect_format(path) is not Format.PARQUET or not store.is_empty():
+    """The feature table of `path` (a file or a dataset's files in input order) computed from
+    its columns, filling the empty `store`; or None when the input is not Parquet, not clean,
+    or the batch path's preconditions fail."""
+    if input_format(path) is not Format.PARQUET or not store.is_empty():
         return None
     data = _clean_columns(path, columns, need_labels, on_batch)
     if data is None:
@@ -62,7 +64,7 @@ def _clean_columns(path, columns, need_labels, on_batch) -> dict[str, pa.Chunked
     (a broken file included: the record path then says what is wrong, row by row)."""
     chunks: dict[str, list[pa.Array]] = {}
     try:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+        for batch in _batches(path):
             data = renamed(batch, columns)
             if not clean_mask(data, batch.num_rows).all():
                 return None
@@ -81,6 +83,11 @@ def _clean_columns(path, columns, need_labels, on_batch) -> dict[str, pa.Chunked
     if len(pc.unique(out["transaction_id"])) != len(out["transaction_id"]):
         return None  # a duplicate: the record path rejects it with its row number
     return out
+
+
+def _batches(path: Path):
+    for file in dataset_files(path):
+        yield from pq.ParquetFile(file).iter_batches(batch_size=BATCH_ROWS)
 
 
 def _list(data: dict, name: str, n: int) -> list:

@@ -23,7 +23,7 @@ SMALL_BYTES = 1 << 18  # a JSONL or CSV file this small is decided sooner record
 def column_blocks(data: Path | None, columns) -> Iterator | None:
     """Blocks of valid records as columns, or None when the input is for the record path: a
     pipe, or a small JSONL or CSV file."""
-    from fraudcli.io.formats import Format, detect_format, ensure_readable
+    from fraudcli.io.formats import Format, ensure_readable, input_format
 
     if data is None or str(data) == "-":
         try:
@@ -33,8 +33,8 @@ def column_blocks(data: Path | None, columns) -> Iterator | None:
         if not stat.S_ISREG(status.st_mode) or status.st_size < SMALL_BYTES:
             return None
         return jsonl_blocks(getattr(sys.stdin, "buffer", sys.stdin), columns)
-    fmt = detect_format(data)
-    if fmt is Format.PARQUET:
+    fmt = input_format(data)
+    if fmt is Format.PARQUET:  # a file, or a dataset's files in input order
         from fraudcli.io.parquet import parquet_blocks
 
         return parquet_blocks(ensure_readable(data), columns, PARQUET_ROWS)

@@ -32,8 +32,22 @@ def detect_format(path: str | Path | None) -> Format:
     return FORMATS[suffix]
 
 
+def input_format(path: str | Path | None) -> Format:
+    """`detect_format` of an input, where a dataset (a directory or a glob of Parquet files,
+    `fraudcli.io.dataset`) is Parquet."""
+    from fraudcli.io.dataset import is_dataset
+
+    return Format.PARQUET if is_dataset(path) else detect_format(path)
+
+
 def ensure_readable(path: str | Path) -> Path:
-    """`path` as a Path, or InputError saying plainly why it cannot be read."""
+    """`path` as a Path, or InputError saying plainly why it cannot be read. A dataset (a
+    directory or a glob) must hold at least one Parquet file."""
+    from fraudcli.io.dataset import dataset_files, is_dataset
+
+    if is_dataset(path):
+        dataset_files(path)
+        return Path(path)
     path = Path(path)
     if not path.exists():
         raise InputError(f"cannot read {path}: no such file")
@@ -57,11 +71,13 @@ def count_rows(path: str | Path | None) -> int | None:
     import pyarrow as pa  # here, not at the top: `fraud --help` needs no pyarrow
     import pyarrow.parquet as pq
 
+    from fraudcli.io.dataset import dataset_files
+
     try:
-        if detect_format(path) is Format.PARQUET:
-            return pq.ParquetFile(path).metadata.num_rows
+        if input_format(path) is Format.PARQUET:
+            return sum(pq.ParquetFile(p).metadata.num_rows for p in dataset_files(path))
         with open(path, "rb") as stream:
             lines = sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))
-    except (OSError, pa.ArrowException, UsageError):
+    except (OSError, pa.ArrowException, UsageError, InputError):
         return None
     return max(lines - 1, 0) if detect_format(path) is Format.CSV else lines

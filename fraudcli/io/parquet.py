@@ -3,7 +3,7 @@ rows as columns for the column path (`parquet_blocks`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fraudcli.errors import InputError
+from fraudcli.io.dataset import dataset_files
 from fraudcli.records.columns import (
     STRING_COLUMNS,
     ValidBlock,
@@ -32,14 +33,24 @@ def parquet_batches(path: Path, columns: ColumnMap, batch_rows: int) -> Iterator
 
 
 def parquet_record_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """The file's record batches; InputError (with the row reached) if it cannot be read."""
+    """The record batches of a file, or of a dataset's files one after the other (input order,
+    `fraudcli.io.dataset`); InputError (with the row reached) if one cannot be read."""
+    for file in dataset_files(path):
+        yield from file_record_batches(file, batch_rows)
+
+
+def file_record_batches(
+    path: Path, batch_rows: int, row_groups: list[int] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """One file's record batches (of `row_groups` only, when given); InputError (with the row
+    reached) if it cannot be read."""
     try:
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read {path} as Parquet: {exc}") from None
     done = 0
     try:
-        for batch in parquet.iter_batches(batch_size=batch_rows):
+        for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=row_groups):
             yield batch
             done += batch.num_rows
     except (OSError, pa.ArrowException) as exc:
@@ -82,9 +93,14 @@ def parquet_blocks(path, columns: ColumnMap, batch_rows: int) -> Iterator[ValidB
     A clean batch goes column to column, its columns outside the schema carried along as
     `passthrough`; a batch with any row the kernels do not pass goes row by row through the
     record path's checks (`io.parquet.batch_items`), and its valid rows back into columns."""
+    return blocks_of(parquet_record_batches(path, batch_rows), columns)
 
-    first = 1
-    for batch in parquet_record_batches(path, batch_rows):
+
+def blocks_of(
+    batches: Iterable[pa.RecordBatch], columns: ColumnMap, first: int = 1
+) -> Iterator[ValidBlock]:
+    """`parquet_blocks` of record batches whose first row is row number `first`."""
+    for batch in batches:
         data = renamed(batch, columns)
         n = batch.num_rows
         if clean_mask(data, n).all():

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fraudcli.io.csv_records import csv_batches
-from fraudcli.io.formats import Format, detect_format, open_binary
+from fraudcli.io.formats import Format, input_format, open_binary
 from fraudcli.io.jsonl import jsonl_batches
 from fraudcli.io.parquet import parquet_batches
 from fraudcli.records.rejects import Item
@@ -22,8 +22,9 @@ from fraudcli.records.schema import ColumnMap
 def read_batches(
     path: str | Path | None, columns: ColumnMap | None = None, batch_rows: int = 8192
 ) -> Iterator[list[Item]]:
-    """Batches of items from a file (by extension) or from JSONL on stdin (path None or '-')."""
-    fmt = detect_format(path)
+    """Batches of items from a file (by extension), a Parquet dataset (a directory or a glob:
+    its files in input order, `fraudcli.io.dataset`) or JSONL on stdin (path None or '-')."""
+    fmt = input_format(path)
     columns = columns or ColumnMap()
     if fmt is Format.JSONL:
         if path is None or str(path) == "-":

@@ -25,6 +25,8 @@ DEFAULT_TOL = 1e-5  # scikit-learn's lbfgs stops at 1e-4; on a million rows 1e-6
 # iterations where 1e-5 took 20, for an average precision 0.0003 apart
 EPS = float(np.finfo(float).eps)
 THREAD_ROWS = 200_000  # from this many rows on, the objective runs on two threads
+BLOCK_ROWS = 1 << 16  # rows per block of the objective's sums (see `_Objective`)
+MAX_BLOCKS = 1024
 
 
 def binned_objective(
@@ -44,46 +46,69 @@ class _Objective:
     """The objective divided by sum(weight): gradients of order 1 whatever the row count, so
     `tol` means the same on a thousand rows as on a million.
 
-    A large design is cut into two halves of rows evaluated on two threads (the sparse
-    products and NumPy's loops release the GIL) and added in a fixed order, so the result does
-    not depend on which thread finishes first."""
+    Rows are summed in blocks of `block_rows(n)` (in row order), each block's sums made alone
+    and then the blocks' added in order: the same numbers however the rows are held, so the
+    Dask engine, whose partitions hold whole blocks, adds exactly what this adds, and the fit
+    follows the same path to the same optimum. A large design's blocks are evaluated on two
+    threads (the sparse products and NumPy's loops release the GIL), still added in order."""
 
     def __init__(self, design: sp.csr_matrix, y: np.ndarray, w: np.ndarray, l2: float) -> None:
-        n = len(y)
-        cuts = [0, n // 2, n] if n >= THREAD_ROWS else [0, n]
-        self.parts = [_Rows(design, y, w, a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        self.parts = block_terms(design, y, w, block_rows(len(y)))
         self.l2 = l2
-        self._pool = ThreadPoolExecutor(len(self.parts)) if len(self.parts) > 1 else None
+        threads = len(y) >= THREAD_ROWS and len(self.parts) > 1
+        self._pool = ThreadPoolExecutor(2) if threads else None
 
     def __call__(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         coef, intercept = params[:-1], params[-1]
         if self._pool is None:
-            results = [self.parts[0](coef, intercept)]
+            results = [part(coef, intercept) for part in self.parts]
         else:
             results = list(self._pool.map(lambda part: part(coef, intercept), self.parts))
-        grad = np.empty_like(params)
-        grad[:-1] = self.l2 * coef
-        value = 0.5 * self.l2 * float(np.einsum("i,i->", coef, coef))
-        grad[-1] = 0.0
-        for part_value, part_grad, part_sum in results:
-            value += part_value
-            grad[:-1] += part_grad
-            grad[-1] += part_sum
-        return value, grad
+        return penalised(params, self.l2, results)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
 
 
-class _Rows:
+def block_rows(n: int) -> int:
+    """Rows per block of the objective's sums over n rows: BLOCK_ROWS, or more for more than
+    MAX_BLOCKS blocks (the same for every engine: it depends on n alone)."""
+    return max(BLOCK_ROWS, -(-n // MAX_BLOCKS))
+
+
+def block_terms(design: sp.csr_matrix, y: np.ndarray, w: np.ndarray, size: int) -> list[Rows]:
+    """`Rows` of each block of `size` rows, in order (the last may be shorter)."""
+    n = len(y)
+    return [Rows(design, y, w, a, min(a + size, n)) for a in range(0, n, size)]
+
+
+def penalised(params: np.ndarray, l2: float, results) -> tuple[float, np.ndarray]:
+    """The objective per unit of row weight: the penalty plus each part's (loss, gradient,
+    intercept gradient) of `Rows.__call__`, added in the order given (so the same parts give
+    the same sums: threads here, a cluster's partitions on the Dask engine)."""
+    coef = params[:-1]
+    grad = np.empty_like(params)
+    grad[:-1] = l2 * coef
+    value = 0.5 * l2 * float(np.einsum("i,i->", coef, coef))
+    grad[-1] = 0.0
+    for part_value, part_grad, part_sum in results:
+        value += part_value
+        grad[:-1] += part_grad
+        grad[-1] += part_sum
+    return value, grad
+
+
+class Rows:
     """The loss and its gradient over rows [a, b): buffers allocated once (a fresh
-    million-row temporary per operation costs more than the arithmetic)."""
+    million-row temporary per operation costs more than the arithmetic). `w` is each row's
+    weight divided by the total weight of all rows fitted (of every part)."""
 
     def __init__(self, design: sp.csr_matrix, y: np.ndarray, w: np.ndarray, a: int, b: int):
         self.design = _row_range(design, a, b)
         self.design_t = self.design.T
-        self.y, self.w = y[a:b], w[a:b]
+        # arrays of their own: a reduction's result must not depend on where a slice starts
+        self.y, self.w = y[a:b].copy(), w[a:b].copy()
         self.wy = self.w * self.y
         n = b - a
         self.e, self.loss, self.p = np.empty(n), np.empty(n), np.empty(n)
@@ -153,8 +178,16 @@ class BinnedLogisticRegression:
         y, weight = _check(design, y, slots, sample_weight, self.C)
         total = float(weight.sum())
         objective = _Objective(design, y, weight / total, 1.0 / (self.C * total))
-        center = _Centering(slots)
         start = _start(design.shape[1], y, weight) if warm_start is None else warm_start
+        return self.fit_objective(objective, slots, start)
+
+    def fit_objective(self, objective, slots: Sequence[int], start: np.ndarray):
+        """L-BFGS on an objective with `_Objective`'s contract: `objective(params)` is the
+        penalised loss and its gradient divided by the total row weight (1 / (C * total) its
+        L2 factor, see `penalised`), `objective.close()` frees it. `fit` builds one over a
+        design here; the Dask engine's sums its partitions' `Rows` (each worker returns its
+        partial sums for the parameters; L-BFGS runs here, as dask-glm does)."""
+        center = _Centering(slots)
         from scipy.optimize import minimize  # only training needs it
 
         def in_subspace(u: np.ndarray) -> tuple[float, np.ndarray]:
@@ -201,8 +234,12 @@ class _Centering:
 
 
 def _start(n_columns: int, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    return start_params(n_columns, float(np.average(y, weights=weight)))
+
+
+def start_params(n_columns: int, rate: float) -> np.ndarray:
     """All weights 0 and the intercept at the base rate's log-odds: the best constant."""
-    rate = float(np.clip(np.average(y, weights=weight), 1e-12, 1 - 1e-12))
+    rate = float(np.clip(rate, 1e-12, 1 - 1e-12))
     return np.append(np.zeros(n_columns), np.log(rate / (1.0 - rate)))
 
 

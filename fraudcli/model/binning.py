@@ -47,15 +47,29 @@ Edges = tuple[tuple[float, ...], ...]
 
 
 def learn_edges(
-    X: np.ndarray, levels: Sequence[float] = LEVELS, sample_rows: int = SAMPLE_ROWS
+    X: np.ndarray, levels: Sequence[float] = LEVELS, sample_rows: int | None = None
 ) -> Edges:
-    """Quantile edges of each column of `X` from every k-th row (k = ceil(n / sample_rows))."""
+    """Quantile edges of each column of `X` from every k-th row (k = ceil(n / sample_rows),
+    SAMPLE_ROWS by default)."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or not len(X):
         raise ValueError(f"need a non-empty 2-D matrix to learn bins, got shape {X.shape}")
-    sample = X[:: -(-len(X) // sample_rows)]
+    sample = X[:: stride(len(X), SAMPLE_ROWS if sample_rows is None else sample_rows)]
     edges = [_column_edges(sample[:, j], levels) for j in range(X.shape[1])]
     return _without_repeats(sample, edges)
+
+
+def stride(n: int, at_most: int) -> int:
+    """k such that every k-th of n rows (the first included) are at most `at_most`: the one
+    sampling rule of the bins and the C grid, on every engine (rows in input order)."""
+    return max(1, -(-n // at_most))
+
+
+def every_kth(mask: np.ndarray, k: int, offset: int = 0) -> np.ndarray:
+    """The rows of `mask` whose rank among its True rows, counted from `offset` (the True rows
+    before this block of rows), is a multiple of k."""
+    rank = offset + np.cumsum(mask) - 1
+    return mask & (rank % k == 0)
 
 
 def _without_repeats(sample: np.ndarray, edges: list[tuple[float, ...]]) -> Edges:

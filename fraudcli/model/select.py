@@ -24,7 +24,15 @@ import numpy as np
 
 from fraudcli.model.binned import BinnedScorer
 from fraudcli.model.binned_fit import BinnedLogisticRegression
-from fraudcli.model.binning import Edges, bin_codes, indicator_design, learn_edges, n_slots
+from fraudcli.model.binning import (
+    Edges,
+    bin_codes,
+    every_kth,
+    indicator_design,
+    learn_edges,
+    n_slots,
+    stride,
+)
 
 GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 GRID_ROWS = 200_000
@@ -105,12 +113,25 @@ def _design(X: np.ndarray, edges: Edges):
 
 
 def _choose_C(design, y, weight, slots, valid_design, y_valid, grid: list[GridPoint]):
+    def fit_at(C: float, start):
+        return BinnedLogisticRegression(C=C).fit(design, y, slots, weight, start)
+
+    def validation_loss(model: BinnedLogisticRegression) -> float:
+        return log_loss(y_valid, model.decision_function(valid_design))
+
+    return choose_C(fit_at, validation_loss, grid)
+
+
+def choose_C(fit_at, validation_loss, grid: list[GridPoint]) -> tuple[float, np.ndarray]:
+    """The C of GRID with the lowest validation log loss, and its parameters: strongest
+    penalty first, each fit (`fit_at(C, start)`) warm-started from the one before, stopping
+    after two worse. The one loop of both engines (the Dask engine's fits and losses are sums
+    over partitions); `grid` gets every point tried."""
     best, start = None, None
     for C in GRID:
-        model = BinnedLogisticRegression(C=C)
-        model.fit(design, y, slots, weight, start)
+        model = fit_at(C, start)
         start = model.params_
-        loss = log_loss(y_valid, model.decision_function(valid_design))
+        loss = validation_loss(model)
         grid.append(GridPoint(C, loss, model.n_iter_))
         if best is None or loss < best[1]:
             best = (C, loss, start)
@@ -121,19 +142,34 @@ def _choose_C(design, y, weight, slots, valid_design, y_valid, grid: list[GridPo
 
 def _grid_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Every fraud and every k-th legitimate row (weight k), at most GRID_ROWS legitimate."""
-    legit = np.flatnonzero(y == 0)
-    k = -(-len(legit) // GRID_ROWS)
+    k = grid_stride(int((y == 0).sum()))
     if k <= 1:
         return np.arange(len(y)), None
-    rows = np.sort(np.concatenate([np.flatnonzero(y == 1), legit[::k]]))
+    rows = np.flatnonzero(grid_mask(y, k))
     return rows, np.where(y[rows] == 1, 1.0, float(k))
+
+
+def grid_stride(n_legit: int) -> int:
+    """k of the grid's rows: every fraud and every k-th legitimate row (in input order)."""
+    return stride(n_legit, GRID_ROWS)
+
+
+def grid_mask(y: np.ndarray, k: int, legit_before: int = 0) -> np.ndarray:
+    """The grid's rows among rows `y` (after `legit_before` legitimate rows of earlier
+    blocks): every fraud, and every k-th legitimate row counted from the first."""
+    return (y == 1) | every_kth(y == 0, k, legit_before)
 
 
 def fit_design(design, y, slots, edges: Edges, C: float, start, grid, weight=None) -> Fitted:
     """A fit at C on a ready indicator design (`start`: params to warm-start from)."""
     model = BinnedLogisticRegression(C=C).fit(design, y, slots, weight, start)
     rows = np.ones(design.shape[0]) if weight is None else weight  # a sample counts k times
-    counts = np.rint(design.T @ rows).astype(np.int64)
+    return fitted_from(model, design.T @ rows, slots, edges, C, grid)
+
+
+def fitted_from(model, counts, slots, edges: Edges, C: float, grid) -> Fitted:
+    """The `Fitted` of a fitted model, `counts` the (weighted) training rows of each slot."""
+    counts = np.rint(counts).astype(np.int64)
     bounds = np.concatenate([[0], np.cumsum(slots)])
     pieces = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     info = {"C": C, "n_iter": model.n_iter_, "converged": model.converged_}

@@ -32,6 +32,7 @@ class RunSummary:
     output_closed: bool = False
     shadow: Any = None  # a challenger's comparison (`fraudcli.scoring.shadow`), if any
     warnings: list[str] = field(default_factory=list)  # said on stderr as the run went
+    engine: Any = None  # the Dask engine's partitions and shuffle sizes, when it ran
 
     def closed_early(self, written: int, rejects: RejectSink) -> None:
         """The output's reader went away after `written` rows: count what was decided and not
@@ -64,6 +65,7 @@ class RunSummary:
             )
             | ({"challenger": self.shadow.to_dict()} if self.shadow is not None else {})
             | ({"warnings": list(self.warnings)} if self.warnings else {})
+            | ({"dask": self.engine.to_dict()} if self.engine is not None else {})
         )
 
 

@@ -33,12 +33,17 @@ class BlockDuplicates:
         keep = self.ids.admit_block(ids, ts, data.get("merchant_id"), labels)
         if keep is None:
             return None, []
-        rows = np.flatnonzero(~keep)
-        tids = ids.take(pa.array(rows, pa.int64())).to_pylist()
-        return keep, [
-            Reject(int(block.lines[i]), f"duplicate transaction_id {tid!r}", _raw_row(block, i))
-            for i, tid in zip(rows.tolist(), tids, strict=True)
-        ]
+        return keep, duplicate_rejects(block, np.flatnonzero(~keep))
+
+
+def duplicate_rejects(block: ValidBlock, rows: np.ndarray) -> list[Reject]:
+    """The rejects of the block's `rows` (indices), each a repeat of an earlier id."""
+    ids = block.data["transaction_id"]
+    tids = ids.take(pa.array(rows, pa.int64())).to_pylist()
+    return [
+        Reject(int(block.lines[i]), f"duplicate transaction_id {tid!r}", _raw_row(block, i))
+        for i, tid in zip(rows.tolist(), tids, strict=True)
+    ]
 
 
 class RecordDuplicates:
