@@ -46,6 +46,11 @@ def score_dataset_file(
         )
     state = state or StateOptions()
     state.check()
+    if state.redis is not None:
+        raise UsageError(
+            "--state redis://... is not supported with --engine dask (a backfill writes its "
+            "state once, at its end): give a state directory, then `fraud state push` it"
+        )
     if data is None:
         raise UsageError("--engine dask scores a Parquet file or dataset: give DATA")
     data = check_dask_input(ensure_readable(data))

@@ -182,6 +182,10 @@ def test_the_cli_scores_on_the_cluster(dask_cluster, world, model_dir, tmp_path)
     refused = run("score", data, "--engine", "dask", "--scheduler", address, "--model",
                   model_dir, "-o", tmp_path / "o2", "--shadow", model_dir)  # fmt: skip
     assert refused.exit_code == 2 and "--shadow" in refused.output
+    shared = run("score", data, "--engine", "dask", "--scheduler", address, "--model",
+                 model_dir, "-o", tmp_path / "o4", "--state", "redis://localhost:1/0")  # fmt: skip
+    assert shared.exit_code == 2 and "redis" in shared.output
+    assert not (tmp_path / "o4").exists()
     with pytest.raises(UsageError):
         score_dataset_file(None, tmp_path / "o3", config=load_config(), dask=None)
 
