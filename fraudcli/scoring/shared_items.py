@@ -7,12 +7,12 @@ gives one record at a time (the features are the store's `observe`, the decision
 from __future__ import annotations
 
 from fraudcli.records.accounting import RunSummary
-from fraudcli.records.duplicates import duplicate
 from fraudcli.records.rejects import Item, RejectSink
 from fraudcli.records.schema import Txn
 from fraudcli.scoring.interrupts import region
-from fraudcli.scoring.output import ScoredRecords, output_record
-from fraudcli.scoring.pipeline import Pipeline, judge, record_list
+from fraudcli.scoring.items import gathered
+from fraudcli.scoring.output import ScoredRecords
+from fraudcli.scoring.pipeline import DUPLICATE, Pipeline, judge, record_list
 
 JUDGE_MIN = 64  # from this many records, a batch is judged at once (`Pipeline.judge_many`)
 
@@ -31,21 +31,9 @@ def decide_items_shared(
     txns = [item for _, _, item in batch if isinstance(item, Txn)]
     with region():
         features = pipeline.store.observe_many(txns)
-    decided = iter(zip(features, _judged(pipeline, txns, features), strict=True))
-    kept, kept_features, decisions, rows = [], [], [], []
-    for line, raw, item in batch:
-        if isinstance(item, Txn):
-            values, decision = next(decided)
-            if values is not None:
-                kept.append(item)
-                kept_features.append(values)
-                decisions.append(decision)
-                rows.append(output_record(item, decision, values if with_features else None))
-                summary.decisions[decision.decision] += 1
-                continue
-            item = duplicate(line, raw, item)
-        rejects.add(item, strict)
-    return ScoredRecords(kept, kept_features, decisions, rows)
+    judged = _judged(pipeline, txns, features)
+    answers = ((f, DUPLICATE if f is None else d) for f, d in zip(features, judged, strict=True))
+    return gathered(batch, answers, rejects, summary, with_features, strict)
 
 
 def _judged(pipeline: Pipeline, txns: list[Txn], features: list) -> list:
