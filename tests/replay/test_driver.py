@@ -18,10 +18,11 @@ pytestmark = pytest.mark.flaky(reruns=2, only_rerun=["AssertionError"])
 def test_pacing_holds_the_target_rate_on_an_instant_pipeline():
     report, pipeline = replay_fake(n=5000, tps=4000.0, duration=1.0)
     assert report.decided == 4000
-    assert report.achieved_tps == pytest.approx(4000.0, rel=0.005)
+    # never ahead of the schedule; behind it only by what a busy machine takes (pauses)
+    assert 0.9 * 4000 <= report.achieved_tps <= 1.005 * 4000
     # the records really went through at that pace: 4000 over ~1 s of wall time
     span = (pipeline.seen_at[-1] - pipeline.seen_at[0]) / 1e9
-    assert span == pytest.approx(3999 / 4000, rel=0.02)
+    assert 0.995 * 3999 / 4000 <= span <= 1.1 * 3999 / 4000
     assert report.latency.p50 < 2.0  # ~1 ms batches: a record waits ~0.5 ms for its batch
     assert [s.decided for s in report.per_second] == [4000] + [0] * (len(report.per_second) - 1)
 

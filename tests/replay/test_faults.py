@@ -43,7 +43,8 @@ def test_deadline_gives_degraded_decisions_in_time():
     assert 30 <= report.faults["injected"] == report.faults["timeouts"] <= 90
     # the rest of the degraded records were reached after their deadline (queued behind)
     assert report.faults["timeouts"] <= report.degraded == report.decisions["REVIEW"]
-    assert report.latency.p99 == pytest.approx(10.0, abs=5.0)  # answered near the deadline
+    # answered near the 10 ms deadline, far from the 50 ms stalls (room for a busy machine)
+    assert 8.0 <= report.latency.p99 <= 30.0
     assert len(pipeline.store.updated) == 300  # degraded records still update the state
 
 
