@@ -1,3 +1,3 @@
-from fraudcli.cli import main
+from fraudcli.entry import main
 
 main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 # Imported in the order `fraud --help` lists the commands.
 from fraudcli.cli import (  # noqa: F401, E402, I001
     data_cmds,
@@ -11,12 +13,13 @@ from fraudcli.cli import (  # noqa: F401, E402, I001
     state_cmds,
     state_sync_cmds,
 )
-from fraudcli.cli.app import app, terminate_on_sigterm
+from fraudcli.cli.app import app, only_the_command, terminate_on_sigterm
 
 
 def main() -> None:
+    """`fraud ...` (the console script is `fraudcli.entry.main`: this, with a quicker start)."""
     terminate_on_sigterm()
-    app()
+    only_the_command(app, sys.argv[1:])()
 
 
 __all__ = ["app", "main"]

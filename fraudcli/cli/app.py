@@ -8,6 +8,7 @@ closed it (SIGPIPE); 143 terminated (SIGTERM).
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import signal
@@ -140,6 +141,24 @@ def stdout_gone() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def only_the_command(whole: typer.Typer, args: list[str]) -> typer.Typer:
+    """The app with only the command that `args` name (`score`, `state`...), when they name
+    one: Typer reads every command's signature before it runs one (20-30 ms of each start for
+    options never used). `fraud`, `fraud --help` and a misspelt command get the whole app."""
+    name = args[0] if args else "-"
+    commands = [c for c in whole.registered_commands if _command_name(c) == name]
+    groups = [g for g in whole.registered_groups if g.typer_instance.info.name == name]
+    if not commands and not groups:
+        return whole
+    one = copy.copy(whole)
+    one.registered_commands, one.registered_groups = commands, groups
+    return one
+
+
+def _command_name(command: typer.models.CommandInfo) -> str:
+    return command.name or command.callback.__name__.lower().replace("_", "-")
 
 
 def terminate_on_sigterm() -> None:

@@ -58,3 +58,49 @@ def test_an_output_in_a_missing_folder_is_a_one_line_error(
     assert result.exit_code == 1
     assert result.stderr.startswith("error:") and "No such file or directory" in result.stderr
     assert "Traceback" not in result.stderr and isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("command", ["score", "drift-report", "state", "label"])
+def test_a_named_command_runs_in_an_app_of_that_command_alone(command):
+    from typer.testing import CliRunner
+
+    from fraudcli.cli.app import only_the_command
+
+    one = only_the_command(app, [command, "--help"])
+    assert len(one.registered_commands) + len(one.registered_groups) == 1
+    assert len(app.registered_commands) > 1  # the whole app is left as it was
+    result = CliRunner().invoke(one, [command, "--help"], prog_name="fraud")
+    assert result.exit_code == 0 and f"Usage: fraud {command} [OPTIONS]" in result.stdout
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["--version"], ["scor"], ["--model", "x"]])
+def test_no_command_or_an_unknown_one_gets_the_whole_app(args):
+    from fraudcli.cli.app import only_the_command
+
+    assert only_the_command(app, args) is app
+
+
+def test_the_cycle_collector_is_off_for_the_start_only(monkeypatch):
+    import gc
+    import time
+
+    import fraudcli.cli
+    from fraudcli import entry
+
+    seen = []
+
+    def command():
+        seen.append(gc.isenabled())
+        deadline = time.monotonic() + 20
+        while not gc.isenabled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(gc.isenabled())
+
+    monkeypatch.setattr(entry, "GC_AFTER", 1.0)
+    monkeypatch.setattr(fraudcli.cli, "main", command)
+    try:
+        entry.main()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert seen == [False, True]
