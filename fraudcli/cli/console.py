@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (0x0A,)}
 
@@ -35,22 +26,73 @@ if not err.is_terminal and "COLUMNS" not in os.environ:
     err.width = 120  # logs and pipes: wide enough for the report tables, unlike Rich's 80
 
 
+# a run that ends sooner shows no bar: nothing flashes by, and a one-record start does not load
+# Rich's progress module (35 ms)
+SHOW_AFTER = 0.25
+
+
 @contextmanager
 def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr; yields `advance(n)`. Silent when stderr is not a terminal."""
-    with _bar(description, total) as (bar, task):
-        yield lambda n: bar.advance(task, n)
+    """A progress bar on stderr; yields `advance(n)`. Silent when stderr is not a terminal,
+    and until the work has lasted `SHOW_AFTER` seconds."""
+    with _bar(description, total) as bar:
+        yield bar.advance
 
 
 @contextmanager
 def progress_later(description: str) -> Iterator[tuple[Callable, Callable]]:
     """`progress` whose total is known later: yields `advance(n)` and `set_total(n)`."""
-    with _bar(description, None) as (bar, task):
-        yield (lambda n: bar.advance(task, n)), (lambda total: bar.update(task, total=total))
+    with _bar(description, None) as bar:
+        yield bar.advance, bar.set_total
 
 
 @contextmanager
-def _bar(description: str, total: int | None):
+def _bar(description: str, total: int | None) -> Iterator[_Bar]:
+    bar = _Bar(description, total)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+class _Bar:
+    def __init__(self, description: str, total: int | None) -> None:
+        self.description, self.total, self.completed = description, total, 0
+        self.since = time.monotonic()
+        self.shown = None  # (rich.progress.Progress, its task) once shown
+
+    def advance(self, n: int) -> None:
+        self.completed += n
+        if self.shown is None:
+            if not err.is_terminal or time.monotonic() - self.since < SHOW_AFTER:
+                return
+            self.shown = _shown(self.description, self.total, self.completed)
+        bar, task = self.shown
+        bar.update(task, completed=self.completed)
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+        if self.shown is not None:
+            bar, task = self.shown
+            bar.update(task, total=total)
+
+    def close(self) -> None:
+        if self.shown is not None:
+            self.shown[0].stop()
+
+
+def _shown(description: str, total: int | None, completed: int):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     columns = [
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -60,9 +102,9 @@ def _bar(description: str, total: int | None):
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
-    bar = Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
-    with bar:
-        yield bar, bar.add_task(description, total=total)
+    bar = Progress(*columns, console=err, transient=True)
+    bar.start()
+    return bar, bar.add_task(description, total=total, completed=completed)
 
 
 @contextmanager

@@ -11,12 +11,15 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 
 from fraudcli.cli.console import err, safe
 from fraudcli.features.spec import FEATURES
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 DECISION_STYLE = {"ALLOW": "green", "REVIEW": "yellow", "BLOCK": "bold red"}
 
@@ -69,6 +72,8 @@ def format_summary(summary) -> str:
 
 
 def format_reject_reasons(reasons: dict[str, int]) -> Table:
+    from rich.table import Table  # (not at start: 10 ms)
+
     table = Table(title="rejected records by reason", title_justify="left", box=None)
     table.add_column("reason")
     table.add_column("count", justify="right")
@@ -97,6 +102,8 @@ def print_rejected(summary, rejects_path: Path | None) -> None:
 
 
 def format_feature_list() -> Table:
+    from rich.table import Table  # (not at start: 10 ms)
+
     table = Table(
         "feature",
         "meaning",
@@ -146,6 +153,8 @@ def _prob(value: float | None) -> str:
 
 def format_metrics(metrics, title: str) -> Table:
     """AUC, AP, calibration, and what each threshold catches: what a fraud team decides on."""
+    from rich.table import Table  # (not at start: 10 ms)
+
     m = metrics
     table = Table(title=title, title_justify="left", show_header=True)
     table.add_column("metric")
@@ -189,6 +198,8 @@ def format_metrics(metrics, title: str) -> Table:
 
 def format_reliability(metrics, title: str = "reliability (10 bins of equal count)") -> Table:
     """Predicted against observed fraud rate, bin by bin: where the probabilities are honest."""
+    from rich.table import Table  # (not at start: 10 ms)
+
     table = Table(title=title, title_justify="left")
     for name in ("bin", "transactions", "fraud_probability", "mean predicted", "observed"):
         table.add_column(name, justify="right")
@@ -253,6 +264,8 @@ def _threshold(value) -> float | None:
 def format_comparison(comparison, champion=None, challenger=None) -> Table:
     """Champion and challenger side by side: decision rates and agreement, and on labelled
     data (`fraud evaluate`) how each ranks and how honest its probabilities are."""
+    from rich.table import Table  # (not at start: 10 ms)
+
     title = f"champion and challenger (bundle {safe(comparison.challenger_bundle)})"
     table = Table(title=title, title_justify="left")
     table.add_column("")
