@@ -14,7 +14,14 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from fraudcli.decision.engine import DecisionEngine, Thresholds
-from fraudcli.decision.rule_text import MAX_CHARS, MAX_DEPTH, MAX_NODES, depth_bound, parse_when
+from fraudcli.decision.rule_text import (
+    MAX_CHARS,
+    MAX_DEPTH,
+    MAX_NODES,
+    depth_bound,
+    parse_when,
+    quick_bound,
+)
 from fraudcli.decision.rules import compile_rule
 from fraudcli.decision.vector import VectorFlags
 from fraudcli.errors import ConfigError
@@ -197,6 +204,16 @@ def test_the_token_bound_is_never_below_the_true_depth(source: str) -> None:
     except SyntaxError:  # e.g. an unparenthesised lambda as an operand
         reject()
     assert depth_bound(source) >= _true_depth(tree.body), source
+
+
+@settings(max_examples=300)
+@given(
+    source=st.one_of(
+        _python_expressions(), st.text(alphabet="()[]{}-+~ab ,.:<=notandif", max_size=80)
+    )
+)
+def test_the_character_bound_is_never_below_the_token_bound(source: str) -> None:
+    assert quick_bound(source) >= depth_bound(source), source
 
 
 @pytest.mark.parametrize("prefix", ["not ", "-", "- ", "+", "~", "lambda: ", "(", "a if b else "])
