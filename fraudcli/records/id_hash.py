@@ -48,7 +48,7 @@ def id_hashes(ids: pa.Array) -> np.ndarray:
     data = np.frombuffer(data, np.uint8) if data is not None else np.empty(0, np.uint8)
     lengths = np.diff(offsets)
     out = np.empty(len(ids), dtype=np.uint64)
-    for length in np.unique(lengths).tolist():  # ids have few lengths (often one)
+    for length in np.flatnonzero(np.bincount(lengths)).tolist():  # ids have few lengths (often one)
         rows = np.flatnonzero(lengths == length)
         out[rows] = _equal_length(_bytes_matrix(data, offsets, rows, length), length)
     return out

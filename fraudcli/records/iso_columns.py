@@ -45,7 +45,7 @@ def iso_text_seconds(stamps: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow.compute as pc  # (columns only: not at start)
 
     lengths = pc.fill_null(pc.binary_length(stamps), 0).to_numpy(zero_copy_only=False)
-    for length in np.unique(lengths).tolist():
+    for length in np.flatnonzero(np.bincount(lengths)).tolist():
         if _HEAD <= length <= _LONGEST:
             rows = np.flatnonzero(lengths == length)
             ts[rows], canonical[rows] = _stamp_seconds(_chars(stamps, rows, length))

@@ -1,5 +1,6 @@
 """What a start loads: the one-record path decides without pandas, SciPy or `pyarrow.compute`
-(0.25 s, 0.1 s and 0.1 s of a start here), and `fraud --help` without NumPy or Arrow."""
+(0.25 s, 0.1 s and 0.1 s of a start here), nor `numpy.ma` or `pyarrow.dataset` (30 ms each),
+and `fraud --help` without NumPy or Arrow."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ try:
     main()
 except SystemExit:
     pass
-heavy = ("pandas", "scipy", "pyarrow.compute", "numpy", "pyarrow")
+heavy = ("pandas", "scipy", "pyarrow.compute", "numpy", "pyarrow", "numpy.ma", "pyarrow.dataset")
 print({{name: name in sys.modules for name in heavy}}, file=sys.stderr)
 """
 
@@ -36,6 +37,7 @@ def test_one_record_is_decided_without_pandas_scipy_or_the_compute_wrappers(
     assert (tmp_path / "out.jsonl").read_text().count("\n") == 1
     assert loaded["pyarrow"] and loaded["numpy"]  # (it did read the bundle's state)
     assert not loaded["pandas"] and not loaded["scipy"] and not loaded["pyarrow.compute"]
+    assert not loaded["numpy.ma"] and not loaded["pyarrow.dataset"]  # (np.unique, read_table)
 
 
 def test_help_loads_neither_numpy_nor_arrow():
