@@ -27,6 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fraudcli.bundle.read import parquet_table
 from fraudcli.errors import StateError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import StoreConfig
@@ -85,7 +86,7 @@ def read_state(path: str | Path, store: StoreConfig | None = None) -> State:
         if hashlib.sha256(data).hexdigest() != digest:
             raise StateError(f"state {root}: {name} does not match its checksum (corrupt/edited)")
         try:
-            tables[Path(name).stem] = pq.read_table(pa.BufferReader(data))
+            tables[Path(name).stem] = parquet_table(data)
         except pa.ArrowException as exc:
             raise StateError(f"state {root}: {name} is not readable Parquet ({exc})") from None
     _check_tables(tables, root)
