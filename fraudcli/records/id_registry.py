@@ -13,7 +13,10 @@ order, and the 64-bit hashes of their ids (`fraudcli.records.id_hash`) in sorted
 in a log-structured merge. For ids asked one at a time (`admit`, the record path) a bit filter of
 Python's own hash of each id (`fraudcli.records.id_filter`, made when first needed) answers
 "certainly new" for most at the cost of a set lookup. Records accepted one at a time wait in an
-open segment of Python tuples until `_OPEN_MAX` of them (or a snapshot) close it.
+open segment of Python tuples until `_OPEN_MAX` of them (or a snapshot) close it. A state read
+back is hashed only when first needed: a short run (one record piped in) compares its few ids
+with the stored ones in Arrow, a fraction of a millisecond each, where hashing them all costs
+tens of milliseconds of every start.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from fraudcli.records.arrow_numpy import numbers
+from fraudcli.records.arrow_numpy import arrow_array, arrow_list, numbers, text_scalar
 from fraudcli.records.id_filter import HashFilter
 from fraudcli.records.id_hash import id_hash, id_hashes
-from fraudcli.records.kernels import cast
+from fraudcli.records.kernels import cast, kernel
 
 # ids accepted one by one before their segment is closed into columns: each close stops the
 # record path for a moment (a few ms at 2,048 here, 50-110 ms at 65,536: replay at 10,000/s
@@ -41,6 +44,8 @@ _FILTER_AFTER = 1 << 12
 # merging runs of half a million held replay for 20-70 ms); a block's run merges them all
 _MERGED_MAX = 1 << 16
 _FILTER_ROOM = 1 << 21
+# ids asked one at a time that are compared with an unhashed state's ids before it is hashed
+_SCANS_MAX = 32
 NO_LABEL = -1
 
 
@@ -67,6 +72,8 @@ class IdRegistry:
         self._segments: list[_Segment] = []
         self._starts: list[int] = [0]  # log position of each segment's first entry
         self._runs: list[_Run] = []
+        self._unhashed: list[int] = []  # segments (indexes) that have no run yet
+        self._scans = 0
         self._filter: HashFilter | None = None  # made after `_FILTER_AFTER` single questions
         self._asked = 0
         self._open: dict[str, int] = {}  # id -> log position, for the open segment
@@ -119,6 +126,17 @@ class IdRegistry:
             for place in run.where[lo:hi].tolist():
                 if place > best and self._id(place) == tid:
                     best = place
+        if self._unhashed:
+            self._scans += 1
+            if self._scans > _SCANS_MAX:
+                self._hash_all()
+                return self._latest(tid, h)
+            text = text_scalar(tid)
+            for index in self._unhashed:
+                same = kernel("equal", self._segments[index].ids, text)
+                found = kernel("indices_nonzero", same)
+                if len(found):
+                    best = max(best, self._starts[index] + found[-1].as_py())
         return best
 
     # --- a block at a time (the column path) -------------------------------------------------
@@ -128,6 +146,7 @@ class IdRegistry:
     ) -> np.ndarray | None:
         """Accept the block's records in row order; the mask of those kept (None: all)."""
         self._close_open()
+        self._hash_all()
         ids = plain_ids(ids)
         hashes = id_hashes(ids)
         order = np.argsort(hashes, kind="stable")
@@ -185,7 +204,7 @@ class IdRegistry:
         certain_ts = np.where(doubtful, -np.inf, ts)
         before = np.concatenate(([-np.inf], np.maximum.accumulate(certain_ts)[:-1]))
         rows = np.flatnonzero(doubtful)
-        texts = ids.take(pa.array(rows, pa.int64())).to_pylist()
+        texts = ids.take(arrow_array(rows.astype(np.int64))).to_pylist()
         here: dict[str, float] = {}  # id -> ts of its accepted doubtful row in this block
         newest = self.newest
         columns = (rows.tolist(), texts, hashes[rows].tolist(), ts[rows].tolist())
@@ -207,10 +226,11 @@ class IdRegistry:
     def find(self, tids: list[str]) -> np.ndarray:
         """The log position of the newest entry of each id, -1 when there is none."""
         self._close_open()
+        self._hash_all()
         out = np.full(len(tids), -1, dtype=np.int64)
         if not tids:
             return out
-        hashes = id_hashes(pa.array(tids, pa.string()))
+        hashes = id_hashes(arrow_list(tids, pa.string()))
         for run in self._runs:
             lo = np.searchsorted(run.hashes, hashes, side="left")
             hi = np.searchsorted(run.hashes, hashes, side="right")
@@ -263,14 +283,14 @@ class IdRegistry:
         table = pa.table(
             {
                 "transaction_id": _joined([s.ids for s in segments]),
-                "ts": pa.array(ts, pa.float64()),
+                "ts": arrow_array(ts.astype(np.float64)),
                 "merchant_id": _joined([s.merchant for s in segments]),
-                "is_fraud": pa.array(label, pa.int8(), mask=label == NO_LABEL),
-                "label_arrival": pa.array(arrival, pa.float64(), mask=np.isnan(arrival)),
+                "is_fraud": arrow_array(label.astype(np.int8), label == NO_LABEL),
+                "label_arrival": arrow_array(arrival, np.isnan(arrival)),
             },
             schema=TABLE_SCHEMA,
         )
-        return table if live.all() else table.filter(pa.array(live))
+        return table if live.all() else kernel("take", table, arrow_array(np.flatnonzero(live)))
 
     @classmethod
     def from_table(cls, table: pa.Table | None, window: float, newest: float) -> IdRegistry:
@@ -284,7 +304,7 @@ class IdRegistry:
             cast(table["merchant_id"].combine_chunks(), pa.string()),
             numbers(cast(table["is_fraud"], pa.int8()), NO_LABEL).astype(np.int8),
         )
-        registry._add_segment(segment, id_hashes(ids))
+        registry._add_segment(segment, None)  # hashed when first needed
         if "label_arrival" in table.column_names:
             arrival = numbers(cast(table["label_arrival"], pa.float64()))
             given = np.flatnonzero(~np.isnan(arrival))
@@ -296,7 +316,7 @@ class IdRegistry:
         self._close_open()
         other = IdRegistry(self.window, self.newest)
         other._segments, other._starts = list(self._segments), list(self._starts)
-        other._runs = list(self._runs)
+        other._runs, other._unhashed = list(self._runs), list(self._unhashed)
         other._filter = None if self._filter is None else self._filter.copy()
         other._arrivals = dict(self._arrivals)
         return other
@@ -306,16 +326,30 @@ class IdRegistry:
     def _add_segment(
         self,
         segment: _Segment,
-        hashes: np.ndarray,
+        hashes: np.ndarray | None,
         order: np.ndarray | None = None,
         filtered: bool = False,
     ) -> None:
-        """Append `segment`, its `hashes` as a run (`order`: their sorting, when known)."""
+        """Append `segment`, its `hashes` as a run (`order`: their sorting, when known; no
+        hashes: made when first needed, `_hash_all`)."""
         first = self._starts[-1]
         self._segments.append(segment)
         self._starts.append(first + len(segment.ts))
         if len(segment.ts):
             self.newest = max(self.newest, float(segment.ts.max()))
+        if hashes is None:
+            self._unhashed.append(len(self._segments) - 1)
+            return
+        self._add_run(first, hashes, order, filtered)
+        if self._filter is not None and not filtered:  # (ids admitted one by one: already in)
+            ids = segment.ids.to_pylist()
+            self._filter.add_many(np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids)))
+            if self._filter.count > self._filter.capacity:
+                self._filled()
+
+    def _add_run(
+        self, first: int, hashes: np.ndarray, order: np.ndarray | None, filtered: bool
+    ) -> None:
         if not len(hashes):
             return
         if order is None:
@@ -327,11 +361,12 @@ class IdRegistry:
                 break
             run = _merged(self._runs.pop(), run)
         self._runs.append(run)
-        if self._filter is not None and not filtered:  # (ids admitted one by one: already in)
-            ids = segment.ids.to_pylist()
-            self._filter.add_many(np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids)))
-            if self._filter.count > self._filter.capacity:
-                self._filled()
+
+    def _hash_all(self) -> None:
+        """Give the segments read from a state their runs (see the module's docstring)."""
+        for index in self._unhashed:
+            self._add_run(self._starts[index], id_hashes(self._segments[index].ids), None, False)
+        self._unhashed = []
 
     def _filled(self) -> HashFilter:
         """The filter of every id, made (or made larger) now: blocks never need it, one id at a
@@ -348,9 +383,9 @@ class IdRegistry:
             return
         ids, ts, merchants, labels = zip(*self._open_rows, strict=True)
         segment = _Segment(
-            pa.array(ids, pa.string()),
+            arrow_list(list(ids), pa.string()),
             np.array(ts, dtype=np.float64),
-            pa.array(merchants, pa.string()),
+            arrow_list(list(merchants), pa.string()),
             np.array(labels, dtype=np.int8),
         )
         self._open, self._open_rows = {}, []
@@ -399,8 +434,8 @@ def _merged(a: _Run, b: _Run) -> _Run:
 
 def _joined(arrays: list[pa.Array]) -> pa.Array:
     if not arrays:
-        return pa.array([], pa.string())
-    return pa.concat_arrays([a.cast(pa.string()) for a in arrays])
+        return arrow_list([], pa.string())
+    return pa.concat_arrays([cast(a, pa.string()) for a in arrays])
 
 
 def plain_ids(ids: pa.Array | pa.ChunkedArray) -> pa.Array:

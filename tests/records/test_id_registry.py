@@ -64,12 +64,14 @@ def test_the_rule_whatever_the_path_cuts_and_snapshots(stream, window, cuts, way
     cuts = [min(c, len(stream)) for c in cuts]
     want = naive(stream, window)
     assert through_registry(stream, window, cuts, ways, restores) == want
-    saved = id_registry._FILTER_AFTER
-    id_registry._FILTER_AFTER = 2  # one at a time through the filter, early
+    saved = id_registry._FILTER_AFTER, id_registry._SCANS_MAX
+    # one at a time through the filter, early; a restored state's ids compared as strings for
+    # two questions, then hashed
+    id_registry._FILTER_AFTER, id_registry._SCANS_MAX = 2, 2
     try:
         assert through_registry(stream, window, cuts, ways, restores) == want
     finally:
-        id_registry._FILTER_AFTER = saved
+        id_registry._FILTER_AFTER, id_registry._SCANS_MAX = saved
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -211,3 +213,18 @@ def test_runs_merged_one_at_a_time_stop_at_a_size_and_a_block_merges_them(monkey
     registry.admit_block(pa.array([f"b{i}" for i in range(100)]), np.arange(100.0), None, None)
     sizes = [len(run.hashes) for run in registry._runs]
     assert sizes == sorted(sizes, reverse=True) and sizes[0] >= 116
+
+
+def test_a_restored_state_is_hashed_only_when_a_block_or_many_ids_need_it(monkeypatch):
+    registry = IdRegistry(10.0)
+    registry.admit_block(pa.array(["a", "b", "c"]), np.array([1.0, 2.0, 3.0]), None, None)
+    hashed = []
+    monkeypatch.setattr(
+        id_registry, "id_hashes", lambda ids: hashed.append(len(ids)) or id_hashes(ids)
+    )
+    restored = IdRegistry.from_table(registry.table(), 10.0, registry.newest)
+    assert [restored.admit(tid, 4.0, None, None) for tid in ["b", "d", "b"]] == [False, True, False]
+    assert hashed == []  # a few ids asked one at a time: compared as strings
+    keep = restored.admit_block(pa.array(["c", "e"]), np.array([5.0, 5.0]), None, None)
+    assert keep.tolist() == [False, True]
+    assert 3 in hashed  # the block needed the state's hashes
