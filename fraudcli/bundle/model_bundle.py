@@ -154,11 +154,17 @@ def _manifest_checksum(manifest: dict) -> str:
 
 
 def load_bundle(
-    path: str | Path = DEFAULT_MODEL_DIR, trust: Trust | None = None, *, profile: bool = True
+    path: str | Path = DEFAULT_MODEL_DIR,
+    trust: Trust | None = None,
+    *,
+    profile: bool = True,
+    state: bool = True,
 ) -> Bundle:
     """Read and verify a bundle; BundleError says what is wrong and what to do. Each file is
     read once: its bytes are checked against the manifest, then parsed. `profile` False leaves
     the drift profile unparsed (its checksum checked all the same): deciding does not read it.
+    `state` False leaves the feature state unread (a run continuing from a `--state`
+    directory does not use it): the bundle's `state` is then empty.
 
     `trust` (default: the running command's, `fraudcli.signing.active_trust`) may require a
     signature made with its key and a manifest SHA-256 starting with its `expect`."""
@@ -173,16 +179,18 @@ def load_bundle(
         check_profile(profile, where)
     else:
         profile = {}
-    state = {name: read_parquet(root, manifest, name) for name in STATE_TABLES}
-    for name in OPTIONAL_STATE_TABLES:  # read only when listed (older bundles lack them)
-        if f"state/{name}.parquet" in manifest["files"]:
-            state[name] = read_parquet(root, manifest, name)
-    check_state(state, where)
+    tables = {}
+    if state:
+        tables = {name: read_parquet(root, manifest, name) for name in STATE_TABLES}
+        for name in OPTIONAL_STATE_TABLES:  # read only when listed (older bundles lack them)
+            if f"state/{name}.parquet" in manifest["files"]:
+                tables[name] = read_parquet(root, manifest, name)
+        check_state(tables, where)
     return Bundle(
         model=model,
         thresholds=manifest["thresholds"],
         store=manifest["store"],
-        state=state,
+        state=tables,
         profile=profile,
         metrics=manifest.get("metrics", {}),
         fingerprint=manifest.get("training_data", {}),

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from fraudcli.features.state import MerchantState, UserState, prefix_sums
+from fraudcli.records.arrow_numpy import arrow_array, arrow_list, numbers
 from fraudcli.records.id_registry import IdRegistry
 from fraudcli.records.kernels import kernel
 
@@ -64,7 +65,7 @@ def _user_entries(users: dict[str, UserState]) -> pa.Table:
         cols["device_id"] += state.device
         cols["cum_amount"] += state.cum[1:]
     types = {"ts": pa.float64(), "amount": pa.float64(), "cum_amount": pa.float64()}
-    return pa.table({k: pa.array(v, types.get(k, pa.string())) for k, v in cols.items()})
+    return pa.table({k: arrow_list(v, types.get(k, pa.string())) for k, v in cols.items()})
 
 
 def _label_changes(merchants: dict[str, MerchantState]) -> pa.Table:
@@ -80,7 +81,7 @@ def _changes_table(rows) -> pa.Table:
     rows = list(rows)
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in LABEL_CHANGES_SCHEMA]
     return pa.table(
-        [pa.array(c, f.type) for c, f in zip(columns, LABEL_CHANGES_SCHEMA, strict=True)],
+        [arrow_list(list(c), f.type) for c, f in zip(columns, LABEL_CHANGES_SCHEMA, strict=True)],
         schema=LABEL_CHANGES_SCHEMA,
     )
 
@@ -97,7 +98,9 @@ def _last_table(rows) -> pa.Table:
     names = ["user_id", "prev_ts", "loc_lat", "loc_lon", "loc_ts"]
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     types = [pa.string()] + [pa.float64()] * 4
-    return pa.table([pa.array(c, t) for c, t in zip(columns, types, strict=True)], names=names)
+    return pa.table(
+        [arrow_list(list(c), t) for c, t in zip(columns, types, strict=True)], names=names
+    )
 
 
 def _merchant_entries(merchants: dict[str, MerchantState]) -> pa.Table:
@@ -108,9 +111,9 @@ def _merchant_entries(merchants: dict[str, MerchantState]) -> pa.Table:
         labels += [b - a for a, b in zip(state.cum_fraud, state.cum_fraud[1:], strict=False)]
     return pa.table(
         {
-            "merchant_id": pa.array(ids, pa.string()),
-            "ts": pa.array(ts, pa.float64()),
-            "is_fraud": pa.array(labels, pa.int8()),
+            "merchant_id": arrow_list(ids, pa.string()),
+            "ts": arrow_list(ts, pa.float64()),
+            "is_fraud": arrow_list(labels, pa.int8()),
         }
     )
 
@@ -281,6 +284,51 @@ class StoredState:
             ),
         }
 
+    def tables_with(self, users: dict, merchants: dict) -> dict[str, pa.Table]:
+        """The tables `snapshot_tables` gives of a store holding `users` and `merchants` (the
+        keys read, as they are now, and the keys new since) and this snapshot's keys not read:
+        the same rows in the same order (`everything`'s), those of the keys not read taken
+        from the stored tables as they are, no Python object per entry (a one-record run
+        with `--state` writes its state back in milliseconds, not a second). A
+        snapshot without `cum_amount` (the column path's, older ones) gets them as the store
+        makes them (`_summed`)."""
+        entries = self.entries if self.sums else _summed(self.entries, self.user_rows.values())
+        users_order = _order(self.user_order, users)
+        merchants_order = _order(self.merchant_order, merchants)
+        read_users = {k: users[k] for k in users_order if k in users}
+        read_merchants = {k: merchants[k] for k in merchants_order if k in merchants}
+        last = []
+        for key in users_order:
+            state = read_users.get(key)
+            if state is not None:
+                last.append((key, state.prev_ts, *(state.loc or (None, None, None))))
+            else:
+                prev, lat, lon, lts = self.last.get(key) or (None, None, None, None)
+                last.append((key, prev, *((lat, lon, lts) if lat is not None else (None,) * 3)))
+        changes = (
+            (key, *change)
+            for key in merchants_order
+            for change in (
+                (read_merchants[key].changes or ())
+                if key in read_merchants
+                else self.changes.get(key, ())
+            )
+        )
+        return {
+            "user_entries": _merged_rows(
+                entries, self.user_rows, _user_entries(read_users), read_users, users_order
+            ),
+            "user_last": _last_table(last),
+            "merchant_entries": _merged_rows(
+                self.merchant_entries,
+                self.merchant_rows,
+                _merchant_entries(read_merchants),
+                read_merchants,
+                merchants_order,
+            ),
+            "label_changes": _changes_table(changes),
+        }
+
     def everything(self, users: dict, merchants: dict) -> tuple[dict, dict]:
         """Every key's state, in the order a store restored at once and then updated would
         hold them: the snapshot's keys in `restore_store`'s order (read now if not yet), then
@@ -293,6 +341,66 @@ class StoredState:
         return ordered(self.user_order, users, self.user), ordered(
             self.merchant_order, merchants, self.merchant
         )
+
+
+def _order(stored: list[str], known: dict) -> list[str]:
+    """`everything`'s order of the keys: the snapshot's, then those new since."""
+    seen = set(stored)
+    return [*stored, *(key for key in known if key not in seen)]
+
+
+def _merged_rows(stored: pa.Table, spans: dict, read: pa.Table, states: dict, order: list):
+    """Each key's rows in `order`: those of a key in `states` (read: its rows lie in `read`,
+    keys in this order) from `read`, the others' from their span of `stored`."""
+    pieces: list[list[int]] = []  # [start, end) in the rows of `stored` then `read`
+    at = stored.num_rows
+    for key in order:
+        state = states.get(key)
+        if state is not None:
+            piece = [at, at + len(state.ts)]
+            at = piece[1]
+        else:
+            span = spans.get(key)
+            if span is None:
+                continue
+            piece = list(span)
+        if pieces and pieces[-1][1] == piece[0]:
+            pieces[-1][1] = piece[1]
+        elif piece[0] < piece[1]:
+            pieces.append(piece)
+    if pieces == [[0, stored.num_rows]]:
+        return stored
+    read = read.select(stored.column_names)
+    if not read.schema.equals(stored.schema):  # (a cast loads pyarrow.compute: only if needed)
+        read = read.cast(stored.schema)
+    both = pa.concat_tables([stored, read])
+    if not pieces:
+        return both.slice(0, 0)
+    rows = np.concatenate([np.arange(start, end, dtype=np.int64) for start, end in pieces])
+    return kernel("take", both, arrow_array(rows))  # (Table.take loads pyarrow.compute)
+
+
+def _summed(entries: pa.Table, spans) -> pa.Table:
+    """User entries without `cum_amount` as a store restored from them gives them back: the
+    rows of each key in `spans` with their running sum added one amount at a time from 0.0,
+    as `prefix_sums` adds them (the very same floats), and each amount the difference of two
+    sums. The keys' k-th rows are added together, the longest keys first."""
+    spans = np.array(list(spans), dtype=np.int64).reshape(-1, 2)
+    lengths = spans[:, 1] - spans[:, 0]
+    order = np.argsort(-lengths, kind="stable")
+    starts, lengths = spans[order, 0], lengths[order]
+    amount = numbers(entries["amount"])
+    sums, amounts = np.zeros(len(amount)), np.zeros(len(amount))
+    running = np.zeros(len(starts))
+    going = np.searchsorted(-lengths, -np.arange(lengths.max() if len(lengths) else 0), "left")
+    for step, k in enumerate(going.tolist()):  # the k keys longer than `step` rows
+        rows = starts[:k] + step
+        total = running[:k] + amount[rows]
+        amounts[rows] = total - running[:k]
+        sums[rows] = running[:k] = total
+    return entries.set_column(
+        entries.column_names.index("amount"), "amount", arrow_array(amounts)
+    ).append_column("cum_amount", arrow_array(sums))
 
 
 def _row_spans(keys: pa.ChunkedArray) -> dict:
@@ -375,4 +483,4 @@ def _spans_taken(table: pa.Table, spans) -> pa.Table:
     if not spans:
         return table.slice(0, 0)
     rows = np.concatenate([np.arange(start, end, dtype=np.int64) for start, end in spans])
-    return table.take(pa.array(rows, pa.int64()))
+    return kernel("take", table, arrow_array(rows))

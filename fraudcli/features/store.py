@@ -252,7 +252,12 @@ class InMemoryStore:
     def snapshot(self) -> dict[str, pa.Table]:
         from fraudcli.features.snapshot import snapshot_tables
 
-        return snapshot_tables(self)
+        if self._stored is None:
+            return snapshot_tables(self)
+        tables = self._stored.tables_with(self._users, self._merchants)  # (keys not read yet)
+        if self.ids is not None:
+            tables["transactions"] = self.ids.table()
+        return tables
 
     def column_tables(self) -> dict[str, pa.Table]:
         """The feature tables the column path continues from (`ColumnState.from_snapshot`):

@@ -120,7 +120,16 @@ def open_bundle(
     when asked for (`profile`). With `redis` the record path runs on the Redis state there
     (started from the bundle's the first time: `fraudcli.state.redis_state.open_store`, by
     `command`); a `state_path` that is a redis:// URL is read once, never written."""
-    bundle = load_bundle(model_dir or DEFAULT_MODEL_DIR, trust, profile=profile)
+    own_state = (  # a --state directory to continue from: the bundle's state is not read
+        redis is None
+        and state_path is not None
+        and not fresh_state
+        and not is_redis_url(state_path)
+        and is_state(state_path)
+    )
+    bundle = load_bundle(
+        model_dir or DEFAULT_MODEL_DIR, trust, profile=profile, state=not own_state
+    )
     if redis is not None:
         from fraudcli.state.redis_state import open_store
 
@@ -134,7 +143,7 @@ def open_bundle(
         from fraudcli.state.redis_state import read_tables
 
         state = read_tables(parse_redis_url(str(state_path)), StoreConfig(**bundle.store))
-    elif state_path is not None and not fresh_state and is_state(state_path):
+    elif own_state:
         state = read_state(state_path, StoreConfig(**bundle.store)).tables
     return OpenBundle(bundle, config, fresh_state=fresh_state, state=state)
 
