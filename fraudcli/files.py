@@ -25,6 +25,19 @@ from pathlib import Path
 from fraudcli.errors import UsageError
 
 
+def each_in_threads(function, items: list) -> list:
+    """`[function(item) for item in items]`, the items spread over a thread per core: for work
+    that releases the GIL (Arrow reading or writing Parquet, hashing); the first error raised
+    is raised here."""
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers <= 1:
+        return [function(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(function, items))
+
+
 def is_stream(path: str | Path | None) -> bool:
     """True for stdout ('-' or None), a FIFO or a device: written directly, no format needed."""
     if path is None or str(path) == "-":

@@ -39,7 +39,7 @@ from fraudcli.bundle.signing import SigningKey, Trust, active_trust, sign, verif
 from fraudcli.bundle.state_tables import check_state
 from fraudcli.errors import BundleError
 from fraudcli.features.spec import FEATURE_NAMES
-from fraudcli.files import Staged
+from fraudcli.files import Staged, each_in_threads
 
 SCHEMA_VERSION = 2  # 2: binned model, thresholds may be "off"
 DEFAULT_MODEL_DIR = Path("fraud-model")
@@ -180,11 +180,11 @@ def load_bundle(
     else:
         profile = {}
     tables = {}
-    if state:
-        tables = {name: read_parquet(root, manifest, name) for name in STATE_TABLES}
-        for name in OPTIONAL_STATE_TABLES:  # read only when listed (older bundles lack them)
-            if f"state/{name}.parquet" in manifest["files"]:
-                tables[name] = read_parquet(root, manifest, name)
+    if state:  # the optional tables read only when listed (older bundles lack them)
+        listed = [n for n in OPTIONAL_STATE_TABLES if f"state/{n}.parquet" in manifest["files"]]
+        names = [*STATE_TABLES, *listed]
+        read = each_in_threads(lambda name: read_parquet(root, manifest, name), names)
+        tables = dict(zip(names, read, strict=True))
         check_state(tables, where)
     return Bundle(
         model=model,

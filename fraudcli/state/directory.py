@@ -31,7 +31,7 @@ from fraudcli.bundle.read import parquet_table
 from fraudcli.errors import StateError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import StoreConfig
-from fraudcli.files import Staged, recover_directory
+from fraudcli.files import Staged, each_in_threads, recover_directory
 from fraudcli.records.kernels import kernel
 from fraudcli.state.signing import sign_manifest, verify_manifest
 
@@ -77,20 +77,24 @@ def read_state(path: str | Path, store: StoreConfig | None = None) -> State:
     if store is None:
         store = _store_of(manifest, root)
     _check_manifest(manifest, root, store)
-    tables = {}
-    for name, digest in manifest["files"].items():
-        try:
-            data = (root / name).read_bytes()
-        except OSError:
-            raise StateError(f"state {root} is missing {name} (corrupt)") from None
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise StateError(f"state {root}: {name} does not match its checksum (corrupt/edited)")
-        try:
-            tables[Path(name).stem] = parquet_table(data)
-        except pa.ArrowException as exc:
-            raise StateError(f"state {root}: {name} is not readable Parquet ({exc})") from None
+    names = list(manifest["files"])
+    read = each_in_threads(lambda name: _read_table(root, name, manifest["files"][name]), names)
+    tables = {Path(name).stem: table for name, table in zip(names, read, strict=True)}
     _check_tables(tables, root)
     return State(tables, manifest)
+
+
+def _read_table(root: Path, name: str, digest: str) -> pa.Table:
+    try:
+        data = (root / name).read_bytes()
+    except OSError:
+        raise StateError(f"state {root} is missing {name} (corrupt)") from None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise StateError(f"state {root}: {name} does not match its checksum (corrupt/edited)")
+    try:
+        return parquet_table(data)
+    except pa.ArrowException as exc:
+        raise StateError(f"state {root}: {name} is not readable Parquet ({exc})") from None
 
 
 def stage_state(
@@ -104,9 +108,11 @@ def stage_state(
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = Staged(target, directory=True)
     try:
-        files = {}
-        for name in sorted(tables):
-            files[f"{name}.parquet"] = _write_table(tables[name], staged.path / f"{name}.parquet")
+        names = sorted(tables)
+        digests = each_in_threads(
+            lambda name: _write_table(tables[name], staged.path / f"{name}.parquet"), names
+        )
+        files = {f"{name}.parquet": digest for name, digest in zip(names, digests, strict=True)}
         manifest = sign_manifest(_manifest(tables, store, files, checkpoint))
         text = json.dumps(manifest, indent=2, allow_nan=False) + "\n"
         _write_synced(staged.path / MANIFEST, text.encode())
