@@ -17,7 +17,7 @@ _EXPORTS = {
     "Second": "report",
     "check_slo": "report",
     "write_report": "report",
-    "load_records": "run",
+    "load_records": "inputs",
     "replay_file": "run",
 }
 __all__ = sorted(_EXPORTS)

@@ -56,6 +56,11 @@ class ReplayReport:
     per_second: tuple[Second, ...]
     faults: dict
     percentile_method: str = PERCENTILE_DEFINITION
+    # --workers N: records whose decision was lost (`decided` counts the others, degraded
+    # included), each worker's figures, and availability (fraudcli.replay.merged)
+    failed: int = 0
+    workers: tuple[dict, ...] = ()
+    availability: dict | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
