@@ -75,12 +75,10 @@ class Link:
             self.retried += len(chunk)
         return True
 
-    def tend(self) -> None:
-        """In idle time: when down and a probe is due, probe; on an answer, send the queue."""
-        if self.up:
-            return
-        now = time.perf_counter_ns()
-        if now < self._next_probe:
+    def tend(self, now: bool = False) -> None:
+        """In idle time: when down and a probe is due (or `now`), probe; on an answer, send
+        the queue."""
+        if self.up or not now and time.perf_counter_ns() < self._next_probe:
             return
         try:
             self.probe()

@@ -71,13 +71,16 @@ def merged_report(
             "degraded": report.degraded,
             "failed": failed,
             "availability": float(full.sum()) / total if total else 1.0,
-            "longest_gap_s": _longest_gap(merged.due[full]),
+            "longest_gap_s": _longest_gap(merged.due[full], merged.due),
             "lost_updates": lost_updates,
         },
     )
 
 
-def _longest_gap(due: np.ndarray) -> float | None:
+def _longest_gap(full: np.ndarray, due: np.ndarray) -> float | None:
+    """Seconds, by due time, between two records decided with features, or between the run's
+    first or last record and the nearest one (None: a run of one record)."""
     if len(due) < 2:
         return None
-    return float(np.diff(np.sort(due)).max()) / NS
+    bounds = np.array([due.min(), due.max()], dtype=np.int64)
+    return float(np.diff(np.sort(np.concatenate([full, bounds]))).max()) / NS

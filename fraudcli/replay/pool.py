@@ -133,6 +133,7 @@ class Pool:
 
     def _restart(self, slot: Slot) -> None:
         """The worker died: its records not reported go to a new one (retries: those due)."""
+        slot.process.join(timeout=5)  # its sentinel is ready: reaped at once
         code = slot.process.exitcode
         slot.errors.append(f"worker exited with code {code} (signal {-code})" if code and code < 0
                            else f"worker exited with code {code}")  # fmt: skip

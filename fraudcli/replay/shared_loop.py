@@ -88,8 +88,9 @@ class SharedLoop:
             if clock() - self._last_send > SEND_NS:
                 self._send()
                 self.stopped = self.stopping()
-        self.link.tend()
-        self.link.flush()
+        self.link.tend(now=True)  # a last chance for the updates still held
+        if self.link.up:
+            self.link.flush()
         self.link.finish()
         self._send()
 
