@@ -40,6 +40,7 @@ class Link:
         self.reconnects = 0
         self.retried = 0  # deferred updates sent once Redis came back
         self.lost = 0  # updates beyond the queue's bound
+        self.round_trips = 0
         self._backoff = BACKOFF_FIRST_NS
         self._next_probe = 0
 
@@ -48,6 +49,7 @@ class Link:
         updated with them; None when Redis is away (then nothing is known of this batch)."""
         if not self.up or not self.flush():
             return None
+        self.round_trips += -(-len(txns) // self.store.batch)
         try:
             return self.store.observe_many(txns, lookups)
         except StateUnavailable:
@@ -65,6 +67,7 @@ class Link:
         queue = self.queue
         while queue:
             chunk = [queue[i] for i in range(min(FLUSH_CHUNK, len(queue)))]
+            self.round_trips += 1
             try:
                 self.store.observe_many(chunk, False)
             except StateUnavailable:
@@ -106,4 +109,5 @@ class Link:
             "reconnects": self.reconnects,
             "retried_updates": self.retried,
             "lost_updates": self.lost,
+            "round_trips": self.round_trips,
         }

@@ -107,7 +107,7 @@ class SharedLoop:
             self.link.defer(txns)
             features = [[]] * len(txns)
             lookups = [False] * len(txns)
-        decisions = self._decisions(txns, features, lookups)
+        decisions = decisions_of(self.pipeline, txns, features, lookups)
         done = clock()
         res.due[i:end] = due
         res.latency[i:end] = done - t0 - due
@@ -120,24 +120,6 @@ class SharedLoop:
             ]
         res.code[i:end] = codes
         res.count = end
-
-    def _decisions(self, txns, features, lookups) -> list:
-        """Judged from the features where looked up, else from the rules (a duplicate: as
-        such); the judged ones together."""
-        looked = [i for i, look in enumerate(lookups) if look and features[i] is not None]
-        judged = iter(
-            judged_batch(self.pipeline, [txns[i] for i in looked], [features[i] for i in looked])
-        )
-        rules = self.pipeline.engine.decide_rules_only
-        out = []
-        for txn, f, look in zip(txns, features, lookups, strict=True):
-            if f is None:
-                out.append(DUPLICATE)
-            elif look:
-                out.append(next(judged) or DUPLICATE)
-            else:
-                out.append(rules(record_values(txn)))
-        return out
 
     def _idle(self, wake: int) -> None:
         """Send results when due, tend the link, check for a stop; then sleep until `wake`."""
@@ -157,3 +139,33 @@ class SharedLoop:
         if self.res.count > self.res.sent:
             counts = self.link.counts() | {"queued": len(self.link.queue)}
             self.send(self.res.unsent(), counts)
+
+
+def decisions_of(pipeline, txns, features, lookups) -> list:
+    """Judged from the features where looked up, else from the rules (a duplicate: as such);
+    the judged ones together."""
+    looked = [i for i, look in enumerate(lookups) if look and features[i] is not None]
+    judged = iter(judged_batch(pipeline, [txns[i] for i in looked], [features[i] for i in looked]))
+    rules = pipeline.engine.decide_rules_only
+    out = []
+    for txn, f, look in zip(txns, features, lookups, strict=True):
+        if f is None:
+            out.append(DUPLICATE)
+        elif look:
+            out.append(next(judged) or DUPLICATE)
+        else:
+            out.append(rules(record_values(txn)))
+    return out
+
+
+def warm(pipeline, txns) -> None:
+    """Judge some records once, from made-up features, before the clock starts: the first
+    judging of a batch loads code that a record on the clock would otherwise wait for. The
+    store is not touched."""
+    from fraudcli.features.spec import FEATURE_NAMES
+
+    txns = txns[:MAX_BATCH]
+    zeros = [0.0] * len(FEATURE_NAMES)
+    for size in (1, len(txns)):
+        decisions_of(pipeline, txns[:size], [zeros] * size, [True] * size)
+    decisions_of(pipeline, txns[:1], [[]], [False])

@@ -25,7 +25,7 @@ from fraudcli.replay.inputs import bundle_pipeline, load_records
 from fraudcli.replay.link import QUEUE_LIMIT, Link
 from fraudcli.replay.options import ReplayOptions
 from fraudcli.replay.schedule import loop_shift
-from fraudcli.replay.shared_loop import SharedLoop
+from fraudcli.replay.shared_loop import SharedLoop, warm
 from fraudcli.state.keeper import StateOptions
 
 NO_DEADLINE_TIMEOUT_S = 1.0  # a Redis call's time-out without --deadline-ms
@@ -76,6 +76,7 @@ def _work(plan: WorkerPlan, conn) -> None:
     _, records = load_records(plan.data, plan.config.columns, RejectSink(None), limit)
     feed = Feed(records, loop_shift([t.ts for t in records]))
     schedule = make_schedule(records, options)
+    warm(pipeline, records)
     with quiet_gc():  # collected and frozen before T0, not on the clock
         _run(plan, conn, pipeline, feed, schedule)
     conn.close()

@@ -155,6 +155,7 @@ def _worker_row(number: int, slot) -> dict:
         "reconnects": counts.get("reconnects", 0),
         "retried_updates": counts.get("retried_updates", 0),
         "lost_updates": counts.get("lost_updates", 0),
+        "round_trips": counts.get("round_trips", 0),
         "messages": slot.errors[-3:],
     }
 
