@@ -5,9 +5,11 @@ When a call fails (refused, reset, timed out: `StateUnavailable`), the link is d
 caller gives the batch rules-only decisions and `defer`s the records, whose updates wait in a
 bounded queue (beyond `limit`, each one is a lost update, counted). While down, nothing waits
 on Redis: a probe (PING on a new connection, with a short time-out) runs in the worker's idle
-time, with backoff (20 ms doubling to 0.5 s). Once it answers, the queue is sent first, in
-order (each update as the store's `observe(txn, lookup=False)`), then lookups resume, so a
-user's updates reach Redis in input order.
+time, with backoff (20 ms doubling to 0.5 s). Once it answers, the queue is sent, in order (each
+update as the store's `observe(txn, lookup=False)`), a chunk per batch or idle moment, so no
+record waits behind the whole queue: records keep their rules-only answers (and join the
+queue's end) until it is empty, then lookups resume. A user's updates reach Redis in input
+order.
 
 A failed call may have been applied in part, and a paused server runs what it had received
 when it resumes: a deferred update is then applied a second time, which the store's id rule
@@ -25,7 +27,7 @@ from fraudcli.records.schema import Txn
 
 BACKOFF_FIRST_NS = 20_000_000
 BACKOFF_MAX_NS = 500_000_000
-FLUSH_CHUNK = 256  # updates per round trip when the queue is sent
+FLUSH_CHUNK = 128  # updates per round trip when the queue is sent (about 10-20 ms here)
 QUEUE_LIMIT = 100_000  # updates kept while Redis is away (about 2 minutes at 1,000/s)
 
 
@@ -46,8 +48,11 @@ class Link:
 
     def observe(self, txns: Sequence[Txn], lookups: Sequence[bool]) -> list | None:
         """Each txn's features ([] where not looked up, None for a duplicate), the state
-        updated with them; None when Redis is away (then nothing is known of this batch)."""
-        if not self.up or not self.flush():
+        updated with them; None when Redis is away, or while the updates kept meanwhile are
+        still being sent (a chunk per call: the caller defers this batch behind them)."""
+        if self.up and self.queue:  # at least twice what joins it: the queue drains
+            self.flush(chunks=1 + 2 * len(txns) // FLUSH_CHUNK)
+        if not self.up or self.queue:
             return None
         self.round_trips += -(-len(txns) // self.store.batch)
         try:
@@ -62,12 +67,14 @@ class Link:
         self.queue.extend(txns[:room])
         self.lost += max(len(txns) - room, 0)
 
-    def flush(self) -> bool:
-        """Send the deferred updates, in order; False (and down) if Redis fails meanwhile."""
-        queue = self.queue
-        while queue:
+    def flush(self, chunks: int | None = None) -> bool:
+        """Send the deferred updates, in order (at most `chunks` round trips); False (and
+        down) if Redis fails meanwhile."""
+        queue, sent = self.queue, 0
+        while queue and (chunks is None or sent < chunks):
             chunk = [queue[i] for i in range(min(FLUSH_CHUNK, len(queue)))]
             self.round_trips += 1
+            sent += 1
             try:
                 self.store.observe_many(chunk, False)
             except StateUnavailable:
@@ -79,19 +86,19 @@ class Link:
         return True
 
     def tend(self, now: bool = False) -> None:
-        """In idle time: when down and a probe is due (or `now`), probe; on an answer, send
-        the queue."""
-        if self.up or not now and time.perf_counter_ns() < self._next_probe:
-            return
-        try:
-            self.probe()
-        except StateUnavailable:
-            self._backoff = min(self._backoff * 2, BACKOFF_MAX_NS)
-            self._next_probe = time.perf_counter_ns() + self._backoff
-            return
-        self.up, self._backoff = True, BACKOFF_FIRST_NS
-        self.reconnects += 1
-        self.flush()
+        """In idle time: when down and a probe is due (or `now`), probe; when up, send a
+        chunk of the deferred updates."""
+        if not self.up and (now or time.perf_counter_ns() >= self._next_probe):
+            try:
+                self.probe()
+            except StateUnavailable:
+                self._backoff = min(self._backoff * 2, BACKOFF_MAX_NS)
+                self._next_probe = time.perf_counter_ns() + self._backoff
+                return
+            self.up, self._backoff = True, BACKOFF_FIRST_NS
+            self.reconnects += 1
+        if self.up and self.queue:
+            self.flush(chunks=1)
 
     def finish(self) -> None:
         """At the end of the run: what is still queued is lost."""

@@ -6,7 +6,9 @@ from this process). Each sends its results every 0.1 s; when one dies (kill -9, 
 records not yet sent are given to a new worker, on the same schedule: those due before are
 retries, whose earlier attempt may have been applied in Redis (then the store's answer is a
 duplicate and the record counts as failed: its decision was lost with the worker). A worker
-is restarted at most `MAX_RESTARTS` times; after that its records left count as failed.
+is restarted at most `MAX_RESTARTS` times, after a pause that doubles each time (a worker
+cannot start while Redis is away); after that its records left count as failed. The parent
+never waits on one worker: the others go on sending while a new one starts.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from fraudcli.replay.latency import p99_ms
 from fraudcli.replay.schedule import NS, Schedule
 from fraudcli.replay.worker import WorkerPlan, worker_main
 
-MAX_RESTARTS = 3
+MAX_RESTARTS = 5
+RESTART_PAUSE_S = 0.25  # before the first restart of a worker; doubled each time, up to 2 s
 START_SECONDS = 120.0  # for a worker to load the bundle and the data
 START_MARGIN_NS = 50_000_000  # T0 this far after the last worker is ready
 STOP_SECONDS = 10.0  # for workers to finish after "stop" (Ctrl-C)
@@ -58,6 +61,8 @@ class Slot:
     conn: object = None
     pid: int | None = None
     done: bool = False
+    pending: tuple = ()  # (runs, retry flags) for the worker being restarted
+    respawn_at: float = 0.0  # monotonic seconds
 
 
 class Pool:
@@ -98,12 +103,20 @@ class Pool:
                 self.interrupted = True
                 stop_by = time.monotonic() + STOP_SECONDS
                 for slot in self.slots:
-                    if not slot.done:
+                    if not slot.done and slot.process is not None:
                         _send(slot.conn, ("stop",))
 
     def _step(self) -> None:
-        live = [s for s in self.slots if not s.done]
+        """Wait up to 0.1 s for messages and deaths; never blocks on one worker (a restart
+        is started here and given its records when it says it is ready)."""
+        for slot in self.slots:
+            if not slot.done and slot.process is None and time.monotonic() >= slot.respawn_at:
+                self._spawn(slot)
+        live = [s for s in self.slots if not s.done and s.process is not None]
         waits = [s.conn for s in live] + [s.process.sentinel for s in live]
+        if not waits:  # every share left is waiting for its restart
+            time.sleep(0.1)
+            return
         ready = set(wait(waits, timeout=0.1))
         for slot in live:
             if slot.conn in ready:
@@ -111,7 +124,7 @@ class Pool:
             if slot.process.sentinel in ready and not slot.done:
                 self._receive(slot)  # what it sent before it died
                 if not slot.done:
-                    self._restart(slot)
+                    self._died(slot)
 
     def _receive(self, slot: Slot) -> None:
         try:
@@ -123,6 +136,9 @@ class Pool:
                     self._recent.append(body[0]["latency"])
                     self._degraded += int(body[0]["degraded"].sum())
                     slot.latest = body[1]
+                elif kind == "ready":
+                    slot.pid = body[0]
+                    slot.conn.send(("go", self.t0, *slot.pending))
                 elif kind == "done":
                     slot.counts, slot.latest = _added(slot.counts, body[0]), {}
                     slot.done = True
@@ -131,8 +147,10 @@ class Pool:
         except (EOFError, OSError):
             pass
 
-    def _restart(self, slot: Slot) -> None:
-        """The worker died: its records not reported go to a new one (retries: those due)."""
+    def _died(self, slot: Slot) -> None:
+        """The worker died: its records not reported go to a new one (retries: those due),
+        started after a pause that doubles with each restart (a worker cannot start while
+        Redis is away); after MAX_RESTARTS, they count as failed."""
         slot.process.join(timeout=5)  # its sentinel is ready: reaped at once
         code = slot.process.exitcode
         slot.errors.append(f"worker exited with code {code} (signal {-code})" if code and code < 0
@@ -147,15 +165,14 @@ class Pool:
         if slot.restarts >= MAX_RESTARTS or len(left) == 0:
             slot.done = True
             return
-        slot.restarts += 1
         elapsed = time.monotonic_ns() - self.t0
         if self.schedule is None:
             retry = np.ones(len(left), dtype=np.bool_)
         else:
             retry = self.schedule.dues(left) <= elapsed
-        self._spawn(slot)
-        self._await_ready(slot)
-        slot.conn.send(("go", self.t0, left, retry))
+        slot.pending = (left, retry)
+        slot.respawn_at = time.monotonic() + min(RESTART_PAUSE_S * 2**slot.restarts, 2.0)
+        slot.restarts += 1
 
     def _spawn(self, slot: Slot) -> None:
         parent, child = self.ctx.Pipe()
@@ -165,6 +182,7 @@ class Pool:
         slot.process, slot.conn, slot.pid = process, parent, None
 
     def _await_ready(self, slot: Slot) -> None:
+        """At the start: every worker must start (an error here ends the run)."""
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if slot.conn.poll(0.05):
