@@ -4,7 +4,8 @@ this machine's cores. Figures are printed, never asserted.
 First the machine's pause check (bench.bench_replay.machine_noise: read the tails against
 it). Then, with a redis-server of the bench's own (Unix socket, persistence off), each run
 starting from an empty state (`fresh`): the shipped sample looped at 10,000/s for 30 s with
-1 and 2 workers (achieved rate, latency p50/p99/p99.9, round trips per record), and the
+1 and 2 workers (achieved rate, latency p50/p99/p99.9, round trips per record, the CPU a
+record costs in the workers and in Redis: what decides how far more workers go), and the
 highest rate whose p99 stays under 200 ms for 1 and 2 workers (5 s runs at rising rates).
 
     python -m bench replay_workers
@@ -24,7 +25,7 @@ SEARCH = (2_000.0, 3_000.0, 4_000.0, 5_000.0, 6_000.0, 8_000.0, 10_000.0, 12_000
 SEARCH_SECONDS = 5.0
 
 
-def _replay(url: str, model, workers: int, tps: float, seconds: float):
+def _replay(url: str, model, workers: int, tps: float, seconds: float, client=None):
     from fraudcli.config.load import load_config
     from fraudcli.replay.options import ReplayOptions
     from fraudcli.replay.workers import replay_workers
@@ -32,12 +33,17 @@ def _replay(url: str, model, workers: int, tps: float, seconds: float):
 
     options = ReplayOptions(tps=tps, duration=seconds, loop=True)
     state = StateOptions(url, fresh=True, overwrite=True)
-    return replay_workers(
+    report = replay_workers(
         None, options, config=load_config(), model_dir=model, state=state, workers=workers
     ).report
+    if client is not None:  # the server's CPU per script, over this run
+        stats = client.info("commandstats").get("cmdstat_evalsha", {})
+        client.config_resetstat()
+        return report, stats.get("usec_per_call", 0.0)
+    return report
 
 
-def _show(label: str, report) -> None:
+def _show(label: str, report, server_us: float) -> None:
     lat = report.latency
     trips = sum(w["round_trips"] for w in report.workers)
     common.figure(
@@ -47,6 +53,9 @@ def _show(label: str, report) -> None:
     common.figure(f"{label}: latency p50 / p99 / p99.9 (ms)",
                   f"{lat.p50:.2f} / {lat.p99:.2f} / {lat.p999:.2f}")  # fmt: skip
     common.figure(f"{label}: round trips per record", f"{trips / max(report.decided, 1):.3f}")
+    cpu = sum(w["cpu_s"] for w in report.workers) / max(report.decided, 1)
+    common.figure(f"{label}: CPU per record, workers / Redis (us)",
+                  f"{cpu * 1e6:.1f} / {server_us:.1f}")  # fmt: skip
     rates = ", ".join(f"{w['rate']:,.0f}/s" for w in report.workers)
     common.figure(f"{label}: per worker; degraded / failed",
                   f"{rates}; {report.degraded:,} / {report.failed:,}")  # fmt: skip
@@ -76,9 +85,13 @@ def run(seconds: float = SECONDS) -> None:
     machine_noise(10.0)
     model = common.trained_model()
     with RedisServer(binary) as server:
+        client = server.client()
+        client.config_resetstat()
         for workers in (1, 2):
-            report = _replay(server.unix_url, model, workers, TARGET_TPS, seconds)
-            _show(f"{workers} worker(s), 10,000/s for {seconds:g} s", report)
+            report, server_us = _replay(
+                server.unix_url, model, workers, TARGET_TPS, seconds, client
+            )
+            _show(f"{workers} worker(s), 10,000/s for {seconds:g} s", report, server_us)
         for workers in (1, 2):
             common.figure(f"{workers} worker(s): highest rate with p99 < {SLO_MS:g} ms",
                           _highest(server.unix_url, model, workers))  # fmt: skip

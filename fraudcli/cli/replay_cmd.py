@@ -172,7 +172,7 @@ def replay(
     # usage errors (exit 2) before the bundle is looked at
     options.with_defaults(sample=data is None).check()
     state_options = StateOptions(state, fresh_state, overwrite_state)
-    check_workers(workers, state_options)
+    check_workers(workers, state_options, options)
     cfg = load_config(config, map_)
     session = begin(
         ctx, cfg, model=model, signing_key=signing_key, expect=expect_bundle, redact=redact

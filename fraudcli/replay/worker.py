@@ -95,5 +95,6 @@ def _run(plan: WorkerPlan, conn, pipeline, feed, schedule) -> None:
     loop.batch_ns = int(options.batch_ms * 1e6)
     loop.send = lambda part, counts: conn.send(("part", part, counts))
     loop.stopping = conn.poll  # the parent's only message now is "stop"
+    cpu = time.process_time()
     loop.run(t0_monotonic - time.monotonic_ns() + time.perf_counter_ns())
-    conn.send(("done", link.counts()))
+    conn.send(("done", link.counts() | {"cpu_us": int((time.process_time() - cpu) * 1e6)}))

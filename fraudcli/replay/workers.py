@@ -56,10 +56,15 @@ class WorkersRun:
         return {self.feed(k).transaction_id: int(c) for k, c in enumerate(self.decisions)}
 
 
-def check_workers(workers: int | None, state: StateOptions) -> None:
-    """UsageError for --workers without a shared state, or out of range."""
+def check_workers(
+    workers: int | None, state: StateOptions, options: ReplayOptions | None = None
+) -> None:
+    """UsageError for --workers without a shared state, out of range, or with an injected
+    fault (the workers' faults are Redis's own)."""
     if workers is None or workers == 1 and state.redis is None:
         return
+    if options is not None and options.fault is not None:
+        raise UsageError("--inject-latency does not go with --workers (use --deadline-ms)")
     if not 1 <= workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}")
     if state.redis is None:
@@ -83,7 +88,7 @@ def replay_workers(
 ) -> WorkersRun:
     """Replay `data` (default: the shipped sample, looped) with `workers` processes on the
     Redis state of `state`; see the module's docstring."""
-    check_workers(workers, state)
+    check_workers(workers, state, options)
     options = options.with_defaults(sample=data is None)
     options.check()
     state.check()
@@ -156,6 +161,7 @@ def _worker_row(number: int, slot) -> dict:
         "retried_updates": counts.get("retried_updates", 0),
         "lost_updates": counts.get("lost_updates", 0),
         "round_trips": counts.get("round_trips", 0),
+        "cpu_s": counts.get("cpu_us", 0) / 1e6,  # the worker's own, on the clock
         "messages": slot.errors[-3:],
     }
 

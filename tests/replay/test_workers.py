@@ -48,6 +48,11 @@ def test_workers_without_a_shared_state_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(app, ["replay", "--workers", "2", "--state", str(tmp_path / "s")])
     assert result.exit_code == 2
     assert "--workers needs a state that processes share" in result.output
+    url = "redis://localhost:1/0"  # never reached: refused before
+    result = CliRunner().invoke(
+        app, ["replay", "--workers", "2", "--state", url, "--inject-latency", "5@0.1"]
+    )
+    assert result.exit_code == 2 and "--inject-latency does not go with --workers" in result.output
 
 
 def test_two_workers_decide_what_one_decides(world, model_dir, redis_server):
