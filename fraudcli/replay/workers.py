@@ -36,6 +36,7 @@ from fraudcli.replay.partition import worker_shares
 from fraudcli.replay.pool import Pool, Tick
 from fraudcli.replay.report import ReplayReport, RunFacts
 from fraudcli.replay.schedule import loop_shift
+from fraudcli.replay.shared_loop import FAILED
 from fraudcli.replay.worker import WorkerPlan
 from fraudcli.samples import SCORE, sample_path
 from fraudcli.state.keeper import StateOptions
@@ -108,10 +109,13 @@ def replay_workers(
     pool = Pool(plans, worker_shares([t.user_id for t in records], total, workers), schedule)
     pool.run(on_tick)
     merged = Merged([part for slot in pool.slots for part in slot.parts])
-    facts = _facts(options, read, sink, total, len(records), pool, schedule)
-    rows = [_worker_row(w, slot) for w, slot in enumerate(pool.slots)]
+    reached = int(merged.runs.max()) + 1 if pool.interrupted and len(merged.runs) else total
+    facts = _facts(options, read, sink, reached, len(records), pool, schedule)
+    rows = [_worker_row(w, slot, pool.interrupted) for w, slot in enumerate(pool.slots)]
     lost = sum(slot.counts.get("lost_updates", 0) for slot in pool.slots)
-    report = merged_report(merged, total, facts, rows, lost)
+    # Ctrl-C: the run's records are those the workers reached (the rest were never due)
+    held = len(merged.runs) if pool.interrupted else total
+    report = merged_report(merged, held, facts, rows, lost)
     feed = Feed(records, loop_shift([t.ts for t in records]))
     return WorkersRun(report, merged.decisions_by_run(total), feed)
 
@@ -145,16 +149,18 @@ def _facts(options, read, sink, total, n, pool, schedule) -> RunFacts:
     )
 
 
-def _worker_row(number: int, slot) -> dict:
-    answered = sum(int((part["code"] != -1).sum()) for part in slot.parts)
+def _worker_row(number: int, slot, interrupted: bool) -> dict:
+    reported = sum(len(part["runs"]) for part in slot.parts)
+    answered = sum(int((part["code"] != FAILED).sum()) for part in slot.parts)
     degraded = sum(int(part["degraded"].sum()) for part in slot.parts)
+    records = reported if interrupted else len(slot.runs)
     counts = slot.counts
     return {
         "worker": number,
-        "records": len(slot.runs),
+        "records": records,
         "answered": answered,
         "degraded": degraded,
-        "failed": len(slot.runs) - answered,
+        "failed": records - answered,
         "restarts": slot.restarts,
         "errors": len(slot.errors) + counts.get("store_failures", 0),
         "reconnects": counts.get("reconnects", 0),
