@@ -17,7 +17,8 @@ from fraudcli.config.load import load_config
 from fraudcli.replay.options import ReplayOptions
 from fraudcli.replay.partition import owner, worker_shares
 from fraudcli.replay.shared_loop import FAILED
-from fraudcli.replay.workers import replay_workers
+from fraudcli.replay.pool import Tick
+from fraudcli.replay.workers import live_stats, replay_workers
 from fraudcli.state.keeper import StateOptions
 
 
@@ -42,6 +43,17 @@ def test_a_user_belongs_to_one_worker_in_every_process():
     for share in shares:  # run k is input record k % 4: the same user, the same worker
         users = {("a", "b", "a", "c")[k % 4] for k in share.tolist()}
         assert all(owner(u, 2) == owner(next(iter(users)), 2) for u in users)
+
+
+def test_the_live_view_gets_a_rate_twice_a_second():
+    shown = []
+    on_tick = live_stats(shown.append)
+    for elapsed, decided in ((0.1, 100), (0.6, 600), (0.8, 800), (1.2, 1400)):
+        on_tick(Tick(elapsed, decided, degraded=3, p99_ms=1.5, pids=(11, 12)))
+    assert [(s.decided, round(s.rate), s.degraded) for s in shown] == [
+        (600, 1000, 3),
+        (1400, 1333, 3),
+    ]
 
 
 def test_workers_without_a_shared_state_is_a_usage_error(tmp_path):
