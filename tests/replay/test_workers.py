@@ -16,8 +16,8 @@ from fraudcli.cli.app import app
 from fraudcli.config.load import load_config
 from fraudcli.replay.options import ReplayOptions
 from fraudcli.replay.partition import owner, worker_shares
-from fraudcli.replay.shared_loop import FAILED
 from fraudcli.replay.pool import Tick
+from fraudcli.replay.shared_loop import FAILED
 from fraudcli.replay.workers import live_stats, replay_workers
 from fraudcli.state.keeper import StateOptions
 
