@@ -81,8 +81,33 @@ def format_target(report: ReplayReport) -> str:
     return "as fast as possible"
 
 
+def format_workers(report: ReplayReport) -> Table:
+    """--workers: each worker's share, and the run's accounting and availability."""
+    a = report.availability or {}
+    title = (
+        f"workers  records {a['records']:,} = decided {a['decided']:,} + degraded "
+        f"{a['degraded']:,} + failed {a['failed']:,}  availability {a['availability']:.4%}"
+        f"  longest gap {_seconds(a['longest_gap_s'])}  lost updates {a['lost_updates']:,}"
+    )
+    table = Table(title=title, title_justify="left", box=None)
+    names = ("records", "rate", "degraded", "failed", "restarts", "errors", "reconnects")
+    table.add_column("worker", justify="right")
+    for name in (*names, "retried_updates"):
+        table.add_column(name.replace("_", " "), justify="right")
+    for row in report.workers:
+        cells = [f"{row[name]:,.0f}" + ("/s" if name == "rate" else "") for name in names]
+        table.add_row(str(row["worker"]), *cells, f"{row['retried_updates']:,}")
+    return table
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f} s"
+
+
 def format_report(report: ReplayReport) -> Group:
     parts = [format_counts(report), format_latency(report.latency, report.service)]
+    if report.workers:
+        parts.append(format_workers(report))
     if report.per_second:
         p99s = [s.p99_ms for s in report.per_second]
         line = sparkline([math.nan if v is None else v for v in p99s])

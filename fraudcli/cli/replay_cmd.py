@@ -124,6 +124,15 @@ def replay(
     redact: RedactOpt = False,
     state: StatePathOpt = None,
     overwrite_state: OverwriteStateOpt = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Worker processes sharing a --state redis://... (records split by user_id).",
+        ),
+    ] = None,
 ) -> None:
     """Replay transactions on a clock through the scoring pipeline; report latency and rate.
 
@@ -135,7 +144,9 @@ def replay(
     replays the shipped sample (txns.jsonl) with --loop for 10 s unless told otherwise.
     --deadline-ms: a record not decided by then gets a rules-only (degraded) decision.
     Ctrl-C stops early and still reports. --state PATH continues from that feature state and
-    writes it back at the end (Ctrl-C and SIGTERM included).
+    writes it back at the end (Ctrl-C and SIGTERM included). --workers N (with a
+    --state redis://...): N processes, each deciding the records of its users on the same
+    schedule; one report over all of them (a killed worker is restarted; Redis away: rules).
 
     Example: fraud replay --tps 10000 --duration 30 --report replay.json --slo-p99-ms 200
     """
@@ -143,6 +154,7 @@ def replay(
     from fraudcli.cli.render_replay import live_view, print_report
     from fraudcli.replay.report import check_slo, run_counts
     from fraudcli.replay.run import replay_file
+    from fraudcli.replay.workers import check_workers
     from fraudcli.state.keeper import StateOptions
 
     options = ReplayOptions(
@@ -157,7 +169,10 @@ def replay(
         fault=inject_latency,  # a Fault: parsed by its callback
         seed=seed,
     )
-    options.check()  # a usage error (exit 2) before the bundle is looked at
+    # usage errors (exit 2) before the bundle is looked at
+    options.with_defaults(sample=data is None).check()
+    state_options = StateOptions(state, fresh_state, overwrite_state)
+    check_workers(workers, state_options, options)
     cfg = load_config(config, map_)
     session = begin(
         ctx, cfg, model=model, signing_key=signing_key, expect=expect_bundle, redact=redact
@@ -169,8 +184,9 @@ def replay(
             config=cfg,
             model_dir=model,
             rejects_path=rejects,
-            state=StateOptions(state, fresh_state, overwrite_state),
+            state=state_options,
             on_progress=on_progress,
+            workers=workers,
         )
     print_report(result)
     audit = session.finish(run_counts(result))

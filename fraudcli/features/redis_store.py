@@ -87,14 +87,21 @@ class RedisStore:
         values = (transaction_id, user_id, t, amount, merchant_id, country, device_id, lat, lon)
         return self._one(_OBSERVE, *values, label)
 
-    def observe_many(self, txns: Sequence[Txn], lookup: bool = True) -> list[list[float] | None]:
-        """`observe` of each txn, in order, `batch` of them per round trip (each atomic)."""
-        mode = _OBSERVE if lookup else _RULES_ONLY
+    def observe_many(
+        self, txns: Sequence[Txn], lookup: bool | Sequence[bool] = True
+    ) -> list[list[float] | None]:
+        """`observe` of each txn, in order, `batch` of them per round trip (each atomic);
+        `lookup` for all of them or one per txn (False: [] instead of features, as `observe`)."""
+        looks = [lookup] * len(txns) if isinstance(lookup, bool) else list(lookup)
+        modes = [_OBSERVE if look else _RULES_ONLY for look in looks]
         out: list[list[float] | None] = []
         for start in range(0, len(txns), self.batch):
             values = [_values(txn) for txn in txns[start : start + self.batch]]
-            replies = self._run([self._call(mode, *v) for v in values])
-            out += [self._answer(mode, v, reply) for v, reply in zip(values, replies, strict=True)]
+            mode = modes[start : start + self.batch]
+            replies = self._run([self._call(m, *v) for m, v in zip(mode, values, strict=True)])
+            out += [
+                self._answer(m, v, reply) for m, v, reply in zip(mode, values, replies, strict=True)
+            ]
         return out
 
     def lookup(self, txn: Txn) -> list[float]:

@@ -17,8 +17,10 @@ _EXPORTS = {
     "Second": "report",
     "check_slo": "report",
     "write_report": "report",
-    "load_records": "run",
+    "load_records": "inputs",
     "replay_file": "run",
+    "WorkersRun": "workers",
+    "replay_workers": "workers",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -56,6 +56,11 @@ class ReplayReport:
     per_second: tuple[Second, ...]
     faults: dict
     percentile_method: str = PERCENTILE_DEFINITION
+    # --workers N: records whose decision was lost (`decided` counts the others, degraded
+    # included), each worker's figures, and availability (fraudcli.replay.merged)
+    failed: int = 0
+    workers: tuple[dict, ...] = ()
+    availability: dict | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -149,7 +154,8 @@ def per_second(due: np.ndarray, latency: np.ndarray, degraded: np.ndarray) -> tu
 def run_counts(report: ReplayReport) -> dict:
     """The counts of a replay, for its audit trail."""
     names = ("read", "rejected", "decided", "degraded", "decisions", "reject_reasons")
-    return {name: getattr(report, name) for name in names}
+    counts = {name: getattr(report, name) for name in names}
+    return counts | ({"failed": report.failed} if report.workers else {})
 
 
 def check_slo(report: ReplayReport, slo_p99_ms: float | None) -> None:

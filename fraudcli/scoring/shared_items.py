@@ -31,12 +31,14 @@ def decide_items_shared(
     txns = [item for _, _, item in batch if isinstance(item, Txn)]
     with region():
         features = pipeline.store.observe_many(txns)
-    judged = _judged(pipeline, txns, features)
+    judged = judged_batch(pipeline, txns, features)
     answers = ((f, DUPLICATE if f is None else d) for f, d in zip(features, judged, strict=True))
     return gathered(batch, answers, rejects, summary, with_features, strict)
 
 
-def _judged(pipeline: Pipeline, txns: list[Txn], features: list) -> list:
+def judged_batch(pipeline: Pipeline, txns: list[Txn], features: list) -> list:
+    """The decision of each txn from its features (None: a duplicate, None again): together
+    from `JUDGE_MIN` records on, else one by one."""
     if len(txns) >= JUDGE_MIN:
         return pipeline.judge_many(txns, features)
     scorer, engine = pipeline.scorer, pipeline.engine

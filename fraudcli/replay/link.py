@@ -1,0 +1,120 @@
+"""A replay worker's link to the shared (Redis) store, through outages.
+
+While Redis answers, `observe` is the store's `observe_many` (one round trip for the batch).
+When a call fails (refused, reset, timed out: `StateUnavailable`), the link is down: the
+caller gives the batch rules-only decisions and `defer`s the records, whose updates wait in a
+bounded queue (beyond `limit`, each one is a lost update, counted). While down, nothing waits
+on Redis: a probe (PING on a new connection, with a short time-out) runs in the worker's idle
+time, with backoff (20 ms doubling to 0.5 s). Once it answers, the queue is sent, in order (each
+update as the store's `observe(txn, lookup=False)`), a chunk per batch or idle moment, so no
+record waits behind the whole queue: records keep their rules-only answers (and join the
+queue's end) until it is empty, then lookups resume. A user's updates reach Redis in input
+order.
+
+A failed call may have been applied in part, and a paused server runs what it had received
+when it resumes: a deferred update is then applied a second time, which the store's id rule
+makes a duplicate, never a double count (`redis_store.lua`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from fraudcli.errors import StateUnavailable
+from fraudcli.records.schema import Txn
+
+BACKOFF_FIRST_NS = 20_000_000
+BACKOFF_MAX_NS = 500_000_000
+FLUSH_CHUNK = 128  # updates per round trip when the queue is sent (about 10-20 ms here)
+QUEUE_LIMIT = 100_000  # updates kept while Redis is away (about 2 minutes at 1,000/s)
+
+
+class Link:
+    """`store`: a RedisStore; `probe()`: raises StateUnavailable unless Redis answers."""
+
+    def __init__(self, store, probe: Callable[[], None], limit: int = QUEUE_LIMIT) -> None:
+        self.store, self.probe, self.limit = store, probe, limit
+        self.up = True
+        self.queue: deque[Txn] = deque()
+        self.failures = 0  # calls that failed (each one starts an outage)
+        self.reconnects = 0
+        self.retried = 0  # deferred updates sent once Redis came back
+        self.lost = 0  # updates beyond the queue's bound
+        self.round_trips = 0
+        self._backoff = BACKOFF_FIRST_NS
+        self._next_probe = 0
+
+    def observe(self, txns: Sequence[Txn], lookups: Sequence[bool]) -> list | None:
+        """Each txn's features ([] where not looked up, None for a duplicate), the state
+        updated with them; None when Redis is away, or while the updates kept meanwhile are
+        still being sent (a chunk per call: the caller defers this batch behind them)."""
+        if self.up and self.queue:  # at least twice what joins it: the queue drains
+            self.flush(chunks=1 + 2 * len(txns) // FLUSH_CHUNK)
+        if not self.up or self.queue:
+            return None
+        self.round_trips += -(-len(txns) // self.store.batch)
+        try:
+            return self.store.observe_many(txns, lookups)
+        except StateUnavailable:
+            self._down()
+            return None
+
+    def defer(self, txns: Sequence[Txn]) -> None:
+        """Keep the updates of `txns` for when Redis is back (those beyond the bound: lost)."""
+        room = max(self.limit - len(self.queue), 0)
+        self.queue.extend(txns[:room])
+        self.lost += max(len(txns) - room, 0)
+
+    def flush(self, chunks: int | None = None) -> bool:
+        """Send the deferred updates, in order (at most `chunks` round trips); False (and
+        down) if Redis fails meanwhile."""
+        queue, sent = self.queue, 0
+        while queue and (chunks is None or sent < chunks):
+            chunk = [queue[i] for i in range(min(FLUSH_CHUNK, len(queue)))]
+            self.round_trips += 1
+            sent += 1
+            try:
+                self.store.observe_many(chunk, False)
+            except StateUnavailable:
+                self._down()
+                return False
+            for _ in chunk:
+                queue.popleft()
+            self.retried += len(chunk)
+        return True
+
+    def tend(self, now: bool = False) -> None:
+        """In idle time: when down and a probe is due (or `now`), probe; when up, send a
+        chunk of the deferred updates."""
+        if not self.up and (now or time.perf_counter_ns() >= self._next_probe):
+            try:
+                self.probe()
+            except StateUnavailable:
+                self._backoff = min(self._backoff * 2, BACKOFF_MAX_NS)
+                self._next_probe = time.perf_counter_ns() + self._backoff
+                return
+            self.up, self._backoff = True, BACKOFF_FIRST_NS
+            self.reconnects += 1
+        if self.up and self.queue:
+            self.flush(chunks=1)
+
+    def finish(self) -> None:
+        """At the end of the run: what is still queued is lost."""
+        self.lost += len(self.queue)
+        self.queue.clear()
+
+    def _down(self) -> None:
+        self.up = False
+        self.failures += 1
+        self._next_probe = time.perf_counter_ns() + self._backoff
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "store_failures": self.failures,
+            "reconnects": self.reconnects,
+            "retried_updates": self.retried,
+            "lost_updates": self.lost,
+            "round_trips": self.round_trips,
+        }
