@@ -21,6 +21,10 @@ from fraudcli.errors import FraudError, UsageError
 
 EXTRA = "pip install 'fraudcli[dask]'"
 PARTITION_ROWS = 1 << 20  # rows per input partition (whole Parquet row groups)
+# rows per step of the kernels on a shuffled partition (the column path's Parquet block): a
+# step's arrays are a few hundred bytes a row, so a partition by key (a hot merchant's whole)
+# costs its rows once, not that many times over
+SIDE_ROWS = 1 << 18
 QUIET = {"logging.distributed": "error", "distributed.admin.system-monitor.gil.enabled": False}
 
 
@@ -29,13 +33,15 @@ class DaskOptions:
     """`scheduler`: the address of a running scheduler (`tcp://host:8786`); None starts a
     LocalCluster of `workers` worker processes (default: the machine's cores) with
     `memory_limit` each (a size such as "3GB"; default: the machine's memory shared out).
-    `processes=False` makes the LocalCluster's workers threads of this process (tests)."""
+    `processes=False` makes the LocalCluster's workers threads of this process (tests).
+    `partition_rows`, `side_rows`: see PARTITION_ROWS, SIDE_ROWS (smaller in tests)."""
 
     scheduler: str | None = None
     workers: int | None = None
     memory_limit: str | None = None
     processes: bool = True
     partition_rows: int = PARTITION_ROWS
+    side_rows: int = SIDE_ROWS
 
 
 def require_dask() -> None:
@@ -94,19 +100,37 @@ def _local_cluster(options: DaskOptions) -> Iterator[Any]:
     from distributed import LocalCluster
 
     workers = options.workers or os.cpu_count() or 1
-    quiet = {"env": {"DASK_LOGGING__DISTRIBUTED": "error"}} if options.processes else {}
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=options.processes,
-        memory_limit=check_memory_limit(options.memory_limit) or "auto",
-        dashboard_address=":0",  # a free port: the scheduler serves HTTP even without one
-        **quiet,
-    )
+    with _quiet_workers():  # (for the cluster's life: a worker restarted after it too)
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=options.processes,
+            memory_limit=check_memory_limit(options.memory_limit) or "auto",
+            dashboard_address=":0",  # a free port: the scheduler serves HTTP even without one
+        )
+        try:
+            yield cluster
+        finally:
+            cluster.close()
+
+
+@contextmanager
+def _quiet_workers() -> Iterator[None]:
+    """Worker processes started meanwhile log distributed's errors only. A worker configures
+    its logging when it imports distributed, before it applies the `env` a LocalCluster
+    passes it, so the variable must be in the environment it is started with: without it
+    each worker writes distributed's warnings ("Unmanaged memory use is high ...", a few a
+    minute at a large run's peaks) on stderr."""
+    name = "DASK_LOGGING__DISTRIBUTED"
+    before = os.environ.get(name)
+    os.environ[name] = "error"
     try:
-        yield cluster
+        yield
     finally:
-        cluster.close()
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def dashboard_link(client: Any, local: bool) -> str | None:
