@@ -24,6 +24,7 @@ SUITES = (
     "replay",
     "drift",
     "redis_store",
+    "dask",
 )
 
 

@@ -74,8 +74,8 @@ class Sampler:
         for proc in tree:
             try:
                 rss = proc.memory_info().rss
-                if proc.pid not in self.peaks.what:
-                    self.peaks.what[proc.pid] = " ".join(proc.cmdline())[:120]
+                # read each time: a child seen between fork and exec shows its parent's
+                self.peaks.what[proc.pid] = " ".join(proc.cmdline())[:120]
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
             total += rss
