@@ -150,15 +150,18 @@ def _step(rows: pd.DataFrame, tables, config: StoreConfig, side: str, block_rows
     steps through a file's blocks); from a block they cannot do exactly on, record by record
     (`ColumnState.step_*` leaves the state untouched then)."""
     state = ColumnState.from_snapshot(tables, config)
-    done: list[np.ndarray] = []
-    for start in range(0, max(len(rows), 1), max(block_rows, 1)):
+    columns = USER if side == "users" else MERCHANT
+    # one array for the partition (a step's X is a view of 26 columns: not kept)
+    out = np.empty((len(rows), columns.stop - columns.start), dtype=np.float64)
+    for start in range(0, len(rows), max(block_rows, 1)):
         chunk = state.chunk(_columns(rows.iloc[start : start + block_rows]))
         X = state.step_users(chunk) if side == "users" else state.step_merchants(chunk)
         if X is None:
             rest, snapshot = _record_by_record(state, rows.iloc[start:], side)
-            return np.concatenate([*done, rest]), snapshot
-        done.append(X)
-    return np.concatenate(done), state.snapshot()
+            out[start:] = rest
+            return out, snapshot
+        out[start : start + len(X)] = X
+    return out, state.snapshot()
 
 
 def _columns(rows: pd.DataFrame) -> dict[str, pa.Array]:
