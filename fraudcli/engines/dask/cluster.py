@@ -21,10 +21,11 @@ from fraudcli.errors import FraudError, UsageError
 
 EXTRA = "pip install 'fraudcli[dask]'"
 PARTITION_ROWS = 1 << 20  # rows per input partition (whole Parquet row groups)
-# rows per step of the kernels on a shuffled partition (the column path's Parquet block): a
-# step's arrays are a few hundred bytes a row, so a partition by key (a hot merchant's whole)
-# costs its rows once, not that many times over
-SIDE_ROWS = 1 << 18
+# rows per step of the kernels on a shuffled partition: a step's arrays cost 400-800 bytes a
+# row, so a partition larger than this (a hot key's) is stepped through this many rows at a
+# time, in input order. A partition within it is one step, whose features are the embedded
+# run's to the bit; steps sum a key's windows in other pieces (the same to about 1e-10)
+SIDE_ROWS = 1 << 20
 QUIET = {"logging.distributed": "error", "distributed.admin.system-monitor.gil.enabled": False}
 
 
