@@ -27,6 +27,11 @@ PARTITION_ROWS = 1 << 20  # rows per input partition (whole Parquet row groups)
 # run's to the bit; steps sum a key's windows in other pieces (the same to about 1e-10)
 SIDE_ROWS = 1 << 20
 QUIET = {"logging.distributed": "error", "distributed.admin.system-monitor.gil.enabled": False}
+# The LocalCluster's workers do not pause at 80% of their memory: a worker paused by memory it
+# cannot spill (its imports and Arrow's pools are a few hundred MB) never resumes, and a run
+# whose workers are all paused waits for ever without a word. Unpaused, a worker that needs
+# more than its limit is restarted at 95% and the run fails, saying so (`_worker_deaths`).
+LOCAL = {"distributed.worker.memory.pause": False}
 
 
 @dataclass(frozen=True)
@@ -89,11 +94,42 @@ def connected(options: DaskOptions) -> Iterator[Any]:
                 raise FraudError(
                     f"cannot reach the Dask scheduler {options.scheduler}: {exc}"
                 ) from None
-            with client:
+            with client, _worker_deaths(options):
                 yield client
             return
-        with _local_cluster(options) as cluster, Client(cluster) as client:
+        with (
+            dask.config.set(LOCAL),
+            _local_cluster(options) as cluster,
+            Client(cluster) as client,
+            _worker_deaths(options),
+        ):
             yield client
+
+
+@contextmanager
+def _worker_deaths(options: DaskOptions) -> Iterator[None]:
+    """A task whose workers all died (Dask's KilledWorker) as a FraudError that says why it
+    most likely happened: the worker ran out of memory."""
+    from distributed import KilledWorker
+
+    try:
+        yield
+    except KilledWorker as exc:
+        if options.scheduler is not None:
+            each = "your cluster's limit"
+        else:
+            each = options.memory_limit or "the machine's memory shared out"
+        raise FraudError(
+            f"Dask workers died {exc.allowed_failures + 1} times running the same task "
+            f"({_task_name(exc.task)}), most likely out of memory (each worker: {each}): give "
+            "each worker more memory (--memory-limit, fewer --dask-workers); one user or "
+            "merchant with more rows than a worker can hold is not split (README, limitations)"
+        ) from None
+
+
+def _task_name(key: Any) -> str:
+    name = key[0] if isinstance(key, tuple) and key else key
+    return str(name).rsplit("-", 1)[0] if isinstance(name, str) else str(name)
 
 
 @contextmanager
