@@ -25,6 +25,7 @@ def _worker_settings(dask_worker) -> tuple[int, object]:
 
 def test_the_local_cluster_has_workers_of_the_size_asked_quiet_and_unpaused(monkeypatch):
     import dask
+    import distributed  # noqa: F401 - its config defaults first: `config.set` restores around them
 
     monkeypatch.delenv("DASK_LOGGING__DISTRIBUTED", raising=False)
     options = DaskOptions(workers=1, memory_limit="1GB")
