@@ -14,11 +14,14 @@ cut into FILES files, so the Dask engine has FILES partitions. Each figure is a 
 the dataset); `fraud train` fits a bundle of its own on the dataset.
 Memory is sampled every 0.1 s with psutil (`bench.rss`): a lower bound of the true peak.
 
-    python -m bench dask
-    python -m bench.bench_dask --data /work/big/big20m --commands features --workers 2 --repeats 1
+    python -m bench dask                    # about 10 minutes on 2 cores
+    python -m bench.bench_dask --data big/ --commands features --workers 2 --repeats 1
 
-The 20M-row figures in the README come from the second form (`--data` a dataset directory;
-then only `features` and `train` run, as `score` needs data after the bundle's state).
+`--data` runs on a dataset of your own (then only `features` and `train`: `score` needs data
+after the bundle's state). The README's 20M-row figures are not rerun here: they came from
+one run of `python -m bench.rss -- fraud features big/ --engine dask --dask-workers 2
+--memory-limit 3GB -o feats/` on `fraud simulate -n 2000000 --days 600` written ten times,
+for ten consecutive periods, into big/.
 """
 
 from __future__ import annotations
