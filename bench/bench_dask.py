@@ -14,7 +14,7 @@ cut into FILES files, so the Dask engine has FILES partitions. Each figure is a 
 the dataset); `fraud train` fits a bundle of its own on the dataset.
 Memory is sampled every 0.1 s with psutil (`bench.rss`): a lower bound of the true peak.
 
-    python -m bench dask                    # about 10 minutes on 2 cores
+    python -m bench dask                    # 4.5-11 minutes on 2 cores, by their load
     python -m bench.bench_dask --data big/ --commands features --workers 2 --repeats 1
 
 `--data` runs on a dataset of your own (then only `features` and `train`: `score` needs data
