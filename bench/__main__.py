@@ -25,6 +25,7 @@ SUITES = (
     "drift",
     "redis_store",
     "replay_workers",
+    "dask",
 )
 
 

@@ -33,10 +33,15 @@ def dask_cluster():
 
 @pytest.fixture
 def dask_options(dask_cluster):
-    """Options that send a run to the test cluster, in partitions of `partition_rows`."""
-    from fraudcli.engines.dask.cluster import DaskOptions
+    """Options that send a run to the test cluster, in partitions of `partition_rows`, the
+    kernels stepping through `side_rows` rows of a shuffled partition at a time."""
+    from fraudcli.engines.dask.cluster import SIDE_ROWS, DaskOptions
 
-    def options(partition_rows: int = 1 << 20) -> DaskOptions:
-        return DaskOptions(scheduler=dask_cluster.scheduler_address, partition_rows=partition_rows)
+    def options(partition_rows: int = 1 << 20, side_rows: int = SIDE_ROWS) -> DaskOptions:
+        return DaskOptions(
+            scheduler=dask_cluster.scheduler_address,
+            partition_rows=partition_rows,
+            side_rows=side_rows,
+        )
 
     return options

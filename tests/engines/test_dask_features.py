@@ -126,12 +126,16 @@ def store_settings(root: Path, dedupe_days: float | None, lateness_days: float) 
     st.lists(st.integers(0, 60), max_size=2),
     st.sampled_from([None, 0.5, 3.0, 12.0]),
     st.sampled_from([1.0, 3.0]),
+    st.integers(1, 25),
 )
 def test_equal_to_the_embedded_run_on_streams_cut_anywhere(
-    dask_options, records, late, cuts, group_rows, partition_rows, repeat, bad, dedupe, lateness
-):
+    dask_options, records, late, cuts, group_rows, partition_rows, repeat, bad, dedupe, lateness,
+    side_rows,
+):  # fmt: skip
     """Ids repeated near and far, beyond the dedupe window too; rows late by up to 2 days
-    (within and beyond the lateness): every row, feature and reject as the embedded run's."""
+    (within and beyond the lateness); the kernels stepping through any number of a shuffled
+    partition's rows at a time (record by record from a step they cannot do): every row,
+    feature and reject as the embedded run's."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         txns = build(records, T0, late=late)
@@ -140,7 +144,7 @@ def test_equal_to_the_embedded_run_on_streams_cut_anywhere(
         want_summary, want = embedded(root, config=config)
         summary, stats = features_dataset(
             data, root / "out", columns=ColumnMap(), store=load_config(config).store,
-            options=dask_options(partition_rows), rejects_dir=root / "rejects",
+            options=dask_options(partition_rows, side_rows), rejects_dir=root / "rejects",
         )  # fmt: skip
         assert_tables_equal(dataset_table(root / "out"), want)
         assert (summary.read, summary.written, summary.rejected) == (
@@ -156,8 +160,8 @@ def test_equal_to_the_embedded_run_on_streams_cut_anywhere(
 
 
 def test_a_hot_merchant_lands_whole_in_one_partition_and_stays_exact(dask_options, tmp_path):
-    """One merchant has 80% of the rows: its partition holds all of them, and the features
-    are still the embedded run's."""
+    """One merchant has 80% of the rows: its partition holds all of them, the kernels step
+    through it 300 rows at a time, and the features are still the embedded run's."""
     rng = np.random.default_rng(5)
     n = 3000
     ts = T0 + np.cumsum(rng.integers(0, 400, n)).astype(np.float64)
@@ -176,7 +180,7 @@ def test_a_hot_merchant_lands_whole_in_one_partition_and_stays_exact(dask_option
     _, want = embedded(tmp_path)
     summary, stats = features_dataset(
         data, tmp_path / "out", columns=ColumnMap(), store=StoreConfig(),
-        options=dask_options(500),
+        options=dask_options(500, side_rows=300),
     )  # fmt: skip
     assert_tables_equal(dataset_table(tmp_path / "out"), want)
     hot = int((merchant == "hot").sum())

@@ -54,7 +54,9 @@ def features_dataset(
         check_dataset_target(rejects_dir, "--rejects")
     progress = progress or Progress()
     started = time.perf_counter()
-    parts = tuple(plan(data, options.partition_rows))
+    run = Run(tuple(plan(data, options.partition_rows)), columns, store,
+              side_rows=options.side_rows)  # fmt: skip
+    parts = run.parts
     out, rejects = DatasetOut(output), RejectParts(rejects_dir)
     try:
         with connected(options) as client:
@@ -62,8 +64,7 @@ def features_dataset(
                 len(parts), n_workers(client), dashboard_link(client, options.scheduler is None)
             )
             progress.plan(len(parts), stats.dashboard)
-            done, stats = _computed(client, Run(parts, columns, store), str(out.path), stats,
-                                    progress)  # fmt: skip
+            done, stats = _computed(client, run, str(out.path), stats, progress)
         summary = summarise(done, rejects, started, strict)
         out.commit()
     except BaseException:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from fraudcli.engines.dask.cluster import SIDE_ROWS
 from fraudcli.engines.dask.duplicates import candidates, first_maxima, repeated, windowed
 from fraudcli.engines.dask.partition import empty_keys, keys_frame
 from fraudcli.engines.dask.plan import InputPart, divisions
@@ -54,6 +55,7 @@ class Run:
     columns: ColumnMap
     config: StoreConfig
     need_labels: bool = False
+    side_rows: int = SIDE_ROWS  # rows per step of the kernels on a shuffled partition
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,11 @@ def feature_graph(run: Run, stored: dict[str, pa.Table] | None, keep_state: bool
     merchants, n_merchants = _with_stored(with_merchant, stored_merchants(stored), n)
     config = run.config
     user_sides = [
-        delayed(user_side)(p, dups, config, keep_state, n_users)
+        delayed(user_side)(p, dups, config, keep_state, n_users, run.side_rows)
         for p in users.shuffle(on="user_id", npartitions=n).to_delayed()
     ]
     merchant_sides = [
-        delayed(merchant_side)(p, dups, config, keep_state, n_merchants)
+        delayed(merchant_side)(p, dups, config, keep_state, n_merchants, run.side_rows)
         for p in merchants.shuffle(on="merchant_id", npartitions=n).to_delayed()
     ]
     return Graph(

@@ -100,7 +100,8 @@ def score_dataset(
         check_dataset_target(rejects_dir, "--rejects")
     progress = progress or Progress()
     started = time.perf_counter()
-    run = Run(tuple(plan(data, options.partition_rows)), deciding.config.columns, store)
+    run = Run(tuple(plan(data, options.partition_rows)), deciding.config.columns, store,
+              side_rows=options.side_rows)  # fmt: skip
     out, rejects = DatasetOut(output), RejectParts(rejects_dir)
     try:
         with connected(options) as client:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from fraudcli.engines.dask.cluster import SIDE_ROWS
 from fraudcli.engines.dask.partition import STRING, arrow_columns
 from fraudcli.features.batch import MERCHANT, USER
 from fraudcli.features.continued import ColumnState
@@ -51,10 +52,16 @@ class Side:
 
 
 def user_side(
-    frame: pd.DataFrame, dups: np.ndarray, config: StoreConfig, keep: bool, n_stored: int = 0
+    frame: pd.DataFrame,
+    dups: np.ndarray,
+    config: StoreConfig,
+    keep: bool,
+    n_stored: int = 0,
+    block_rows: int = SIDE_ROWS,
 ) -> Side:
     """The user side of a partition by user; `keep`: return the state it leaves too;
-    `n_stored`: rows in the stored user tables (entries and last) of the whole run."""
+    `n_stored`: rows in the stored user tables (entries and last) of the whole run;
+    `block_rows`: rows per step of the kernels."""
     rows, stored = _split(frame, dups)
     tables = ColumnState(config).snapshot()
     if stored is not None:
@@ -66,7 +73,7 @@ def user_side(
             )
         )
         tables["user_last"] = _user_last(last)
-    X, state = _step(rows, tables, config, "users")
+    X, state = _step(rows, tables, config, "users", block_rows)
     entries = state["user_entries"]
     if "cum_amount" in entries.column_names:  # (the one-record store's: as the column path's)
         state["user_entries"] = entries.drop_columns(["cum_amount"])
@@ -74,7 +81,12 @@ def user_side(
 
 
 def merchant_side(
-    frame: pd.DataFrame, dups: np.ndarray, config: StoreConfig, keep: bool, n_stored: int = 0
+    frame: pd.DataFrame,
+    dups: np.ndarray,
+    config: StoreConfig,
+    keep: bool,
+    n_stored: int = 0,
+    block_rows: int = SIDE_ROWS,
 ) -> Side:
     """The merchant side of a partition by merchant (rows with a merchant only)."""
     rows, stored = _split(frame, dups)
@@ -89,7 +101,7 @@ def merchant_side(
             }
         )
         tables["label_changes"] = _label_changes(stored[stored["kind"] == CHANGE])
-    X, state = _step(rows, tables, config, "merchants")
+    X, state = _step(rows, tables, config, "merchants", block_rows)
     return _side(rows, X, MERCHANT_NAMES, "merchant_id", state if keep else None, stored, n_stored)
 
 
@@ -132,19 +144,33 @@ def _user_last(last: pd.DataFrame) -> pa.Table:
     )
 
 
-def _step(rows: pd.DataFrame, tables, config: StoreConfig, side: str):
-    """The side's features of `rows` from the stored `tables`, and the state after them."""
+def _step(rows: pd.DataFrame, tables, config: StoreConfig, side: str, block_rows: int):
+    """The side's features of `rows` from the stored `tables`, and the state after them: the
+    kernels step through `block_rows` rows at a time (in input order, as the column path
+    steps through a file's blocks); from a block they cannot do exactly on, record by record
+    (`ColumnState.step_*` leaves the state untouched then)."""
     state = ColumnState.from_snapshot(tables, config)
+    columns = USER if side == "users" else MERCHANT
+    # one array for the partition (a step's X is a view of 26 columns: not kept)
+    out = np.empty((len(rows), columns.stop - columns.start), dtype=np.float64)
+    for start in range(0, len(rows), max(block_rows, 1)):
+        chunk = state.chunk(_columns(rows.iloc[start : start + block_rows]))
+        X = state.step_users(chunk) if side == "users" else state.step_merchants(chunk)
+        if X is None:
+            rest, snapshot = _record_by_record(state, rows.iloc[start:], side)
+            out[start:] = rest
+            return out, snapshot
+        out[start : start + len(X)] = X
+    return out, state.snapshot()
+
+
+def _columns(rows: pd.DataFrame) -> dict[str, pa.Array]:
     data = {name: pa.array(rows[name]) for name in _STRINGS if name in rows.columns}
     data |= {name: pa.array(rows[name].to_numpy()) for name in ("ts", "amount", "lat", "lon")
              if name in rows.columns}  # fmt: skip
     if "label" in rows.columns:
         data["is_fraud"] = pa.array(rows["label"].to_numpy())
-    chunk = state.chunk(data)
-    X = state.step_users(chunk) if side == "users" else state.step_merchants(chunk)
-    if X is not None:
-        return X, state.snapshot()
-    return _record_by_record(state, rows, side)
+    return data
 
 
 def _record_by_record(state: ColumnState, rows: pd.DataFrame, side: str):

@@ -85,7 +85,8 @@ def train_dataset(
         check_dataset_target(rejects_dir, "--rejects")
     progress, stage = progress or Progress(), on_stage or (lambda _text: None)
     started = time.perf_counter()
-    run = Run(tuple(plan(data, options.partition_rows)), columns, store, need_labels=True)
+    run = Run(tuple(plan(data, options.partition_rows)), columns, store, need_labels=True,
+              side_rows=options.side_rows)  # fmt: skip
     rejects = RejectParts(rejects_dir)
     try:
         with connected(options) as client:
