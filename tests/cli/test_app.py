@@ -104,3 +104,29 @@ def test_the_cycle_collector_is_off_for_the_start_only(monkeypatch):
         gc.unfreeze()
         gc.enable()
     assert seen == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "threads"),
+    [
+        (["score", "x"], {}, "1"),
+        (["train"], {}, None),
+        (["score", "x"], {"OPENBLAS_NUM_THREADS": "4"}, "4"),
+    ],
+)
+def test_openblas_runs_on_one_thread_but_for_train_unless_told(args, environ, threads):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "import fraudcli.cli\n"
+        "fraudcli.cli.main = lambda: print(os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+        f"sys.argv = ['fraud', *{args!r}]\n"
+        "from fraudcli.entry import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"} | environ
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.stdout.strip() == str(threads)
