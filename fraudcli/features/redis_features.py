@@ -8,12 +8,11 @@ made. And how the script stores a value (`encoded`): "" for none, else "=" and i
 from __future__ import annotations
 
 from bisect import bisect_right
-from math import asin, cos, sin, sqrt
 
-from fraudcli.features.spec import DAY, LONGEST_WINDOW, MAX_GAP_HOURS, NEW_WINDOW
-from fraudcli.features.store import EARTH_KM, RADIANS_PER_DEGREE, first_row, time_features
+from fraudcli.features.spec import DAY, LONGEST_WINDOW, NEW_WINDOW
+from fraudcli.features.store import first_row, time_features, travel
 
-_WEEK, _MINUTE_HOURS = 7 * DAY, 1.0 / 60.0
+_WEEK = 7 * DAY
 
 
 def features_of(
@@ -59,21 +58,9 @@ def _user(reply: list, t, amount, merchant, country, device, lat, lon, lateness)
     s30, s7, s24 = sum(amounts[lo:]), sum(amounts[lo_7d:]), sum(amounts[lo_24h:])
     n1, n24, n7, n30 = n30 - lo_1h, n30 - lo_24h, n30 - lo_7d, n30 - lo
     mean30 = s30 / n30 if n30 else 0.0
-    gap = MAX_GAP_HOURS
-    if reply[3] is not None:
-        gap = (t - float(reply[3])) / 3600.0
-        gap = 0.0 if 0.0 > gap else MAX_GAP_HOURS if MAX_GAP_HOURS < gap else gap
-    distance = speed = 0.0
-    if reply[4] is not None and lat is not None:
-        loc = (float(reply[4]), float(reply[5]), float(reply[6]))
-        p1, p2 = loc[0] * RADIANS_PER_DEGREE, lat * RADIANS_PER_DEGREE  # as `user_row`
-        a = (
-            sin((p2 - p1) / 2) ** 2
-            + cos(p1) * cos(p2) * sin((lon - loc[1]) * RADIANS_PER_DEGREE / 2) ** 2
-        )
-        distance = 2.0 * EARTH_KM * asin(min(1.0, sqrt(a)))
-        hours = abs(t - loc[2]) / 3600.0
-        speed = distance / (_MINUTE_HOURS if _MINUTE_HOURS > hours else hours)
+    prev = None if reply[3] is None else float(reply[3])
+    loc = None if reply[4] is None else (float(reply[4]), float(reply[5]), float(reply[6]))
+    gap, distance, speed = travel(t, prev, loc, lat, lon)
     return (
         float(n1),
         float(n24),

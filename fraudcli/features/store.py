@@ -337,8 +337,8 @@ def user_row(
 ) -> tuple:
     """`user_features` of a record given as its values. Clipping is spelled as conditionals
     making the very comparisons `min` and `max` make (same results, NaN included), without
-    their calls; the novelty and the distance are written out here rather than called (one
-    record at a time, a call costs as much as the arithmetic).
+    their calls; the novelty is written out here rather than called (one record at a time, a
+    call costs as much as the arithmetic).
 
     A record more than `lateness` behind the user's newest entry N sees only the entries after
     N - (30 days + lateness) (`spec`: what expiry may have removed, whether it has or not)."""
@@ -356,21 +356,7 @@ def user_row(
     n24, n7, n30 = hi - lo_24h, hi - lo_7d, hi - lo_30d
     top = cum[hi]
     mean30 = (top - cum[lo_30d]) / n30 if n30 else 0.0
-    gap = MAX_GAP_HOURS
-    if user.prev_ts is not None:
-        gap = (t - user.prev_ts) / 3600.0
-        gap = 0.0 if 0.0 > gap else MAX_GAP_HOURS if MAX_GAP_HOURS < gap else gap
-    distance = speed = 0.0
-    loc = user.loc
-    if loc is not None and lat is not None:
-        p1, p2 = loc[0] * RADIANS_PER_DEGREE, lat * RADIANS_PER_DEGREE  # haversine_km
-        a = (
-            sin((p2 - p1) / 2) ** 2
-            + cos(p1) * cos(p2) * sin((lon - loc[1]) * RADIANS_PER_DEGREE / 2) ** 2
-        )
-        distance = 2.0 * EARTH_KM * asin(min(1.0, sqrt(a)))
-        hours = abs(t - loc[2]) / 3600.0
-        speed = distance / (_MINUTE_HOURS if _MINUTE_HOURS > hours else hours)
+    gap, distance, speed = travel(t, user.prev_ts, user.loc, lat, lon)
     if hi == n:  # every entry is at or before t: newest-seen answers novelty
         since = t - NEW_WINDOW
         seen_m, seen_c, seen_d = user.last_seen
@@ -397,6 +383,28 @@ def user_row(
         new_c,
         new_d,
     )
+
+
+def travel(t: float, prev_ts, loc, lat, lon) -> tuple[float, float, float]:
+    """hours_since_user_prev (clipped to [0, MAX_GAP_HOURS]), distance_from_prev_km and
+    speed_from_prev_kmh of a record at `t`, (`lat`, `lon`), after the user's previous record
+    at `prev_ts` and previous located one `loc` = (lat, lon, ts): for every backend. Clipping
+    is spelled as conditionals making the very comparisons `min` and `max` make, and the
+    distance is `haversine_km` written out (one record at a time, a call costs as much)."""
+    gap = MAX_GAP_HOURS
+    if prev_ts is not None:
+        gap = (t - prev_ts) / 3600.0
+        gap = 0.0 if 0.0 > gap else MAX_GAP_HOURS if MAX_GAP_HOURS < gap else gap
+    if loc is None or lat is None:
+        return gap, 0.0, 0.0
+    p1, p2 = loc[0] * RADIANS_PER_DEGREE, lat * RADIANS_PER_DEGREE
+    a = (
+        sin((p2 - p1) / 2) ** 2
+        + cos(p1) * cos(p2) * sin((lon - loc[1]) * RADIANS_PER_DEGREE / 2) ** 2
+    )
+    distance = 2.0 * EARTH_KM * asin(min(1.0, sqrt(a)))
+    hours = abs(t - loc[2]) / 3600.0
+    return gap, distance, distance / (_MINUTE_HOURS if _MINUTE_HOURS > hours else hours)
 
 
 def first_for_user(txn: Txn) -> tuple[float, ...]:
