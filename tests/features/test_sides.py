@@ -14,7 +14,7 @@ from fraudcli.features.batch import MERCHANT, USER
 from fraudcli.features.continued import ColumnState
 from fraudcli.features.spec import DAY
 from fraudcli.features.store import StoreConfig
-from tests.helpers import DELAY, T0, build, gaps, one_record
+from tests.helpers import DELAY, T0, build, chunk_data, gaps, one_record
 
 record = st.tuples(
     gaps,
@@ -27,23 +27,6 @@ record = st.tuples(
     st.sampled_from([None, (48.85, 2.35), (40.71, -74.0)]),
     st.floats(-3 * DAY, 0),
 )
-
-
-def columns_of(txns) -> dict[str, pa.Array]:
-    def column(name, kind):
-        return pa.array([getattr(t, name) for t in txns], kind)
-
-    return {
-        "ts": column("ts", pa.float64()),
-        "amount": column("amount", pa.float64()),
-        "is_fraud": column("is_fraud", pa.int8()),
-        "lat": column("lat", pa.float64()),
-        "lon": column("lon", pa.float64()),
-        "user_id": column("user_id", pa.string()),
-        "merchant_id": column("merchant_id", pa.string()),
-        "country": column("country", pa.string()),
-        "device_id": column("device_id", pa.string()),
-    }
 
 
 def only(tables: dict[str, pa.Table], name: str, column: str, keys: set) -> pa.Table:
@@ -68,7 +51,7 @@ def side_by_side(stored, rest, key, group_of, config):
         else:
             mine["merchant_entries"] = only(stored, "merchant_entries", "merchant_id", keys)
         state = ColumnState.from_snapshot(mine, config)
-        chunk = state.chunk(columns_of([rest[i] for i in rows]))
+        chunk = state.chunk(chunk_data([rest[i] for i in rows]))
         got = state.step_users(chunk) if key == "user_id" else state.step_merchants(chunk)
         assert got is not None
         out[rows] = got
@@ -138,11 +121,11 @@ def test_one_side_moves_only_its_own_state():
     config = StoreConfig(lateness=60.0)
     stream = build([(60.0, "u1", 5.0, "m1", "US", "d1", 1, None, 0.0)] * 4)
     users, merchants = ColumnState(config), ColumnState(config)
-    assert users.step_users(users.chunk(columns_of(stream))).shape == (4, 14)
-    assert merchants.step_merchants(merchants.chunk(columns_of(stream))).shape == (4, 6)
+    assert users.step_users(users.chunk(chunk_data(stream))).shape == (4, 14)
+    assert merchants.step_merchants(merchants.chunk(chunk_data(stream))).shape == (4, 6)
     assert len(users.u_ts) == 4 and len(users.m_ts) == 0
     assert len(merchants.m_ts) == 4 and len(merchants.u_ts) == 0
     # late by more than the lateness (a row late by less is taken: `late_rows`)
     backwards = build([(0.0, "u1", 5.0, "m1", "US", "d1", 1, None, 0.0)])
-    assert users.step_users(users.chunk(columns_of(backwards))) is None
-    assert merchants.step_merchants(merchants.chunk(columns_of(backwards))) is None
+    assert users.step_users(users.chunk(chunk_data(backwards))) is None
+    assert merchants.step_merchants(merchants.chunk(chunk_data(backwards))) is None
