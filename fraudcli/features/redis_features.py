@@ -7,19 +7,22 @@ made. And how the script stores a value (`encoded`): "" for none, else "=" and i
 
 from __future__ import annotations
 
+import sys
+from array import array
 from bisect import bisect_right
 
 from fraudcli.features.spec import DAY, LONGEST_WINDOW, NEW_WINDOW
 from fraudcli.features.store import first_row, time_features, travel
 
 _WEEK = 7 * DAY
+_SWAPPED = sys.byteorder != "little"  # (the script packs little-endian doubles)
 
 
 def features_of(
     reply: list, t, amount, merchant, country, device, lat, lon, lateness: float
 ) -> list[float]:
-    """The features from the script's reply, with `InMemoryStore`'s arithmetic (`user_row`,
-    `merchant_features`) on the values, entries and counts it returns."""
+    """The features from the script's reply (bytes), with `InMemoryStore`'s arithmetic
+    (`user_row`, `merchant_features`) on the values, entries and counts it returns."""
     if reply[1]:
         user = _user(reply, t, amount, merchant, country, device, lat, lon, lateness)
     else:
@@ -38,29 +41,38 @@ def features_of(
 
 
 def _user(reply: list, t, amount, merchant, country, device, lat, lon, lateness) -> tuple:
-    """`user_row` over the user's state and its entries in (t - 30 days, t], oldest first
-    (members "<seq>\x1f<amount>\x1f<ts>\x1f<merchant>\x1f<country>\x1f<device>"): the same
-    bisections, over the window's times."""
-    newest, parts, times = reply[2], (), ()
-    if reply[10]:  # one split of them all: a split and two floats per entry cost twice that
-        parts = "\x1f".join(reply[10]).split("\x1f")
-        times = list(map(float, parts[2::6]))
-    n30 = len(times)
-    lo = 0
-    if newest is not None:
-        newest = float(newest)
-        if n30 and t < newest - lateness:  # late: the horizon's floor
-            lo = bisect_right(times, newest - LONGEST_WINDOW - lateness)
-    lo_7d = max(lo, bisect_right(times, t - _WEEK))
-    lo_24h = bisect_right(times, t - DAY, lo_7d)
-    lo_1h = bisect_right(times, t - 3600.0, lo_24h)
-    amounts = list(map(float, parts[1::6]))
-    s30, s7, s24 = sum(amounts[lo:]), sum(amounts[lo_7d:]), sum(amounts[lo_24h:])
-    n1, n24, n7, n30 = n30 - lo_1h, n30 - lo_24h, n30 - lo_7d, n30 - lo
+    """`user_row` over the user's state and its entries (packed (ts, amount) doubles in time
+    order): the same bisections."""
+    entries = array("d", reply[10])
+    if _SWAPPED:
+        entries.byteswap()
+    times, amounts = entries[0::2], entries[1::2]
+    newest = None if reply[2] is None else float(reply[2])
+    hi = bisect_right(times, t)  # (entries after t: a record behind the user's newest)
+    lo = bisect_right(times, t - NEW_WINDOW, 0, hi)
+    late = newest is not None and t < newest
+    if late and t < newest - lateness:  # the horizon's floor
+        lo = max(lo, bisect_right(times, newest - LONGEST_WINDOW - lateness, 0, hi))
+    lo_7d = max(lo, bisect_right(times, t - _WEEK, 0, hi))
+    lo_24h = bisect_right(times, t - DAY, lo_7d, hi)
+    lo_1h = bisect_right(times, t - 3600.0, lo_24h, hi)
+    s30, s7, s24 = sum(amounts[lo:hi]), sum(amounts[lo_7d:hi]), sum(amounts[lo_24h:hi])
+    n1, n24, n7, n30 = hi - lo_1h, hi - lo_24h, hi - lo_7d, hi - lo
     mean30 = s30 / n30 if n30 else 0.0
     prev = None if reply[3] is None else float(reply[3])
     loc = None if reply[4] is None else (float(reply[4]), float(reply[5]), float(reply[6]))
     gap, distance, speed = travel(t, prev, loc, lat, lon)
+    if late:  # new among the window's own entries after the floor
+        low = t - NEW_WINDOW
+        if t < newest - lateness:
+            low = max(low, newest - LONGEST_WINDOW - lateness)
+        novel = _novel_among(reply[17], low, t, merchant, country, device)
+    else:  # new since t - 30 days, from the newest time each value was seen
+        since = t - NEW_WINDOW
+        novel = tuple(
+            0.0 if value is None or (last is not None and float(last) > since) else 1.0
+            for value, last in zip((merchant, country, device), reply[7:10], strict=True)
+        )
     return (
         float(n1),
         float(n24),
@@ -73,22 +85,23 @@ def _user(reply: list, t, amount, merchant, country, device, lat, lon, lateness)
         gap,
         distance,
         speed,
-        *_novel(reply, t, newest, [parts[k::6][lo:] for k in (3, 4, 5)], merchant, country, device),
+        *novel,
     )
 
 
-def _novel(reply: list, t, newest, seen: list[list[str]], *values) -> tuple:
-    """is_new_{merchant,country,device}_30d: in order (no entry after t), from the newest time
-    each value was seen; else among the window's own entries (`seen`, encoded)."""
-    if newest is None or t >= newest:
-        since = t - NEW_WINDOW
-        return tuple(
-            0.0 if value is None or (last is not None and float(last) > since) else 1.0
-            for value, last in zip(values, reply[7:10], strict=True)
-        )
+def _novel_among(text: bytes, low: float, high: float, *values) -> tuple:
+    """is_new_{merchant,country,device}_30d among the entries in (low, high] of `text` (the
+    user's entries, "<seq>\x1f<amount>\x1f<ts>\x1f<merchant>\x1f<country>\x1f<device>\x1f"
+    each, values encoded)."""
+    parts = text.split(b"\x1f")
+    known: tuple[set, set, set] = (set(), set(), set())
+    for k in range(0, len(parts) - 1, 6):
+        if low < float(parts[k + 2]) <= high:
+            for seen, value in zip(known, parts[k + 3 : k + 6], strict=True):
+                seen.add(value)
     return tuple(
-        0.0 if value is None or encoded(value) in known else 1.0
-        for value, known in zip(values, seen, strict=True)
+        0.0 if value is None or encoded(value).encode("utf-8", "surrogatepass") in seen else 1.0
+        for value, seen in zip(values, known, strict=True)
     )
 
 
@@ -98,6 +111,13 @@ def encoded(value: str | None) -> str:
     if value is None:
         return ""
     return "=" + value.replace("\\", "\\\\").replace("\x1f", "\\u")
+
+
+def escaped(text: str) -> str:
+    """An id as the script reads it: "\\" as "\\\\" and "\\x1f" as "\\u"."""
+    if "\x1f" in text or "\\" in text:
+        return text.replace("\\", "\\\\").replace("\x1f", "\\u")
+    return text
 
 
 def decoded(text: str) -> str | None:

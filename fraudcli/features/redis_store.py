@@ -22,12 +22,12 @@ sums: equal to about 1e-15 relative, not to the bit.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from fraudcli.features.redis_features import encoded, features_of
-from fraudcli.features.spec import DAY, LONGEST_WINDOW, NEW_WINDOW
+from fraudcli.features.redis_features import encoded, escaped, features_of
+from fraudcli.features.spec import LONGEST_WINDOW
 from fraudcli.features.store import StoreConfig
 from fraudcli.records.labels import Label
 from fraudcli.records.schema import Txn
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 SCRIPT = resources.files("fraudcli.features").joinpath("redis_store.lua").read_text("utf-8")
 BATCH = 256  # transactions per round trip in `observe_many`
-_WEEK, _MONTH = 7 * DAY, 30 * DAY
+PER_CALL = 32  # transactions per script call: about 1 ms of the server's time at most
+AHEAD = 8  # transactions per script call in `observe_ahead`
 _OBSERVE, _RULES_ONLY, _LOOKUP, _UPDATE = "o", "r", "l", "u"
 
 
@@ -68,24 +69,24 @@ class RedisStore:
         self._user_horizon, self._merchant_horizon = c.user_horizon, c.merchant_horizon
         self._window = c.id_window
         self._ttl_ms = "0" if ttl is None else str(max(1, round(ttl * 1000)))
-        self._constants = (repr(c.lateness), repr(c.label_delay), repr(LONGEST_WINDOW))
-        self._constants += (repr(self._window), self._ttl_ms)
+        self._settings = ("B", prefix, repr(c.lateness), repr(c.label_delay))
+        self._settings += (repr(LONGEST_WINDOW), repr(self._window), repr(self._user_horizon))
+        self._settings += (repr(self._merchant_horizon), self._ttl_ms)
         self._tx, self._ids, self._meta = prefix + "tx", prefix + "ids", prefix + "meta"
 
     # --- the record path ------------------------------------------------------------------
 
     def observe(self, txn: Txn, lookup: bool = True) -> list[float] | None:
         """None for a duplicate; else the features of `txn` from the state before it (or []
-        when not `lookup`), after which the state holds it: one script, atomic."""
-        mode = _OBSERVE if lookup else _RULES_ONLY
-        return self._one(mode, *_values(txn))
+        when not `lookup`), after which the state holds it: atomic."""
+        return self._one(_OBSERVE if lookup else _RULES_ONLY, _values(txn))
 
     def observe_values(
         self, transaction_id, user_id, t, amount, merchant_id, country, device_id, lat, lon, label
     ) -> list[float] | None:
         """`observe` of a record given as its values."""
         values = (transaction_id, user_id, t, amount, merchant_id, country, device_id, lat, lon)
-        return self._one(_OBSERVE, *values, label)
+        return self._one(_OBSERVE, (*values, label))
 
     def observe_many(
         self, txns: Sequence[Txn], lookup: bool | Sequence[bool] = True
@@ -94,23 +95,63 @@ class RedisStore:
         `lookup` for all of them or one per txn (False: [] instead of features, as `observe`)."""
         looks = [lookup] * len(txns) if isinstance(lookup, bool) else list(lookup)
         modes = [_OBSERVE if look else _RULES_ONLY for look in looks]
+        values = [_values(txn) for txn in txns]
         out: list[list[float] | None] = []
         for start in range(0, len(txns), self.batch):
-            values = [_values(txn) for txn in txns[start : start + self.batch]]
-            mode = modes[start : start + self.batch]
-            replies = self._run([self._call(m, *v) for m, v in zip(mode, values, strict=True)])
-            out += [
-                self._answer(m, v, reply) for m, v, reply in zip(mode, values, replies, strict=True)
-            ]
+            part = slice(start, start + self.batch)
+            out += self._observed(modes[part], values[part])
         return out
+
+    def observe_ahead(
+        self, txns: Sequence[Txn], lookup: bool | Sequence[bool] = True
+    ) -> Iterator[list[list[float] | None]]:
+        """`observe_many`'s answers, `AHEAD` records at a time, in order: the next script
+        call is sent before one's answers are given, so the server runs it while the caller
+        judges them (calls sent together would be answered together: Redis writes replies
+        when it has run all it read). StateUnavailable when a call fails: those answered
+        stand."""
+        from redis.exceptions import NoScriptError, RedisError
+
+        looks = [lookup] * len(txns) if isinstance(lookup, bool) else list(lookup)
+        modes = [_OBSERVE if look else _RULES_ONLY for look in looks]
+        values = [_values(txn) for txn in txns]
+        lines = list(map(_line, modes, values))
+        calls = [(0, *self._settings, *lines[k : k + AHEAD]) for k in range(0, len(lines), AHEAD)]
+        sha = self._sha or self._load()
+        pool, conn, unread = self.client.connection_pool, None, False
+        try:
+            conn = pool.get_connection()
+            conn.send_command("EVALSHA", sha, *calls[0])
+            unread = True
+            for k in range(len(calls)):
+                try:
+                    replies = conn.read_response(disable_decoding=True)
+                except NoScriptError:  # (a restart, SCRIPT FLUSH): loaded again, run
+                    unread = False
+                    rest = slice(k * AHEAD, None)
+                    replies = [r for call in self._run(calls[k:], raw=True) for r in call]
+                    yield list(map(self._answer, modes[rest], values[rest], replies))
+                    return
+                unread = k + 1 < len(calls)
+                if unread:
+                    conn.send_command("EVALSHA", sha, *calls[k + 1])
+                part = slice(k * AHEAD, (k + 1) * AHEAD)
+                yield list(map(self._answer, modes[part], values[part], replies))
+        except RedisError as exc:
+            raise self._failed(exc) from None
+        finally:
+            if conn is not None:
+                if unread:  # (an answer left unread: the connection cannot be used again)
+                    conn.disconnect()
+                pool.release(conn)
 
     def lookup(self, txn: Txn) -> list[float]:
         """The features of `txn` from the state as it is (no duplicate check, no update)."""
-        return self._one(_LOOKUP, *_values(txn))
+        return self._one(_LOOKUP, _values(txn))
 
     def update(self, txn: Txn) -> None:
         """Add `txn` to the state (not to the id registry: as `InMemoryStore.update`)."""
-        self._one(_UPDATE, *_values(txn))
+        self._one(_UPDATE, _values(txn))
 
     def label(self, labels: Sequence[Label]) -> list[str]:
         """Each label's outcome (applied, changed, unchanged, unknown), one script each, in
@@ -168,63 +209,52 @@ class RedisStore:
 
     # --- inside ---------------------------------------------------------------------------
 
-    def _one(self, mode, tid, user, t, amount, merchant, country, device, lat, lon, label):
+    def _one(self, mode: str, values: tuple) -> list[float] | None:
         """One record, one round trip, without a pipeline's own cost."""
-        from redis.exceptions import NoScriptError, RedisError
+        return self._observed([mode], [values])[0]
 
-        values = (tid, user, t, amount, merchant, country, device, lat, lon, label)
-        call = self._call(mode, *values)
-        try:
-            try:
-                reply = self.client.execute_command("EVALSHA", self._sha or self._load(), *call)
-            except NoScriptError:  # the server lost its scripts: this one did not run
-                reply = self.client.execute_command("EVALSHA", self._load(), *call)
-        except RedisError as exc:
-            raise self._failed(exc) from None
-        return self._answer(mode, values, reply)
-
-    def _call(self, mode, tid, user, t, amount, merchant, country, device, lat, lon, label):
-        """(numkeys, *KEYS, *ARGV) of the script for one record (see its header)."""
-        p, end = self.prefix, t - self._delay
-        em, ec, ed = encoded(merchant), encoded(country), encoded(device)
-        m = merchant if merchant is not None else ""
-        located = lat is not None
-        return (
-            8, f"{p}u:{user}", f"{p}uh:{user}", f"{p}m:{m}", f"{p}mf:{m}", f"{p}mc:{m}",
-            self._tx, self._ids, self._meta,
-            mode, tid, repr(t), f"{float(amount)!r}\x1f{t!r}\x1f{em}\x1f{ec}\x1f{ed}", em, ec, ed,
-            "" if label is None else ("1" if label else "0"),
-            repr(float(lat)) if located else "", repr(float(lon)) if located else "",
-            repr(t - 3600.0), repr(t - DAY), repr(t - _WEEK), repr(t - NEW_WINDOW),
-            repr(end), repr(end - DAY), repr(end - _WEEK), repr(end - _MONTH),
-            repr(t - self._user_horizon), repr(t - self._merchant_horizon),
-            repr(t - self._window), *self._constants,
-        )  # fmt: skip
+    def _observed(self, modes: list[str], values: list[tuple]) -> list[list[float] | None]:
+        """The script's answer for each record, in one round trip: `PER_CALL` of them per
+        script call, so that no call holds the server (and other clients) up for long."""
+        lines = list(map(_line, modes, values))
+        calls = [
+            (0, *self._settings, *lines[start : start + PER_CALL])
+            for start in range(0, len(lines), PER_CALL)
+        ]
+        replies = [reply for call in self._run(calls, raw=True) for reply in call]
+        return list(map(self._answer, modes, values, replies))
 
     def _answer(self, mode: str, values: tuple, reply: list) -> list[float] | None:
         if reply[0] == 1:
             return None
+        if reply[0] == 2:  # (the script caught it: the other records went on)
+            from redis.exceptions import ResponseError
+
+            raise self._failed(ResponseError(reply[1].decode("utf-8", "replace")))
         if mode == _OBSERVE or mode == _LOOKUP:
             return features_of(reply, *values[2:9], self._lateness)
         return []
 
-    def _run(self, calls: list[tuple]) -> list:
-        """The script for each call, in order, in one round trip; scripts the server had lost
-        (a restart, SCRIPT FLUSH) did not run: loaded again and run, still in order."""
+    def _run(self, calls: list[tuple], raw: bool = False) -> list:
+        """The script for each call, in order, in one round trip (`raw`: replies as bytes);
+        scripts the server had lost (a restart, SCRIPT FLUSH) did not run: loaded again and
+        run, still in order."""
+        from redis.client import NEVER_DECODE
         from redis.exceptions import NoScriptError, RedisError
 
+        options = {NEVER_DECODE: True} if raw else {}
         sha = self._sha or self._load()
         try:
             pipe = self.client.pipeline(transaction=False)
             for call in calls:
-                pipe.execute_command("EVALSHA", sha, *call)
+                pipe.execute_command("EVALSHA", sha, *call, **options)
             replies = pipe.execute(raise_on_error=False)
             lost = next((i for i, r in enumerate(replies) if isinstance(r, NoScriptError)), None)
             if lost is not None:
                 sha = self._load()
                 pipe = self.client.pipeline(transaction=False)
                 for call in calls[lost:]:
-                    pipe.execute_command("EVALSHA", sha, *call)
+                    pipe.execute_command("EVALSHA", sha, *call, **options)
                 replies[lost:] = pipe.execute(raise_on_error=False)
         except RedisError as exc:
             raise self._failed(exc) from None
@@ -252,6 +282,18 @@ class RedisStore:
         if isinstance(self.where, RedisURL):
             return unavailable(self.where, exc)
         return StateUnavailable(f"the Redis state at {self.where} failed: {exc}")
+
+
+def _line(mode: str, values: tuple) -> str:
+    """One record as the script reads it: its fields "\x1f"-separated (see its header)."""
+    tid, user, t, amount, merchant, country, device, lat, lon, label = values
+    located = lat is not None
+    return (
+        f"{mode}\x1f{escaped(tid)}\x1f{t!r}\x1f{escaped(user)}\x1f{float(amount)!r}\x1f"
+        f"{encoded(merchant)}\x1f{encoded(country)}\x1f{encoded(device)}\x1f"
+        f"{'' if label is None else ('1' if label else '0')}\x1f"
+        f"{repr(float(lat)) if located else ''}\x1f{repr(float(lon)) if located else ''}"
+    )
 
 
 def _values(txn: Txn) -> tuple:

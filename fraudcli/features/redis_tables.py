@@ -14,6 +14,8 @@ aside. The layout is the script's
 from __future__ import annotations
 
 import math
+import sys
+from array import array
 from collections.abc import Callable, Iterator
 from itertools import groupby
 from operator import itemgetter
@@ -59,11 +61,15 @@ def _users(client, prefix: str, users: list[str], horizon: float) -> tuple[pa.Ta
     cols |= {"country": [], "device_id": [], "cum_amount": []}
     last: dict[str, list] = {k: [] for k in ("user_id", "prev_ts", "loc_lat", "loc_lon", "loc_ts")}
     for chunk, replies in _read(client, users, lambda pipe, user: _read_user(pipe, prefix, user)):
-        for user, (members, state) in zip(chunk, replies, strict=True):
-            rows = [member.split(_SEP) for member in members]
-            total, cutoff = 0.0, float(rows[-1][2]) - horizon if rows else 0.0
+        for user, (text, state) in zip(chunk, replies, strict=True):
+            parts = (text or "").split(_SEP)
+            rows = [parts[k : k + 6] for k in range(0, len(parts) - 1, 6)]
+            for row in rows:
+                row[2] = float(row[2])
+            rows.sort(key=itemgetter(2, 0))  # time order, ties in input order (seq)
+            total, cutoff = 0.0, rows[-1][2] - horizon if rows else 0.0
             for _, amount, ts, merchant, country, device in rows:
-                ts, amount = float(ts), float(amount)
+                amount = float(amount)
                 if ts <= cutoff:
                     continue  # past the horizon: no lookup sees it
                 total += amount
@@ -82,7 +88,7 @@ def _users(client, prefix: str, users: list[str], horizon: float) -> tuple[pa.Ta
 
 
 def _read_user(pipe, prefix: str, user: str) -> None:
-    pipe.zrange(prefix + "u:" + user, 0, -1)
+    pipe.get(prefix + "ut:" + user)
     pipe.hmget(prefix + "uh:" + user, "prev", "lat", "lon", "lts")
 
 
@@ -209,16 +215,17 @@ def write_tables(
         data = ids.to_pydict()
         rows = zip(*(data[f.name] for f in TABLE_SCHEMA), strict=True)
         for chunk in _chunks(list(rows), MEMBERS):
-            fields, scores = [], []
+            fields = []
             for tid, ts, merchant, label, arrival in chunk:
                 arrival = "" if arrival is None else repr(float(arrival))
                 label = "" if label is None else str(int(label))
                 fields += [tid, _SEP.join((repr(ts), tag(), encoded(merchant), label, arrival))]
-                scores += [repr(ts), tid]
             out.queue("HSET", prefix + "tx", *fields, rows=len(chunk))
-            out.queue("ZADD", prefix + "ids", *scores)
     newest = stored_newest(tables)
     meta = ["seq", seq[0]]
+    changes = tables.get("label_changes")
+    if changes is not None and changes.num_rows:
+        meta += ["changes", "1"]
     if newest > -math.inf:
         meta += ["newest", repr(newest), "ids_newest", repr(newest)]
     out.queue("HSET", prefix + "meta", *meta)
@@ -232,16 +239,20 @@ def _write_users(out: _Writer, prefix: str, tables: dict[str, pa.Table], tag) ->
     newest: dict[str, float] = {}
     for user, group in groupby(rows, key=itemgetter(0)):
         seen: dict[str, float] = {}  # the newest time each value was seen with
-        for chunk in _chunks(list(group), MEMBERS):
-            pairs = []
-            for _, ts, amount, merchant, country, device in chunk:
-                values = (encoded(merchant), encoded(country), encoded(device))
-                pairs += [repr(ts), _SEP.join((tag(), repr(float(amount)), repr(ts), *values))]
-                newest[user] = max(newest.get(user, ts), ts)
-                for kind, value in zip("mcd", values, strict=True):
-                    if value and seen.get(kind + value, -math.inf) < ts:
-                        seen[kind + value] = ts
-            out.queue("ZADD", prefix + "u:" + user, *pairs, rows=len(chunk))
+        entries = list(group)  # (in time order, ties in input order)
+        packed = array("d", [x for entry in entries for x in (entry[1], float(entry[2]))])
+        if sys.byteorder != "little":
+            packed.byteswap()
+        out.queue("SET", prefix + "ua:" + user, packed.tobytes())
+        text = []
+        for _, ts, amount, merchant, country, device in entries:
+            values = (encoded(merchant), encoded(country), encoded(device))
+            text.append(_SEP.join((tag(), repr(float(amount)), repr(ts), *values, "")))
+            newest[user] = max(newest.get(user, ts), ts)
+            for kind, value in zip("mcd", values, strict=True):
+                if value and seen.get(kind + value, -math.inf) < ts:
+                    seen[kind + value] = ts
+        out.queue("SET", prefix + "ut:" + user, "".join(text), rows=len(entries))
         for fields in _chunks([x for kv in seen.items() for x in (kv[0], repr(kv[1]))], MEMBERS):
             out.queue("HSET", prefix + "uh:" + user, *fields)
     last = tables["user_last"].to_pydict()

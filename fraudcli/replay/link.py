@@ -1,8 +1,9 @@
 """A replay worker's link to the shared (Redis) store, through outages.
 
-While Redis answers, `observe` is the store's `observe_many` (one round trip for the batch).
-When a call fails (refused, reset, timed out: `StateUnavailable`), the link is down: the
-caller gives the batch rules-only decisions and `defer`s the records, whose updates wait in a
+While Redis answers, `observe` is the store's `observe_ahead` (one round trip for the batch,
+its answers a few records at a time, as they come). When a call fails (refused, reset, timed
+out: `StateUnavailable`), the link is down: the caller gives the records not yet answered
+rules-only decisions and `defer`s them, whose updates wait in a
 bounded queue (beyond `limit`, each one is a lost update, counted). While down, nothing waits
 on Redis: a probe (PING on a new connection, with a short time-out) runs in the worker's idle
 time, with backoff (20 ms doubling to 0.5 s). Once it answers, the queue is sent, in order (each
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from fraudcli.errors import StateUnavailable
 from fraudcli.records.schema import Txn
@@ -46,20 +47,20 @@ class Link:
         self._backoff = BACKOFF_FIRST_NS
         self._next_probe = 0
 
-    def observe(self, txns: Sequence[Txn], lookups: Sequence[bool]) -> list | None:
-        """Each txn's features ([] where not looked up, None for a duplicate), the state
-        updated with them; None when Redis is away, or while the updates kept meanwhile are
-        still being sent (a chunk per call: the caller defers this batch behind them)."""
+    def observe(self, txns: Sequence[Txn], lookups: Sequence[bool]) -> Iterator[list]:
+        """The txns' features ([] where not looked up, None for a duplicate), a few at a
+        time, in order, the state updated with them. It stops early when Redis is away, or
+        while the updates kept meanwhile are still being sent (a chunk per call): the caller
+        defers the records not answered, behind them."""
         if self.up and self.queue:  # at least twice what joins it: the queue drains
             self.flush(chunks=1 + 2 * len(txns) // FLUSH_CHUNK)
         if not self.up or self.queue:
-            return None
-        self.round_trips += -(-len(txns) // self.store.batch)
+            return
+        self.round_trips += 1
         try:
-            return self.store.observe_many(txns, lookups)
+            yield from self.store.observe_ahead(txns, lookups)
         except StateUnavailable:
             self._down()
-            return None
 
     def defer(self, txns: Sequence[Txn]) -> None:
         """Keep the updates of `txns` for when Redis is back (those beyond the bound: lost)."""

@@ -95,31 +95,42 @@ class SharedLoop:
         self._send()
 
     def _batch(self, i: int, end: int) -> None:
+        """Records i..end: judged a few at a time as Redis answers (it runs the next few
+        meanwhile); those it did not answer (away, or the queue still going out) from the
+        rules, their updates deferred."""
         res, clock, t0 = self.res, time.perf_counter_ns, self.t0
         txns = [self.feed(int(k)) for k in res.runs[i:end]]
         start = clock()
         due = np.full(end - i, start - t0) if self.dues is None else self.dues[i:end]
+        res.due[i:end] = due
         lookups = [True] * len(txns)
         if self.deadline_ns is not None:
             lookups = ((start - t0 - due) < self.deadline_ns).tolist()
-        features = self.link.observe(txns, lookups)
-        if features is None:
-            self.link.defer(txns)
-            features = [[]] * len(txns)
-            lookups = [False] * len(txns)
-        decisions = decisions_of(self.pipeline, txns, features, lookups)
-        done = clock()
-        res.due[i:end] = due
-        res.latency[i:end] = done - t0 - due
-        res.service[i:end] = (done - start) // len(txns)
-        res.degraded[i:end] = [d.degraded for d in decisions]
+        at = 0
+        for features in self.link.observe(txns, lookups):
+            part = slice(at, at + len(features))
+            at = part.stop
+            self._decided(i, part, decisions_of(self.pipeline, txns[part], features, lookups[part]))
+        if at < len(txns):
+            rest = txns[at:]
+            self.link.defer(rest)
+            rules = decisions_of(self.pipeline, rest, [[]] * len(rest), [False] * len(rest))
+            self._decided(i, slice(at, len(txns)), rules)
+        res.service[i:end] = (clock() - start) // len(txns)
+        res.count = end
+
+    def _decided(self, i: int, part: slice, decisions: list) -> None:
+        """Records i + part, decided now."""
+        res = self.res
+        rows = slice(i + part.start, i + part.stop)
+        res.latency[rows] = time.perf_counter_ns() - self.t0 - res.due[rows]
+        res.degraded[rows] = [d.degraded for d in decisions]
         codes = [CODES[d.decision] for d in decisions]
         if self.retry is not None:
             codes = [
-                FAILED if c == 3 and r else c for c, r in zip(codes, self.retry[i:end], strict=True)
+                FAILED if c == 3 and r else c for c, r in zip(codes, self.retry[rows], strict=True)
             ]
-        res.code[i:end] = codes
-        res.count = end
+        res.code[rows] = codes
 
     def _idle(self, wake: int) -> None:
         """Send results when due, tend the link, check for a stop; then sleep until `wake`."""

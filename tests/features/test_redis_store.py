@@ -364,9 +364,9 @@ def test_an_idle_ttl_only_when_asked_and_never_on_the_shared_keys(client):
     timed.observe_many([txn(2, T0, "v", merchant="n", label=1)])
     timed.label([Label("t2", 0, T0 + 30 * DAY)])
     lives = {key: client.pttl(key) for key in client.keys("ttl:*")}
-    assert {k for k, ms in lives.items() if ms == -1} == {"ttl:tx", "ttl:ids", "ttl:meta"}
+    assert {k for k, ms in lives.items() if ms == -1} == {"ttl:tx", "ttl:meta"}
     assert all(0 < ms <= 3_600_000 for k, ms in lives.items() if ms != -1)
-    assert {"ttl:u:v", "ttl:uh:v", "ttl:m:n", "ttl:mc:n"} <= set(lives)
+    assert {"ttl:ut:v", "ttl:ua:v", "ttl:uh:v", "ttl:m:n", "ttl:mc:n"} <= set(lives)
 
 
 def test_one_record_at_a_time_after_a_lost_script_cache(client):
@@ -376,3 +376,61 @@ def test_one_record_at_a_time_after_a_lost_script_cache(client):
     row = redis.observe(txn(2, T0 + 1, "u"))
     assert row[FEATURE_NAMES.index("user_txn_count_1h")] == 1.0
     assert redis.observe(txn(2, T0 + 1, "u")) is None
+
+
+def test_a_long_stream_in_several_script_calls_a_round_trip(client, monkeypatch):
+    """400 records (late ones, a month's gaps, resent ids, labels) in round trips of 25, two
+    records a script call: what the store keeps between calls (its newest times, counter,
+    sweep of old ids) carries over, and trims and sweeps change no feature."""
+    import random
+
+    import fraudcli.features.redis_store as redis_store
+
+    monkeypatch.setattr(redis_store, "PER_CALL", 2)
+    rng = random.Random(7)
+    drawn = []
+    for _ in range(400):
+        if rng.random() < 0.08:
+            drawn.append(
+                ("label", rng.randint(1, 6), rng.randint(0, 1), rng.uniform(-DAY, 4 * DAY))
+            )
+            continue
+        gap = rng.choice([0.0, 60.0, 3600.0, 0.3 * DAY, DAY, 2.5 * DAY, 31 * DAY])
+        late = rng.choice([0.0, 0.0, 0.0, -3600.0, -1.2 * DAY, -6 * DAY])
+        loc = rng.choice([None, (48.85, 2.35)])
+        drawn.append(("txn", gap, rng.choice(["u1", "u2", "u3"]), rng.randint(0, 50_000) / 100,
+                      rng.choice(["m1", "m2", None]), rng.choice(["US", "FR"]),
+                      rng.choice(["d1", "d2", None]), rng.choice([0, 1, None]), loc, late,
+                      rng.choice([0, 0, 0, 0, 1, 3])))  # fmt: skip
+    config = StoreConfig(label_delay=2 * DAY, lateness=0.5 * DAY, dedupe_window=3 * DAY)
+    redis = fresh(client, config, batch=25)
+    run_both(build(drawn), InMemoryStore(config), redis, chunked=True)
+    assert client.hlen(PREFIX + "tx") < 400  # ids past the window were swept
+
+
+def test_answers_ahead_are_observe_many_s_a_few_at_a_time(client):
+    """`observe_ahead` gives `observe_many`'s answers, AHEAD at a time; after a lost script
+    cache too; and a caller that stops reading leaves a client that works."""
+    from fraudcli.features.redis_store import AHEAD
+
+    config = StoreConfig()
+    stream = [txn(i, T0 + 60.0 * i, f"u{i % 3}", merchant=f"m{i % 2}") for i in range(3 * AHEAD)]
+    stream.append(stream[4])  # sent again: a duplicate
+    want = fresh(client, config).observe_many(stream)
+    ahead = fresh(client, config)
+    parts = list(ahead.observe_ahead(stream[:AHEAD]))
+    assert [len(p) for p in parts] == [AHEAD]
+    client.script_flush()
+    parts += list(ahead.observe_ahead(stream[AHEAD:]))
+    assert [len(p) for p in parts] == [AHEAD, 2 * AHEAD + 1]  # (the rest at once, loaded again)
+    got = [row for part in parts for row in part]
+    assert got[-1] is None
+    for g, w in zip(got, want, strict=True):
+        assert_same(g, w)
+    halfway = ahead.observe_ahead([txn(900 + i, T0 + DAY + i, "v") for i in range(2 * AHEAD)])
+    next(halfway)
+    halfway.close()  # the second call's answer never read
+    assert (
+        ahead.observe(txn(999, T0 + DAY + 50, "v"))[FEATURE_NAMES.index("user_txn_count_1h")]
+        == 2 * AHEAD
+    )
