@@ -1,19 +1,21 @@
 """The feature store in Redis: the embedded store's features, for any number of processes.
 
-One server-side script per transaction (`redis_store.lua`, run by EVALSHA) checks the id for a
-duplicate, looks the features up and updates the state, atomically: no other client runs in
+One server-side script (`redis_store.lua`, run by EVALSHA) checks each transaction's id for a
+duplicate, looks its features up and updates the state, atomically: no other client runs in
 between, so lookup-then-update never loses or doubles an update, and a transaction sent twice
 is a duplicate the second time (the id registry's rule: `fraudcli.records.id_registry`, with N
-and W kept in Redis). `observe_many` sends K transactions per round trip (a pipeline of scripts,
-each still atomic, in order). Labels after the fact are one script each, with the rule of
-`fraudcli.features.labels`.
+and W kept in Redis). One call decides up to `PER_CALL` transactions in order, each as if
+alone; `observe_many` sends `batch` of them per round trip, `observe_ahead` gives the answers a
+call at a time, the server running the next meanwhile. Labels after the fact are one script
+call each, with the rule of `fraudcli.features.labels`.
 
-Every window bound is computed here, with the embedded store's expressions, and sent as its
-repr, so Redis compares the doubles `InMemoryStore` compares; counts, novelty, the previous
-time and place, merchant counts and label corrections are therefore the embedded store's
-exactly, and the features are computed from them below with its arithmetic. Window means are
-sums of the window's amounts divided by its count, where the embedded store subtracts running
-sums: equal to about 1e-15 relative, not to the bit.
+Every window bound is the embedded store's expression on the same doubles (the script computes
+t - d - 1 day from t as Python would: IEEE arithmetic is the same in Lua), so Redis compares
+the doubles `InMemoryStore` compares; counts, novelty, the previous time and place, merchant
+counts and label corrections are therefore the embedded store's exactly, and the features are
+computed from them below with its arithmetic. Window means are sums of the window's amounts
+divided by its count, where the embedded store subtracts running sums: equal to about 1e-15
+relative, not to the bit.
 
     store = RedisStore(client, StoreConfig(), prefix="fraud:")
     rows = store.observe_many(txns)  # each txn's features, None for a duplicate
