@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from fraudcli.bundle.read import MANIFEST_LIMIT, parse_json, read_file, read_parquet, read_part
 from fraudcli.bundle.shapes import (
@@ -116,6 +115,8 @@ def save_bundle(bundle: Bundle, path: str | Path, key: SigningKey | None = None)
 
 
 def _write_parts(bundle: Bundle, root: Path) -> dict[str, str]:
+    import pyarrow.parquet as pq  # (writing only: reading a bundle does without it)
+
     (root / "state").mkdir()
     _write_json(root / "model.json", bundle.model)
     _write_json(root / "profile.json", bundle.profile)

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 SCRIPT = resources.files("fraudcli.features").joinpath("redis_store.lua").read_text("utf-8")
 BATCH = 256  # transactions per round trip in `observe_many`
 PER_CALL = 32  # transactions per script call: about 1 ms of the server's time at most
-AHEAD = 8  # transactions per script call in `observe_ahead`
+AHEAD = 32  # per call in `observe_ahead`: a backlog overlaps, a batch of a few is one call
 _OBSERVE, _RULES_ONLY, _LOOKUP, _UPDATE = "o", "r", "l", "u"
 
 
