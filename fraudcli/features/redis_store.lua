@@ -21,7 +21,7 @@
 --   P uh:<user>  hash  newest (ts), prev (ts, previous in input order), lat lon lts (previous
 --                      located), m<merchant> c<country> d<device>: the newest ts each value
 --                      was seen with (as the embedded store's `last_seen`)
---   P m:<merch>  zset  score ts, member <seq>      P mf:<merch>  the same, those labelled fraud
+--   P m:<merch>  zset  score ts, member <seq> and PAD  P mf:<merch>  the same, labelled fraud
 --   P mc:<merch> zset  score arrival, member "<seq>\31<entry ts>\31<new - old>": label changes
 --                      that arrived after their entry's ts + d (fraudcli.features.labels)
 --   P tx         hash  transaction_id -> "<ts>\31<seq>\31<merchant>\31<label>\31<arrival>";
@@ -36,6 +36,9 @@
 
 local function fmt(x) return string.format('%.17g', x) end
 local NONE = -math.huge
+-- merchant members padded past Redis's zset-max-ziplist-value (64): a merchant's sets stay
+-- skiplists, whose ZCOUNT is O(log n); the compact encoding scans and parses every score
+local PAD = string.rep('.', 49)
 local DAY, WEEK = 86400, 604800
 
 local function unescaped(text)  -- "\\" as "\", "\u" as "\31"
@@ -101,7 +104,8 @@ local function forget_seen(uh, entries, cutoff)
 end
 
 -- The store's settings (c) and one transaction (f: mode, id, ts, user, amount, merchant,
--- country, device, label, lat, lon; ids escaped, values encoded, "" for none; mode o:
+-- country, device, label, lat, lon, then t - d and t - d - 1, 7, 30 days (the client's
+-- doubles, as text); ids escaped, values encoded, "" for none; mode o:
 -- duplicate check, lookup, update; r: duplicate check, update; l: lookup; u: update, no id
 -- registry), with the store's newest times and counter (s), which the batch keeps.
 -- Reply: {1} for a duplicate; else {0} without a lookup, or {0, user known, user's newest,
@@ -117,10 +121,15 @@ local function observe(c, f, s)
   local merchant = em ~= '' and decoded(em) or ''
   local mz, mf, mc = c.p .. 'm:' .. merchant, c.p .. 'mf:' .. merchant, c.p .. 'mc:' .. merchant
   local registering = mode == 'o' or mode == 'r'
-  if registering then
-    local seen = redis.call('HGET', c.tx, tid)
-    if seen and tonumber(string.match(seen, '^[^\31]*')) > s.ids_newest - c.window then
-      return {1}
+  if registering then  -- the id, with the tag its entries will have: set if new (one call)
+    local info = ts .. '\31' .. string.format('%016x', s.seq + 1) .. '\31' .. em .. '\31' ..
+      label .. '\31'
+    if redis.call('HSETNX', c.tx, tid, info) == 0 then
+      local seen = redis.call('HGET', c.tx, tid)
+      if tonumber(string.match(seen, '^[^\31]*')) > s.ids_newest - c.window then
+        return {1}
+      end
+      redis.call('HSET', c.tx, tid, info)  -- past the dedupe window: new again
     end
   end
   local state = redis.call('HMGET', uh, 'newest', 'prev', 'lat', 'lon', 'lts',
@@ -143,21 +152,24 @@ local function observe(c, f, s)
         if #last > 0 then newest = tonumber(last[2]) end
       end
       do
-        local stop = t - c.delay
-        local e1, e7, e30 = stop - DAY, stop - WEEK, stop - c.month
+        -- the bounds (end = t - d; end - 1, 7, 30 days), as the client computed them
+        local e, t1, t7, t30 = f[12], f[13], f[14], f[15]
+        local stop, e1, e7, e30 = tonumber(e), tonumber(t1), tonumber(t7), tonumber(t30)
         local lo1, lo7, lo30 = e1, e7, e30
         local floor = NONE
         if t < newest - c.lateness then  -- late: the horizon's floor
           floor = newest - c.delay - c.month - c.lateness
-          lo1, lo7, lo30 = math.max(lo1, floor), math.max(lo7, floor), math.max(lo30, floor)
+          local low = fmt(floor)
+          if floor > e1 then lo1, t1 = floor, low end
+          if floor > e7 then lo7, t7 = floor, low end
+          if floor > e30 then lo30, t30 = floor, low end
         end
-        local e = fmt(stop)
         -- counts: a shorter window is empty when a longer one is
-        reply[14] = redis.call('ZCOUNT', mz, '(' .. fmt(lo30), e)
-        if reply[14] > 0 then reply[13] = redis.call('ZCOUNT', mz, '(' .. fmt(lo7), e) end
-        if reply[13] > 0 then reply[12] = redis.call('ZCOUNT', mz, '(' .. fmt(lo1), e) end
+        reply[14] = redis.call('ZCOUNT', mz, '(' .. t30, e)
+        if reply[14] > 0 then reply[13] = redis.call('ZCOUNT', mz, '(' .. t7, e) end
+        if reply[13] > 0 then reply[12] = redis.call('ZCOUNT', mz, '(' .. t1, e) end
         if reply[14] > 0 then  -- frauds (few): fetched once, counted here
-          local frauds = redis.call('ZRANGEBYSCORE', mf, '(' .. fmt(lo30), e, 'WITHSCORES')
+          local frauds = redis.call('ZRANGEBYSCORE', mf, '(' .. t30, e, 'WITHSCORES')
           for i = 2, #frauds, 2 do
             local x = tonumber(frauds[i])
             reply[17] = reply[17] + 1
@@ -190,7 +202,10 @@ local function observe(c, f, s)
     ec .. '\31' .. ed .. '\31')
   local entry = struct.pack('<dd', t, tonumber(amount))
   local cutoff = t - c.user_horizon
-  if late or trim then
+  if trim then packed = packed or redis.call('GET', ua) or '' end
+  -- entries past the horizon (the oldest come first): only then is anything trimmed
+  local old = trim and #packed > 0 and struct.unpack('<d', packed, 1) <= cutoff
+  if late or old then
     packed = packed or redis.call('GET', ua) or ''
     if late then  -- after the entries at or before t: time, then input order
       local at = 16 * upto(packed, t)
@@ -198,7 +213,7 @@ local function observe(c, f, s)
     else
       packed = packed .. entry
     end
-    if trim then packed = string.sub(packed, 16 * upto(packed, cutoff) + 1) end
+    if old then packed = string.sub(packed, 16 * upto(packed, cutoff) + 1) end
     redis.call('SET', ua, packed)
   else
     redis.call('APPEND', ua, entry)
@@ -219,15 +234,15 @@ local function observe(c, f, s)
     end
   end
   redis.call('HSET', uh, unpack(fields))
-  if trim then
+  if old then  -- the same entries from the text; then newest-seen times as old as they
     local text = redis.call('GET', ut)
     local from = past(text, cutoff)
     if from > 1 then redis.call('SET', ut, string.sub(text, from)) end
     forget_seen(uh, #packed / 16, cutoff)
   end
   if em ~= '' then
-    redis.call('ZADD', mz, ts, tag)
-    if label == '1' then redis.call('ZADD', mf, ts, tag) end
+    redis.call('ZADD', mz, ts, tag .. PAD)
+    if label == '1' then redis.call('ZADD', mf, ts, tag .. PAD) end
     if trim then
       local low = fmt(t - c.merchant_horizon)
       redis.call('ZREMRANGEBYSCORE', mz, '-inf', low)
@@ -235,7 +250,6 @@ local function observe(c, f, s)
     end
   end
   if registering then
-    redis.call('HSET', c.tx, tid, ts .. '\31' .. tag .. '\31' .. em .. '\31' .. label .. '\31')
     if t > s.ids_newest then s.ids_newest, s.ids_text = t, ts end
     if trim then  -- ids past the dedupe window (ts <= N - W) can never match again
       local swept = redis.call('HSCAN', c.tx, s.sweep, 'COUNT', 16)

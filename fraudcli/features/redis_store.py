@@ -29,7 +29,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from fraudcli.features.redis_features import encoded, escaped, features_of
-from fraudcli.features.spec import LONGEST_WINDOW
+from fraudcli.features.spec import LONGEST_WINDOW, MERCHANT_WINDOWS
 from fraudcli.features.store import StoreConfig
 from fraudcli.records.labels import Label
 from fraudcli.records.schema import Txn
@@ -42,6 +42,7 @@ BATCH = 256  # transactions per round trip in `observe_many`
 PER_CALL = 32  # transactions per script call: about 1 ms of the server's time at most
 AHEAD = 32  # per call in `observe_ahead`: a backlog overlaps, a batch of a few is one call
 _OBSERVE, _RULES_ONLY, _LOOKUP, _UPDATE = "o", "r", "l", "u"
+_DAY, _WEEK, _MONTH = MERCHANT_WINDOWS.values()  # the script's bounds are t - d - each
 
 
 class RedisStore:
@@ -66,6 +67,7 @@ class RedisStore:
         self.client, self.prefix, self.ttl, self.where = client, prefix, ttl, where
         self.batch = batch
         self._sha: str | None = None
+        self._conn = None  # `observe_ahead`'s connection
         c = self.config
         self._delay, self._lateness = c.label_delay, c.lateness
         self._user_horizon, self._merchant_horizon = c.user_horizon, c.merchant_horizon
@@ -117,12 +119,13 @@ class RedisStore:
         looks = [lookup] * len(txns) if isinstance(lookup, bool) else list(lookup)
         modes = [_OBSERVE if look else _RULES_ONLY for look in looks]
         values = [_values(txn) for txn in txns]
-        lines = list(map(_line, modes, values))
+        lines = [_line(m, v, self._delay) for m, v in zip(modes, values, strict=True)]
         calls = [(0, *self._settings, *lines[k : k + AHEAD]) for k in range(0, len(lines), AHEAD)]
         sha = self._sha or self._load()
-        pool, conn, unread = self.client.connection_pool, None, False
+        conn, unread = self._conn, False
         try:
-            conn = pool.get_connection()
+            if conn is None:  # (its own, kept: the pool checks a connection at each loan)
+                conn = self._conn = self.client.connection_pool.make_connection()
             conn.send_command("EVALSHA", sha, *calls[0])
             unread = True
             for k in range(len(calls)):
@@ -140,12 +143,11 @@ class RedisStore:
                 part = slice(k * AHEAD, (k + 1) * AHEAD)
                 yield list(map(self._answer, modes[part], values[part], replies))
         except RedisError as exc:
+            unread = True  # (a connection that failed is made again for the next call)
             raise self._failed(exc) from None
         finally:
-            if conn is not None:
-                if unread:  # (an answer left unread: the connection cannot be used again)
-                    conn.disconnect()
-                pool.release(conn)
+            if unread and conn is not None:  # (an answer left unread: not to be used again)
+                conn.disconnect()
 
     def lookup(self, txn: Txn) -> list[float]:
         """The features of `txn` from the state as it is (no duplicate check, no update)."""
@@ -218,7 +220,7 @@ class RedisStore:
     def _observed(self, modes: list[str], values: list[tuple]) -> list[list[float] | None]:
         """The script's answer for each record, in one round trip: `PER_CALL` of them per
         script call, so that no call holds the server (and other clients) up for long."""
-        lines = list(map(_line, modes, values))
+        lines = [_line(m, v, self._delay) for m, v in zip(modes, values, strict=True)]
         calls = [
             (0, *self._settings, *lines[start : start + PER_CALL])
             for start in range(0, len(lines), PER_CALL)
@@ -286,15 +288,16 @@ class RedisStore:
         return StateUnavailable(f"the Redis state at {self.where} failed: {exc}")
 
 
-def _line(mode: str, values: tuple) -> str:
+def _line(mode: str, values: tuple, delay: float) -> str:
     """One record as the script reads it: its fields "\x1f"-separated (see its header)."""
     tid, user, t, amount, merchant, country, device, lat, lon, label = values
-    located = lat is not None
+    located, end = lat is not None, t - delay
     return (
         f"{mode}\x1f{escaped(tid)}\x1f{t!r}\x1f{escaped(user)}\x1f{float(amount)!r}\x1f"
         f"{encoded(merchant)}\x1f{encoded(country)}\x1f{encoded(device)}\x1f"
         f"{'' if label is None else ('1' if label else '0')}\x1f"
-        f"{repr(float(lat)) if located else ''}\x1f{repr(float(lon)) if located else ''}"
+        f"{repr(float(lat)) if located else ''}\x1f{repr(float(lon)) if located else ''}\x1f"
+        f"{end!r}\x1f{end - _DAY!r}\x1f{end - _WEEK!r}\x1f{end - _MONTH!r}"
     )
 
 

@@ -30,6 +30,8 @@ from fraudcli.records.id_registry import TABLE_SCHEMA
 READ_KEYS = 256  # keys read per round trip
 WRITE_COMMANDS = 512  # commands written per round trip
 MEMBERS = 512  # members per ZADD / fields per HSET
+# after a merchant entry's tag, as the script writes it: its sets stay skiplists (redis_store.lua)
+PAD = "." * 49
 _SEP = "\x1f"
 
 
@@ -275,7 +277,7 @@ def _write_merchants(out: _Writer, prefix: str, tables: dict[str, pa.Table], tag
         for chunk in _chunks(list(group), MEMBERS):
             pairs, frauds = [], []
             for _, ts, fraud in chunk:
-                member = tag()
+                member = tag() + PAD
                 pairs += [repr(ts), member]
                 if fraud:
                     frauds += [repr(ts), member]
