@@ -69,12 +69,13 @@ def count_rows(path: str | Path | None) -> int | None:
     if path is None or str(path) == "-":
         return None
     import pyarrow as pa  # here, not at the top: `fraud --help` needs no pyarrow
-    import pyarrow.parquet as pq
 
     from fraudcli.io.dataset import dataset_files
 
     try:
         if input_format(path) is Format.PARQUET:
+            import pyarrow.parquet as pq  # (only here: it loads pyarrow.fs, 10 ms)
+
             return sum(pq.ParquetFile(p).metadata.num_rows for p in dataset_files(path))
         with open(path, "rb") as stream:
             lines = sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from fraudcli.bundle.read import parquet_table
 from fraudcli.errors import StateError
@@ -135,6 +134,8 @@ def write_state(
 
 
 def _write_table(table: pa.Table, path: Path) -> str:
+    import pyarrow.parquet as pq  # (here: it loads pyarrow.fs, 10 ms of every start)
+
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     data = sink.getvalue().to_pybytes()

@@ -1,5 +1,6 @@
 """What a start loads: the one-record path decides without pandas, SciPy or `pyarrow.compute`
-(0.25 s, 0.1 s and 0.1 s of a start here), nor `numpy.ma` or `pyarrow.dataset` (30 ms each),
+(0.25 s, 0.1 s and 0.1 s of a start here), nor `numpy.ma` or `pyarrow.dataset` (30 ms each)
+or `pyarrow.parquet` (10 ms: `pyarrow.fs` and its TLS),
 and `fraud --help` without NumPy or Arrow."""
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ try:
     main()
 except SystemExit:
     pass
-heavy = ("pandas", "scipy", "pyarrow.compute", "numpy", "pyarrow", "numpy.ma", "pyarrow.dataset")
+heavy = ("pandas", "scipy", "pyarrow.compute", "numpy", "pyarrow", "numpy.ma", "pyarrow.dataset",
+         "pyarrow.parquet")
 print({{name: name in sys.modules for name in heavy}}, file=sys.stderr)
 """
 
@@ -38,6 +40,7 @@ def test_one_record_is_decided_without_pandas_scipy_or_the_compute_wrappers(
     assert loaded["pyarrow"] and loaded["numpy"]  # (it did read the bundle's state)
     assert not loaded["pandas"] and not loaded["scipy"] and not loaded["pyarrow.compute"]
     assert not loaded["numpy.ma"] and not loaded["pyarrow.dataset"]  # (np.unique, read_table)
+    assert not loaded["pyarrow.parquet"]  # (it loads pyarrow.fs: S3, GCS, TLS)
 
 
 def test_help_loads_neither_numpy_nor_arrow():
