@@ -77,10 +77,23 @@ def parquet_table(data: bytes) -> pa.Table:
     return reader.read_all(use_threads=threads)
 
 
-def read_parquet(root: Path, manifest: dict, name: str) -> pa.Table:
-    part = f"state/{name}.parquet"
+def arrow_table(data: bytes) -> pa.Table:
+    """An Arrow IPC file's bytes as a table, validated in full: its buffers are used as they
+    are, so offsets or lengths that point outside them must be refused before anything reads
+    them (about 3 ms for a bundle's state, where decoding its Parquet took 40)."""
+    from pyarrow import ipc
+
+    table = ipc.open_file(pa.py_buffer(data)).read_all()
+    table.validate(full=True)
+    return table
+
+
+def read_state_table(root: Path, manifest: dict, part: str) -> pa.Table:
+    """The state table in file `part` (`state/NAME.arrow`, or `.parquet` in older bundles)."""
     data = read_part(root, manifest, part)
+    arrow = part.endswith(".arrow")
     try:
-        return parquet_table(data)
+        return arrow_table(data) if arrow else parquet_table(data)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise BundleError(f"bundle {root}: {part} is not a readable Parquet file ({exc})") from None
+        kind = "Arrow IPC" if arrow else "Parquet"
+        raise BundleError(f"bundle {root}: {part} is not a readable {kind} file ({exc})") from None

@@ -6,8 +6,8 @@ what `fraud train` writes, and a part of another shape is a BundleError naming t
 key, never a traceback from deep inside the loader.
 
     manifest.json  thresholds {review, block}: numbers, 0 <= review <= block <= 1, or "off"; store
-                   {label_delay, lateness}: finite numbers >= 0; files: exactly REQUIRED_FILES,
-                   each with a SHA-256; metrics, training_data: tables; created: text
+                   {label_delay, lateness}: finite numbers >= 0; files: exactly the files of
+                   its schema version (`required_files`), each with a SHA-256; metrics, training_data: tables; created: text
     model.json     kind "logistic_regression"; coef, scaler.mean, scaler.scale: one finite number
                    per feature (scale > 0); a finite intercept
     profile.json   version 1; per numeric input (features, fraud_probability, lat, lon) increasing
@@ -32,8 +32,22 @@ from fraudcli.features.spec import FEATURE_NAMES
 
 STATE_TABLES = ("merchant_entries", "user_entries", "user_last")
 OPTIONAL_STATE_TABLES = ("label_changes", "transactions")  # a state with labels given, or ids
-REQUIRED_FILES = ("model.json", "profile.json", *(f"state/{t}.parquet" for t in STATE_TABLES))
-OPTIONAL_FILES = tuple(f"state/{t}.parquet" for t in OPTIONAL_STATE_TABLES)
+# the state tables' files by schema version: Arrow IPC from 3 (read without decoding), Parquet in 2
+STATE_SUFFIX = {2: ".parquet", 3: ".arrow"}
+
+
+def state_file(table: str, version: int) -> str:
+    return f"state/{table}{STATE_SUFFIX[version]}"
+
+
+def required_files(version: int) -> tuple[str, ...]:
+    return ("model.json", "profile.json", *(state_file(t, version) for t in STATE_TABLES))
+
+
+def optional_files(version: int) -> tuple[str, ...]:
+    return tuple(state_file(t, version) for t in OPTIONAL_STATE_TABLES)
+
+
 PROFILE_NUMERIC = (*FEATURE_NAMES, "fraud_probability", "lat", "lon")
 PROFILE_CATEGORICAL = (
     "merchant_category",
@@ -143,20 +157,21 @@ def check_manifest(manifest: dict, where: str) -> None:
         s.text(manifest["created"], "created")
     if "config_hash" in manifest:
         s.digest(manifest["config_hash"], "config_hash")
-    check_files(s, s.table(manifest["files"], "files"))
+    check_files(s, s.table(manifest["files"], "files"), manifest["schema_version"])
 
 
-def check_files(s: Shape, files: dict) -> None:
+def check_files(s: Shape, files: dict, version: int) -> None:
     """Exactly the files the format requires, by relative paths that stay inside the bundle."""
     for name, digest in files.items():
         parts = PurePosixPath(name).parts
         if name.startswith("/") or "\\" in name or ".." in parts or not parts:
             s.fail("files", f"names a path outside the bundle: {shown(name)}")
         s.digest(digest, f"files[{shown(name)}]")
-    missing = sorted(set(REQUIRED_FILES) - set(files))
+    required = required_files(version)
+    missing = sorted(set(required) - set(files))
     if missing:
         s.fail("files", f"does not list {', '.join(missing)}, which the format requires")
-    unknown = sorted(set(files) - set(REQUIRED_FILES) - set(OPTIONAL_FILES))
+    unknown = sorted(set(files) - set(required) - set(optional_files(version)))
     if unknown:
         s.fail("files", f"lists files the format does not have: {shown(unknown)}")
 

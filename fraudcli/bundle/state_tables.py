@@ -1,4 +1,4 @@
-"""The declared shape of a bundle's feature-store state (`state/*.parquet`), checked on load.
+"""The declared shape of a bundle's feature-store state (`state/*.arrow`), checked on load.
 
     user_entries      user_id text, ts, amount (>= 0) and merchant_id, country, device_id (text
                       or null): a user's entries together, oldest first
@@ -59,7 +59,7 @@ RANGES = {"amount": (0.0, np.inf), "loc_lat": (-90.0, 90.0), "loc_lon": (-180.0,
 
 def check_state(tables: dict[str, pa.Table], where: str) -> None:
     for name, columns in SCHEMAS.items():
-        s = Shape(f"{where}: state/{name}.parquet")
+        s = Shape(f"{where}: state/{name}")
         table = tables.get(name)
         if table is None:  # an optional table (label changes, the id registry) not there
             continue
@@ -73,14 +73,14 @@ def check_state(tables: dict[str, pa.Table], where: str) -> None:
         for column, kind in columns:
             if kind == NUMBER:
                 _finite(s, table[column], column)
-    _sorted_groups(tables["user_entries"], "user_id", Shape(f"{where}: state/user_entries.parquet"))
+    _sorted_groups(tables["user_entries"], "user_id", Shape(f"{where}: state/user_entries"))
     merchants = tables["merchant_entries"]
-    s = Shape(f"{where}: state/merchant_entries.parquet")
+    s = Shape(f"{where}: state/merchant_entries")
     _sorted_groups(merchants, "merchant_id", s)
     labels = kernel("min_max", merchants["is_fraud"]).as_py()  # (not is_in: pa.array loads pandas)
     if labels["min"] is not None and (labels["min"] < 0 or labels["max"] > 1):
         s.fail("is_fraud", "must be 0 or 1")
-    _last(tables["user_last"], Shape(f"{where}: state/user_last.parquet"))
+    _last(tables["user_last"], Shape(f"{where}: state/user_last"))
 
 
 def _finite(s: Shape, column: pa.ChunkedArray, name: str) -> None:

@@ -56,7 +56,7 @@ def show_state(path: str | Path | None = None, model_dir: Path | None = None) ->
     root = Path(model_dir or DEFAULT_MODEL_DIR)
     bundle = load_bundle(root)
     manifest = {"store": bundle.store, "written": bundle.created, "checkpoint": {}}
-    files = sorted((root / "state").glob("*.parquet"))
+    files = sorted(f for f in (root / "state").iterdir() if f.suffix in (".arrow", ".parquet"))
     return _report(f"model bundle {root}", bundle.state, manifest, files)
 
 

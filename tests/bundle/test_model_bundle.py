@@ -108,6 +108,6 @@ def test_corrupt_manifest_other_schema_and_other_features(tmp_path):
 
 def test_missing_part(tmp_path):
     path = save_bundle(make_bundle(), tmp_path / "model")
-    (path / "state" / "user_entries.parquet").unlink()
-    with pytest.raises(BundleError, match="missing state/user_entries.parquet"):
+    (path / "state" / "user_entries.arrow").unlink()
+    with pytest.raises(BundleError, match="missing state/user_entries.arrow"):
         load_bundle(path)

@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from fraudcli.bundle.model_bundle import load_bundle
+from fraudcli.bundle.model_bundle import load_bundle, write_arrow
+from fraudcli.bundle.read import arrow_table
 from fraudcli.cli import app
 from fraudcli.errors import BundleError
 from fraudcli.simulation.simulate import simulate
@@ -72,8 +73,8 @@ def edit_json(path, name: str, change) -> None:
 
 
 def edit_table(path, name: str, change) -> None:
-    file = path / "state" / f"{name}.parquet"
-    pq.write_table(change(pq.read_table(file)), file)
+    file = path / "state" / f"{name}.arrow"
+    write_arrow(change(arrow_table(file.read_bytes())), file)
     rehash(path)
 
 
@@ -148,11 +149,11 @@ def test_a_path_outside_the_bundle_is_refused(bundle, tmp_path):
 
 
 def test_a_symlink_out_of_the_bundle_is_refused_even_with_the_right_content(bundle, tmp_path):
-    part = bundle / "state" / "user_last.parquet"
-    outside = tmp_path / "elsewhere.parquet"
+    part = bundle / "state" / "user_last.arrow"
+    outside = tmp_path / "elsewhere.arrow"
     shutil.move(part, outside)
     os.symlink(outside, part)
-    assert_refused(bundle, "state/user_last.parquet leads outside the bundle")
+    assert_refused(bundle, "state/user_last.arrow leads outside the bundle")
 
 
 def test_a_bundle_reached_through_a_symlink_loads(trained, tmp_path):
@@ -173,9 +174,9 @@ def test_required_files_are_verified_even_when_the_manifest_leaves_them_out(bund
 
 
 def test_a_file_the_format_does_not_have_is_refused(bundle):
-    (bundle / "state" / "extra.parquet").write_bytes(b"x")
+    (bundle / "state" / "extra.arrow").write_bytes(b"x")
     digest = hashlib.sha256(b"x").hexdigest()
-    rehash(bundle, lambda m: m["files"].update({"state/extra.parquet": digest}))
+    rehash(bundle, lambda m: m["files"].update({"state/extra.arrow": digest}))
     assert_refused(bundle, "lists files the format does not have")
 
 
@@ -252,13 +253,47 @@ def _set(table: pa.Table, name: str, values: list) -> pa.Table:
 )
 def test_state_of_another_shape_is_refused(bundle, name, change, match):
     edit_table(bundle, name, change)
-    assert_refused(bundle, f"state/{name}.parquet: ", match)
+    assert_refused(bundle, f"state/{name}: ", match)
 
 
-def test_a_part_that_is_not_parquet_is_refused(bundle):
-    (bundle / "state" / "user_last.parquet").write_text("not parquet")
+def test_a_part_that_is_not_arrow_is_refused(bundle):
+    (bundle / "state" / "user_last.arrow").write_text("not arrow")
     rehash(bundle)
-    assert_refused(bundle, "state/user_last.parquet is not a readable Parquet file")
+    assert_refused(bundle, "state/user_last.arrow is not a readable Arrow IPC file")
+
+
+def test_arrow_buffers_that_point_astray_are_refused_before_they_are_read(bundle):
+    """An IPC file's buffers are used as they are: offsets that run backwards (each within
+    the data, so only the full validation sees them) are refused, never read."""
+    file = bundle / "state" / "user_last.arrow"
+    table = arrow_table(file.read_bytes())
+    n = table.num_rows
+    offsets = pa.array([0, *[5] * (n - 1), 2], pa.int32()).buffers()[1]
+    ids = pa.Array.from_buffers(pa.string(), n, [None, offsets, pa.py_buffer(b"x" * 5)])
+    write_arrow(table.set_column(0, "user_id", ids), file)
+    rehash(bundle)
+    assert_refused(bundle, "state/user_last.arrow is not a readable Arrow IPC file")
+
+
+def test_a_bundle_of_schema_version_2_with_its_state_in_parquet_is_read_the_same(trained, bundle):
+    """Bundles trained before the state was written as Arrow IPC load, and decide, the same."""
+    manifest = manifest_of(bundle)
+    for name in [n for n in manifest["files"] if n.endswith(".arrow")]:
+        table = arrow_table((bundle / name).read_bytes())
+        (bundle / name).unlink()
+        pq.write_table(table, bundle / name.replace(".arrow", ".parquet"), compression="zstd")
+        manifest["files"][name.replace(".arrow", ".parquet")] = manifest["files"].pop(name)
+    (bundle / "manifest.json").write_text(json.dumps(manifest | {"schema_version": 2}))
+    rehash(bundle)
+    old, new = load_bundle(bundle), load_bundle(trained)
+    assert sorted(old.state) == sorted(new.state)
+    assert all(old.state[name].equals(new.state[name]) for name in new.state)
+    assert score(bundle).stdout == score(trained).stdout
+
+
+def test_a_bundle_of_an_unknown_schema_version_is_refused(bundle):
+    rehash(bundle, lambda m: m.update(schema_version=4))
+    assert_refused(bundle, "schema version 4, this fraudcli reads 2 and 3")
 
 
 @pytest.mark.parametrize(
