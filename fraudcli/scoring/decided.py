@@ -64,7 +64,6 @@ def decided(
             read_ahead(blocks), scorer, rejects, summary, strict=strict, on_batch=on_batch
         )
     if (data is None or str(data) == "-") and isinstance(opened.pipeline.store, InMemoryStore):
-        import fraudcli.io.jsonl_blocks  # noqa: F401  (before the run's clock: a pipe reads with it)
         from fraudcli.scoring.piped import decided_pipe, piped_batches
 
         stream = getattr(sys.stdin, "buffer", sys.stdin)

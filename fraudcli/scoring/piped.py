@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -31,7 +32,6 @@ from fraudcli.records.accounting import RunSummary, counted
 from fraudcli.records.columns import ValidBlock, block_of_items
 from fraudcli.records.rejects import Item, Reject, RejectSink
 from fraudcli.records.schema import ColumnMap
-from fraudcli.scoring.blocks import ColumnScorer
 from fraudcli.scoring.interrupts import region
 from fraudcli.scoring.items import decide_items
 from fraudcli.scoring.output import Scored, ScoredRecords
@@ -39,6 +39,7 @@ from fraudcli.scoring.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from fraudcli.records.duplicates import BlockDuplicates
+    from fraudcli.scoring.blocks import ColumnScorer
     from fraudcli.scoring.load import OpenBundle
 
 BATCH_LINES = 64  # lines that arrived together, read as a block (fewer: one by one)
@@ -135,7 +136,6 @@ class PipePaths:
 
     def __init__(self, opened: OpenBundle, with_features: bool) -> None:
         self.opened, self.pipeline = opened, opened.pipeline
-        self.judging = ColumnScorer(None, opened.model, opened.engine, with_features)
         self.with_features = with_features
         self.columns: ColumnScorer | None = None  # set while the column path holds the state
         self.dedupe: BlockDuplicates | None = None
@@ -144,6 +144,15 @@ class PipePaths:
         self.small = 0  # small batches in a row on the column path
         state = None if opened.fresh_state else opened.state
         self.entries = 0 if state is None else _entries(state)  # about; grows 2 a record
+
+    @cached_property
+    def judging(self) -> ColumnScorer:
+        """What judges and writes a block of lines that arrived together (made at the first:
+        the column path's modules load pandas, 0.2 s a lone line's run never needs)."""
+        from fraudcli.scoring.blocks import ColumnScorer
+
+        opened = self.opened
+        return ColumnScorer(None, opened.model, opened.engine, self.with_features)
 
     def route(self, n: int) -> bool:
         """Whether a batch of `n` records goes through the column path (`column_block`) or
@@ -194,6 +203,8 @@ class PipePaths:
 
         store = self.pipeline.store
         state = ColumnState.from_snapshot(store.column_tables(), store.config)
+        from fraudcli.scoring.blocks import ColumnScorer
+
         opened = self.opened
         self.columns = ColumnScorer(
             state, opened.model, opened.engine, self.with_features, store.ids

@@ -43,6 +43,18 @@ def test_one_record_is_decided_without_pandas_scipy_or_the_compute_wrappers(
     assert not loaded["pyarrow.parquet"]  # (it loads pyarrow.fs: S3, GCS, TLS)
 
 
+def test_one_piped_record_is_decided_without_pandas_or_the_compute_wrappers(world, model_dir):
+    line = (world / "later.jsonl").read_text().splitlines()[0] + "\n"
+    code = _RUN.format(args=["score", "--model", str(model_dir)])
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=line, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.count("\n") == 1 and '"decision"' in done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    loaded = json.loads(last.replace("'", '"').replace("True", "true").replace("False", "false"))
+    assert not loaded["pandas"] and not loaded["scipy"] and not loaded["pyarrow.compute"]
+
+
 def test_help_loads_neither_numpy_nor_arrow():
     loaded = _loaded("--help")
     assert not any(loaded.values())
