@@ -2,7 +2,7 @@
 
 - scoring 1M transactions with `--state` against without (the state's save excluded: it is
   timed on its own), Parquet -> Parquet and JSONL -> JSONL, runs alternated, best of three;
-- the state after those 1M transactions: saving it (snapshot + Parquet + manifest, atomic),
+- the state after those 1M transactions: saving it (snapshot + Arrow IPC + manifest, atomic),
   restoring it (read + verify, then the column path's and the record path's stores), on disk;
 - the one-record start-up: one JSONL line piped into `fraud score`, from the bundle's state
   and from that state (median of five, the whole process).

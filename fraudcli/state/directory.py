@@ -1,13 +1,18 @@
-"""A feature state on disk (`--state PATH`): a directory of Parquet tables and a manifest.
+"""A feature state on disk (`--state PATH`): a directory of Arrow tables and a manifest.
 
     PATH/
       manifest.json            format, schema version, feature names, store settings (label
                                delay, lateness, dedupe window), newest event time, counts, the
                                last checkpoint, the SHA-256 of every table, and a seal
                                (`fraudcli.state.signing`)
-      user_entries.parquet, user_last.parquet, merchant_entries.parquet,
-      label_changes.parquet    the store's tables (`fraudcli.features.snapshot`)
-      transactions.parquet     the id registry (`fraudcli.records.id_registry`)
+      user_entries.arrow, user_last.arrow, merchant_entries.arrow,
+      label_changes.arrow      the store's tables (`fraudcli.features.snapshot`)
+      transactions.arrow       the id registry (`fraudcli.records.id_registry`)
+
+The tables are Arrow IPC files, their buffers zstd-compressed (schema version 2): read back
+without decoding, after every buffer is validated (`bundle.read.arrow_table`). After 1M
+transactions: 4.8 MB, written in 40 ms and read in 17, where Parquet (version 1, still read)
+took 3.6 MB, 80-110 ms and 40 ms, most of what `--state` adds to a one-record run.
 
 Written whole under a temporary name beside PATH, every file synced, then swapped into place
 (`fraudcli.files.Staged`): a kill at any moment leaves the previous state or the new one,
@@ -26,7 +31,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from fraudcli.bundle.read import parquet_table
+from fraudcli.bundle.read import arrow_table, parquet_table
 from fraudcli.errors import StateError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import StoreConfig
@@ -35,7 +40,8 @@ from fraudcli.records.kernels import kernel
 from fraudcli.state.signing import sign_manifest, verify_manifest
 
 FORMAT = "fraudcli-state"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READS = {1: ".parquet", 2: ".arrow"}  # the tables' files by schema version
 MANIFEST = "manifest.json"
 TABLE_COLUMNS = {
     "user_entries": {"user_id", "ts", "amount", "merchant_id", "country", "device_id"},
@@ -90,10 +96,12 @@ def _read_table(root: Path, name: str, digest: str) -> pa.Table:
         raise StateError(f"state {root} is missing {name} (corrupt)") from None
     if hashlib.sha256(data).hexdigest() != digest:
         raise StateError(f"state {root}: {name} does not match its checksum (corrupt/edited)")
+    arrow = name.endswith(".arrow")
     try:
-        return parquet_table(data)
-    except pa.ArrowException as exc:
-        raise StateError(f"state {root}: {name} is not readable Parquet ({exc})") from None
+        return arrow_table(data) if arrow else parquet_table(data)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        kind = "an Arrow IPC file" if arrow else "Parquet"
+        raise StateError(f"state {root}: {name} is not readable {kind} ({exc})") from None
 
 
 def stage_state(
@@ -109,9 +117,9 @@ def stage_state(
     try:
         names = sorted(tables)
         digests = each_in_threads(
-            lambda name: _write_table(tables[name], staged.path / f"{name}.parquet"), names
+            lambda name: _write_table(tables[name], staged.path / f"{name}.arrow"), names
         )
-        files = {f"{name}.parquet": digest for name, digest in zip(names, digests, strict=True)}
+        files = {f"{name}.arrow": digest for name, digest in zip(names, digests, strict=True)}
         manifest = sign_manifest(_manifest(tables, store, files, checkpoint))
         text = json.dumps(manifest, indent=2, allow_nan=False) + "\n"
         _write_synced(staged.path / MANIFEST, text.encode())
@@ -134,10 +142,11 @@ def write_state(
 
 
 def _write_table(table: pa.Table, path: Path) -> str:
-    import pyarrow.parquet as pq  # (here: it loads pyarrow.fs, 10 ms of every start)
+    from pyarrow import ipc
 
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
+    with ipc.new_file(sink, table.schema, options=ipc.IpcWriteOptions(compression="zstd")) as out:
+        out.write_table(table)
     data = sink.getvalue().to_pybytes()
     _write_synced(path, data)
     return hashlib.sha256(data).hexdigest()
@@ -204,9 +213,10 @@ def _read_manifest(root: Path) -> dict:
 
 def _check_manifest(manifest: dict, root: Path, store: StoreConfig) -> None:
     version = manifest.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READS or isinstance(version, bool):
         raise StateError(
-            f"state {root} has schema version {version}, this fraudcli reads {SCHEMA_VERSION}"
+            f"state {root} has schema version {version}, this fraudcli reads "
+            f"{' and '.join(map(str, READS))}"
         )
     if tuple(manifest.get("feature_names", ())) != FEATURE_NAMES:
         raise StateError(
@@ -220,7 +230,13 @@ def _check_manifest(manifest: dict, root: Path, store: StoreConfig) -> None:
             "labels would mean something else; start it again with --fresh-state "
             "--overwrite-state, or use the model it was written with"
         )
-    missing = set(TABLE_COLUMNS) - {Path(name).stem for name in manifest.get("files", {})}
+    files = manifest.get("files")
+    if not isinstance(files, dict) or any(
+        not isinstance(name, str) or Path(name).name != name or not name.endswith(READS[version])
+        for name in files
+    ):
+        raise StateError(f"state {root}: manifest's files are not its tables' (corrupt)")
+    missing = set(TABLE_COLUMNS) - {Path(name).stem for name in files}
     if missing:
         raise StateError(f"state {root}: manifest lacks {', '.join(sorted(missing))} (corrupt)")
 

@@ -151,7 +151,7 @@ def test_a_state_for_other_settings_or_edited_is_refused(stream, model_dir, tmp_
     other = tmp_path / "other"
     score_file(source, tmp_path / "3.jsonl", config=load_config(), model_dir=model_dir,
                state=StateOptions(other))  # fmt: skip
-    (other / "user_last.parquet").write_bytes(b"PAR1 not really")
+    (other / "user_last.arrow").write_bytes(b"ARROW1 not really")
     with pytest.raises(StateError, match="checksum"):
         score_file(source, tmp_path / "4.jsonl", **options | {"state": StateOptions(other)})
     assert not (tmp_path / "2.jsonl").exists() and not (tmp_path / "4.jsonl").exists()

@@ -64,14 +64,95 @@ def test_refused_for_other_settings_or_when_damaged(tmp_path):
     with pytest.raises(StateError, match="seal"):
         read_state(path, CONFIG)
     write_state(path, store_of(300, 2).snapshot(), CONFIG, CHECKPOINT)
-    (path / "transactions.parquet").unlink()
-    with pytest.raises(StateError, match="missing transactions.parquet"):
+    (path / "transactions.arrow").unlink()
+    with pytest.raises(StateError, match="missing transactions.arrow"):
         read_state(path, CONFIG)
     (tmp_path / "not-a-state").mkdir()
     (tmp_path / "not-a-state" / "notes.txt").write_text("mine")
     with pytest.raises(StateError, match="not a fraud state"):
         write_state(tmp_path / "not-a-state", store_of(10, 3).snapshot(), CONFIG, CHECKPOINT)
     assert (tmp_path / "not-a-state" / "notes.txt").read_text() == "mine"
+
+
+def _rewritten(path: Path, name: str, data: bytes, **changes) -> None:
+    """`name` replaced by `data` and the manifest told so (its checksum and seal redone, as
+    whoever edits a state without a key can do), with `changes` to the manifest."""
+    import hashlib
+
+    from fraudcli.state.signing import sign_manifest
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    (path / name).write_bytes(data)
+    manifest["files"][name] = hashlib.sha256(data).hexdigest()
+    manifest = sign_manifest({**manifest, **changes})
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_version_1_state_of_parquet_tables_is_read_and_written_back_as_version_2(tmp_path):
+    """States written before the tables were Arrow IPC files (schema version 1: Parquet) are
+    read as they are; the next write makes them version 2."""
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    from fraudcli.state.signing import sign_manifest
+
+    path = tmp_path / "s"
+    tables = store_of(500, 7).snapshot()
+    write_state(path, tables, CONFIG, CHECKPOINT)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"] = {}
+    for name, table in read_state(path, CONFIG).tables.items():
+        pq.write_table(table, path / f"{name}.parquet", compression="zstd")
+        (path / f"{name}.arrow").unlink()
+        data = (path / f"{name}.parquet").read_bytes()
+        manifest["files"][f"{name}.parquet"] = hashlib.sha256(data).hexdigest()
+    manifest["schema_version"] = 1
+    (path / "manifest.json").write_text(json.dumps(sign_manifest(manifest)))
+    assert_tables_equal(read_state(path, CONFIG).tables, tables)
+    write_state(path, read_state(path, CONFIG).tables, CONFIG, CHECKPOINT)
+    assert json.loads((path / "manifest.json").read_text())["schema_version"] == 2
+    assert sorted(p.suffix for p in path.iterdir()) == [".arrow"] * 5 + [".json"]
+    assert_tables_equal(read_state(path, CONFIG).tables, tables)
+
+
+def test_a_table_that_is_not_arrow_or_lies_about_its_buffers_is_refused(tmp_path):
+    """A table whose checksum was redone after an edit is still refused unless it is a whole
+    Arrow IPC file: one whose offsets run backwards would make a reader read outside its
+    buffers, so each buffer is validated before use."""
+    import pyarrow as pa
+    from pyarrow import ipc
+
+    path = tmp_path / "s"
+    tables = store_of(300, 8).snapshot()
+    write_state(path, tables, CONFIG, CHECKPOINT)
+    _rewritten(path, "user_last.arrow", b"ARROW1 not really")
+    with pytest.raises(StateError, match="user_last.arrow is not readable an Arrow IPC file"):
+        read_state(path, CONFIG)
+    write_state(path, tables, CONFIG, CHECKPOINT)
+    users = tables["user_last"]["user_id"].combine_chunks()
+    offsets = np.frombuffer(users.buffers()[1], dtype=np.int32).copy()
+    offsets[1], offsets[2] = offsets[2], offsets[1] - 1  # (backwards)
+    bad = pa.StringArray.from_buffers(len(users), pa.py_buffer(offsets.tobytes()), users.buffers()[2])
+    table = tables["user_last"].set_column(0, "user_id", bad)
+    sink = pa.BufferOutputStream()
+    with ipc.new_file(sink, table.schema) as out:
+        out.write_table(table)
+    _rewritten(path, "user_last.arrow", sink.getvalue().to_pybytes())
+    with pytest.raises(StateError, match="user_last.arrow is not readable"):
+        read_state(path, CONFIG)
+
+
+def test_an_unknown_schema_version_or_files_outside_the_state_are_refused(tmp_path):
+    path = tmp_path / "s"
+    write_state(path, store_of(100, 9).snapshot(), CONFIG, CHECKPOINT)
+    data = (path / "user_last.arrow").read_bytes()
+    _rewritten(path, "user_last.arrow", data, schema_version=3)
+    with pytest.raises(StateError, match="schema version 3, this fraudcli reads 1 and 2"):
+        read_state(path, CONFIG)
+    _rewritten(path, "user_last.arrow", data, schema_version=1)  # (its files are .arrow)
+    with pytest.raises(StateError, match="files are not its tables'"):
+        read_state(path, CONFIG)
 
 
 def test_a_crash_between_two_renames_leaves_the_old_state_put_back(tmp_path):
