@@ -4,7 +4,8 @@
   timed on its own), Parquet -> Parquet and JSONL -> JSONL, runs alternated, best of three;
 - the state after those 1M transactions: saving it (snapshot + Arrow IPC + manifest, atomic),
   restoring it (read + verify, then the column path's and the record path's stores), on disk;
-- the one-record start-up: one JSONL line piped into `fraud score`, from the bundle's state
+- the one-record start-up: one new JSONL line piped into `fraud score` (a new id, a minute
+  after the state's newest: applied, as a daily run's are), from the bundle's state
   and from that state (median of five, the whole process).
 
     python -m bench state
@@ -118,15 +119,27 @@ def _save_and_restore(state: Path) -> None:
            f"{column:.2f} / {record:.2f} s")  # fmt: skip
 
 
-def _start_up(state: Path | None) -> float:
+def _next_line(state: Path) -> bytes:
+    """The file's first record as the next day's would come: a new id, a minute after the
+    state's newest event (so it is applied, and on the path a daily run takes)."""
+    import json
+
+    from fraudcli.records.timestamps import format_timestamp
+
+    record = json.loads(big_jsonl().open("rb").readline())
+    newest = json.loads((state / "manifest.json").read_text())["newest"]
+    record |= {"transaction_id": "bench-next-day-0", "timestamp": format_timestamp(newest + 60)}
+    return (json.dumps(record) + "\n").encode()
+
+
+def _start_up(state: Path | None, line: bytes) -> float:
     """Median wall time of `fraud score` on one piped line, five runs."""
-    line = big_jsonl().open("rb").readline()
     args = [sys.executable, "-m", "fraudcli", "score", "--model", str(trained_model())]
     if state is not None:
         args += ["--state", str(state)]
     times = []
     for _ in range(5):
-        if state is not None:  # the line again would be a duplicate: restore the state
+        if state is not None:  # the line again would be a duplicate: the state as it was
             shutil.rmtree(state)
             shutil.copytree(CACHE / "state-copy", state)
         started = time.perf_counter()
@@ -139,6 +152,8 @@ def run() -> None:
     _speed("Parquet -> Parquet", big_table(), ".parquet")
     state = _speed("JSONL -> JSONL", big_jsonl(), ".jsonl")
     _save_and_restore(state)
-    figure("one-record start-up, from the bundle's state (median of 5)", f"{_start_up(None):.2f} s")
-    figure("one-record start-up, from the state after 1M txns", f"{_start_up(state):.2f} s",
+    line = _next_line(state)
+    figure("one-record start-up, from the bundle's state (median of 5)",
+           f"{_start_up(None, line):.2f} s")  # fmt: skip
+    figure("one-record start-up, from the state after 1M txns", f"{_start_up(state, line):.2f} s",
            "target < 0.35 s")  # fmt: skip
