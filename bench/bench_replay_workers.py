@@ -23,6 +23,7 @@ TARGET_TPS = 10_000.0
 SECONDS = 30.0
 SLO_MS = 200.0
 SEARCH = (1_000.0, 2_000.0, 3_000.0, 4_000.0, 5_000.0, 6_000.0, 8_000.0, 10_000.0, 12_000.0)
+SEARCH += (14_000.0, 16_000.0, 20_000.0)
 SEARCH_SECONDS = 5.0
 
 
@@ -78,7 +79,9 @@ def _highest(url: str, model, workers: int) -> str:
                 break
         else:
             best, failed = tps, 0
-    return "none of the rates tried" if best is None else f"{best:,.0f}/s"
+    if best is None:
+        return "none of the rates tried"
+    return f"{best:,.0f}/s" + (" (the highest tried)" if best == SEARCH[-1] else "")
 
 
 def run(seconds: float = SECONDS) -> None:
