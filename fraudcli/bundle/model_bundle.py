@@ -13,9 +13,9 @@
 Written to a temporary sibling directory and renamed into place, so a crash never leaves half
 a bundle. With a signing key (`fraudcli.signing`) the manifest carries an HMAC-SHA256 signature.
 Loading verifies everything and raises BundleError with a plain reason: the files the format
-requires (`fraudcli.bundle.shapes.required_files`, whatever the manifest lists) inside the bundle, each
-read once and checked against its SHA-256, the signature when a key is set, and the shape of
-every part (`fraudcli.bundle_shapes`, `fraudcli.bundle_state`). Never pickle.
+requires (`fraudcli.bundle.shapes.required_files`, whatever the manifest lists) inside the
+bundle, each read once and checked against its SHA-256, the signature when a key is set, and
+the shape of every part (`fraudcli.bundle_shapes`, `fraudcli.bundle_state`). Never pickle.
 """
 
 from __future__ import annotations

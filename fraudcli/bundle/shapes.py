@@ -7,7 +7,8 @@ key, never a traceback from deep inside the loader.
 
     manifest.json  thresholds {review, block}: numbers, 0 <= review <= block <= 1, or "off"; store
                    {label_delay, lateness}: finite numbers >= 0; files: exactly the files of
-                   its schema version (`required_files`), each with a SHA-256; metrics, training_data: tables; created: text
+                   its schema version (`required_files`), each with a SHA-256; metrics,
+                   training_data: tables; created: text
     model.json     kind "logistic_regression"; coef, scaler.mean, scaler.scale: one finite number
                    per feature (scale > 0); a finite intercept
     profile.json   version 1; per numeric input (features, fraud_probability, lat, lon) increasing

@@ -133,7 +133,8 @@ def test_a_table_that_is_not_arrow_or_lies_about_its_buffers_is_refused(tmp_path
     users = tables["user_last"]["user_id"].combine_chunks()
     offsets = np.frombuffer(users.buffers()[1], dtype=np.int32).copy()
     offsets[1], offsets[2] = offsets[2], offsets[1] - 1  # (backwards)
-    bad = pa.StringArray.from_buffers(len(users), pa.py_buffer(offsets.tobytes()), users.buffers()[2])
+    offsets = pa.py_buffer(offsets.tobytes())
+    bad = pa.StringArray.from_buffers(len(users), offsets, users.buffers()[2])
     table = tables["user_last"].set_column(0, "user_id", bad)
     sink = pa.BufferOutputStream()
     with ipc.new_file(sink, table.schema) as out:
