@@ -59,6 +59,11 @@ class Staged:
 
     def __init__(self, final: str | Path, directory: bool = False) -> None:
         self.final = Path(final)
+        parent = self.final.parent
+        if not parent.is_dir():
+            raise UsageError(f"cannot write {self.final}: there is no directory {parent}")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise UsageError(f"cannot write {self.final}: directory {parent} is not writable")
         self.path = temporary_name(self.final)
         remove_leftovers(self.final)
         if directory:

@@ -53,11 +53,20 @@ def test_missing_or_broken_input_is_exit_3_without_traceback(command, tmp_path, 
 def test_an_output_in_a_missing_folder_is_a_one_line_error(
     world, model_dir, tmp_path, option, name
 ):
+    """A usage error (exit 2) naming the missing folder, before anything is read, not the
+    temporary file's name."""
     target = tmp_path / "no-such-folder" / name
     result = run("score", world / "later.jsonl", "--model", model_dir, option, target)
-    assert result.exit_code == 1
-    assert result.stderr.startswith("error:") and "No such file or directory" in result.stderr
-    assert "Traceback" not in result.stderr and isinstance(result.exception, SystemExit)
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2
+    assert said.startswith("error:") and f"no directory {tmp_path / 'no-such-folder'}" in said
+    assert ".tmp" not in said and "Traceback" not in said
+    assert isinstance(result.exception, SystemExit) and not target.parent.exists()
+
+
+def test_a_simulated_file_in_a_missing_folder_is_the_same_usage_error(tmp_path):
+    result = run("simulate", "-n", "50", "-o", tmp_path / "no-such-folder" / "sim.jsonl")
+    assert result.exit_code == 2 and "there is no directory" in " ".join(result.stderr.split())
 
 
 @pytest.mark.parametrize("command", ["score", "drift-report", "state", "label"])
