@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from fraudcli.cli.app import (
     ConfigOpt,
@@ -30,7 +31,18 @@ from fraudcli.io.formats import count_rows
 from fraudcli.ranges import PSI
 
 
-@app.command("drift-report")
+class _HiddenOutOfUsage(TyperCommand):
+    """A command whose usage line leaves out its hidden arguments (Click lists them)."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if not getattr(param, "hidden", False):
+                pieces += param.get_usage_pieces(ctx)
+        return pieces
+
+
+@app.command("drift-report", cls=_HiddenOutOfUsage)
 @handled
 def drift_report(
     ctx: typer.Context,

@@ -214,6 +214,8 @@ def test_the_old_json_file_spelling_still_writes_the_report(drift_world, tmp_pat
     assert result.exit_code == 0, result.output
     assert "--json FILE is deprecated: use --report FILE" in result.stderr
     assert result.stdout == "" and json.loads(out.read_text())["verdict"]["level"] == "drift"
+    usage = runner.invoke(app, ["drift-report", "--help"]).stdout.splitlines()[0]
+    assert usage.split() == ["Usage:", "fraud", "drift-report", "[OPTIONS]"]  # (not the old one)
 
 
 def test_reference_data_on_the_column_path_gives_the_record_paths_report(
