@@ -89,25 +89,16 @@ def replay(
     with quiet_gc():
         run.run()
     read = len(records) + rejected if read is None else read
-    facts = _facts(options, run, feed, store, read, rejected, reject_reasons or {})
-    return build_report(run.rec, facts)
-
-
-def _facts(options, run, feed, store, read, rejected, reject_reasons) -> RunFacts:
-    return RunFacts(
-        mode=options.mode,
-        target_tps=options.tps,
-        speed=options.speed,
-        warmup_s=options.warmup,
+    facts = RunFacts.of_run(
+        options, rejected, reject_reasons or {},
         read=read,
-        rejected=rejected,
-        reject_reasons=dict(reject_reasons),
         decisions=run.counts,
         loops=feed.loops(run.rec.count),
         interrupted=run.interrupted,
         faults=_fault_facts(options, store),
         schedule_end_ns=run.schedule.due(run.rec.count) if run.schedule else None,
-    )
+    )  # fmt: skip
+    return build_report(run.rec, facts)
 
 
 def _fault_facts(options: ReplayOptions, store: SlowStore | None) -> dict:

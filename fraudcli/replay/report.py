@@ -85,6 +85,19 @@ class RunFacts:
     faults: dict
     schedule_end_ns: int | None = None  # when the record after the last one would be due
 
+    @classmethod
+    def of_run(cls, options, rejected: int, reject_reasons: dict, **facts) -> RunFacts:
+        """The facts of a replay run with `options` (`ReplayOptions`), and `facts`."""
+        return cls(
+            mode=options.mode,
+            target_tps=options.tps,
+            speed=options.speed,
+            warmup_s=options.warmup,
+            rejected=rejected,
+            reject_reasons=dict(reject_reasons),
+            **facts,
+        )
+
 
 def build_report(rec: LatencyRecorder, facts: RunFacts) -> ReplayReport:
     """Turn the recorded arrays into figures (vectorised, after the run)."""

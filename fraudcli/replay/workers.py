@@ -110,7 +110,15 @@ def replay_workers(
     pool.run(on_tick)
     merged = Merged([part for slot in pool.slots for part in slot.parts])
     reached = int(merged.runs.max()) + 1 if pool.interrupted and len(merged.runs) else total
-    facts = _facts(options, read, sink, reached, len(records), pool, schedule)
+    facts = RunFacts.of_run(
+        options, sink.count, sink.reasons,
+        read=read,
+        decisions={},
+        loops=-(-reached // len(records)),
+        interrupted=pool.interrupted,
+        faults={"deadline_ms": options.deadline_ms, "workers": len(pool.slots)},
+        schedule_end_ns=schedule.due(reached) if schedule is not None else None,
+    )  # fmt: skip
     rows = [_worker_row(w, slot, pool.interrupted) for w, slot in enumerate(pool.slots)]
     lost = sum(slot.counts.get("lost_updates", 0) for slot in pool.slots)
     # Ctrl-C: the run's records are those the workers reached (the rest were never due)
@@ -130,23 +138,6 @@ def _plans(workers, data, options, config, model_dir, state, queue_limit) -> lis
         WorkerPlan(w, str(data), options, config, model, state.redis, active_trust(), queue_limit)
         for w in range(workers)
     ]
-
-
-def _facts(options, read, sink, total, n, pool, schedule) -> RunFacts:
-    return RunFacts(
-        mode=options.mode,
-        target_tps=options.tps,
-        speed=options.speed,
-        warmup_s=options.warmup,
-        read=read,
-        rejected=sink.count,
-        reject_reasons=dict(sink.reasons),
-        decisions={},
-        loops=-(-total // n),
-        interrupted=pool.interrupted,
-        faults={"deadline_ms": options.deadline_ms, "workers": len(pool.slots)},
-        schedule_end_ns=schedule.due(total) if schedule is not None else None,
-    )
 
 
 def _worker_row(number: int, slot, interrupted: bool) -> dict:
