@@ -64,9 +64,12 @@ def decided(
             read_ahead(blocks), scorer, rejects, summary, strict=strict, on_batch=on_batch
         )
     if (data is None or str(data) == "-") and isinstance(opened.pipeline.store, InMemoryStore):
-        from fraudcli.scoring.piped import decided_pipe, piped_batches
+        from fraudcli.scoring.piped import backlog_waiting, decided_pipe, piped_batches
 
         stream = getattr(sys.stdin, "buffer", sys.stdin)
+        if backlog_waiting(stream):  # (`cat FILE |`: loaded before the run's clock starts)
+            import fraudcli.io.jsonl_blocks  # noqa: F401
+            import fraudcli.scoring.blocks  # noqa: F401
         arrived = watch(piped_batches(stream, columns), _batch_start, on_early)
         return decided_pipe(
             read_ahead(arrived), opened, rejects, summary,

@@ -43,6 +43,22 @@ if TYPE_CHECKING:
     from fraudcli.scoring.load import OpenBundle
 
 BATCH_LINES = 64  # lines that arrived together, read as a block (fewer: one by one)
+BACKLOG_BYTES = 8192  # waiting on the pipe at the start: a backlog (about 30 lines and more)
+
+
+def backlog_waiting(stream: BinaryIO) -> bool:
+    """Whether `stream` (a pipe) already holds a backlog, `BACKLOG_BYTES` or more unread: then
+    its first batch goes over columns, whose modules (pandas among them, 0.2 s) are worth
+    loading before the run starts; a lone line never loads them."""
+    import fcntl
+    import struct
+    import termios
+
+    try:
+        waiting = fcntl.ioctl(stream.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except (OSError, ValueError, AttributeError):  # (not a pipe, a file object of Python's)
+        return False
+    return struct.unpack("i", waiting)[0] >= BACKLOG_BYTES
 
 
 @dataclass

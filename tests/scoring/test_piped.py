@@ -141,3 +141,21 @@ def test_the_reading_thread_takes_all_that_has_arrived(monkeypatch):
         time.sleep(0.5)  # ... and reads the rest of the pipe (32 reads of 64 bytes) meanwhile
         rest = list(chunks)
     assert len(first) + sum(len(chunk) for chunk in rest) == 200 and len(rest) <= 2
+
+
+def test_a_backlog_waiting_on_the_pipe_is_told_from_a_lone_line(tmp_path):
+    """`cat FILE |` leaves kilobytes waiting when the run starts: the column path's modules
+    are loaded then, before the run's clock; a lone line, or a file object that is no pipe,
+    never loads them."""
+    import io
+
+    read, write = os.pipe()
+    try:
+        with os.fdopen(read, "rb", buffering=0) as stream:
+            os.write(write, b'{"a": 1}\n')
+            assert not piped.backlog_waiting(stream)
+            os.write(write, b"x" * piped.BACKLOG_BYTES)
+            assert piped.backlog_waiting(stream)
+    finally:
+        os.close(write)
+    assert not piped.backlog_waiting(io.BytesIO(b"x" * 2 * piped.BACKLOG_BYTES))
