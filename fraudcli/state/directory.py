@@ -12,7 +12,7 @@
 The tables are Arrow IPC files, their buffers zstd-compressed (schema version 2): read back
 without decoding, after every buffer is validated (`bundle.read.arrow_table`). After 1M
 transactions: 4.1 MB, written in 40 ms and read in 17, where Parquet (version 1, still read)
-took 3.6 MB, 80-110 ms and 40 ms, most of what `--state` adds to a one-record run.
+took 2.7 MB, 80-110 ms and 40 ms, most of what `--state` adds to a one-record run.
 
 Written whole under a temporary name beside PATH, every file synced, then swapped into place
 (`fraudcli.files.Staged`): a kill at any moment leaves the previous state or the new one,
