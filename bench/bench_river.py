@@ -46,7 +46,13 @@ def _records():
 
 
 def _river_pipeline():
-    from river import compose, feature_extraction, linear_model, preprocessing, stats, utils
+    try:
+        from river import compose, feature_extraction, linear_model, preprocessing, stats, utils
+    except ImportError:
+        raise SystemExit(
+            "River, the peer these figures compare with, is a bench-only dependency: "
+            "`make bench` installs it (pip install -e '.[dev,bench]')"
+        ) from None
 
     windows = {
         "1h": dt.timedelta(hours=1),
