@@ -88,12 +88,21 @@ def arrow_table(data: bytes) -> pa.Table:
     return table
 
 
+TABLE_ERRORS = (pa.ArrowException, OSError, ValueError)  # what `stored_table` raises
+
+
+def stored_table(name: str, data: bytes) -> pa.Table:
+    """The bytes of a stored state table as a table: an Arrow IPC file (`NAME.arrow`), or the
+    Parquet of older bundles and state directories; one of `TABLE_ERRORS` when unreadable."""
+    return arrow_table(data) if name.endswith(".arrow") else parquet_table(data)
+
+
 def read_state_table(root: Path, manifest: dict, part: str) -> pa.Table:
     """The state table in file `part` (`state/NAME.arrow`, or `.parquet` in older bundles)."""
     data = read_part(root, manifest, part)
     arrow = part.endswith(".arrow")
     try:
-        return arrow_table(data) if arrow else parquet_table(data)
-    except (pa.ArrowException, OSError, ValueError) as exc:
+        return stored_table(part, data)
+    except TABLE_ERRORS as exc:
         kind = "Arrow IPC" if arrow else "Parquet"
         raise BundleError(f"bundle {root}: {part} is not a readable {kind} file ({exc})") from None

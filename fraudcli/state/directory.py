@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from fraudcli.bundle.read import arrow_table, parquet_table
+from fraudcli.bundle.read import TABLE_ERRORS, stored_table
 from fraudcli.errors import StateError
 from fraudcli.features.spec import FEATURE_NAMES
 from fraudcli.features.store import StoreConfig
@@ -96,11 +96,10 @@ def _read_table(root: Path, name: str, digest: str) -> pa.Table:
         raise StateError(f"state {root} is missing {name} (corrupt)") from None
     if hashlib.sha256(data).hexdigest() != digest:
         raise StateError(f"state {root}: {name} does not match its checksum (corrupt/edited)")
-    arrow = name.endswith(".arrow")
     try:
-        return arrow_table(data) if arrow else parquet_table(data)
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        kind = "an Arrow IPC file" if arrow else "Parquet"
+        return stored_table(name, data)
+    except TABLE_ERRORS as exc:
+        kind = "an Arrow IPC file" if name.endswith(".arrow") else "Parquet"
         raise StateError(f"state {root}: {name} is not readable {kind} ({exc})") from None
 
 

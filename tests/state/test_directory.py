@@ -3,6 +3,7 @@ leaves the old state or the new one, loadable), read back verified, refused when
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -12,7 +13,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from pyarrow import ipc
 
 from fraudcli.errors import StateError
 from fraudcli.features.spec import DAY
@@ -20,6 +24,7 @@ from fraudcli.features.store import InMemoryStore, StoreConfig
 from fraudcli.files import old_name
 from fraudcli.records.schema import Txn
 from fraudcli.state.directory import is_state, read_state, write_state
+from fraudcli.state.signing import sign_manifest
 
 CONFIG = StoreConfig()
 CHECKPOINT = {"reason": "test", "command": "test", "records": 0}
@@ -77,10 +82,6 @@ def test_refused_for_other_settings_or_when_damaged(tmp_path):
 def _rewritten(path: Path, name: str, data: bytes, **changes) -> None:
     """`name` replaced by `data` and the manifest told so (its checksum and seal redone, as
     whoever edits a state without a key can do), with `changes` to the manifest."""
-    import hashlib
-
-    from fraudcli.state.signing import sign_manifest
-
     manifest = json.loads((path / "manifest.json").read_text())
     (path / name).write_bytes(data)
     manifest["files"][name] = hashlib.sha256(data).hexdigest()
@@ -91,12 +92,6 @@ def _rewritten(path: Path, name: str, data: bytes, **changes) -> None:
 def test_a_version_1_state_of_parquet_tables_is_read_and_written_back_as_version_2(tmp_path):
     """States written before the tables were Arrow IPC files (schema version 1: Parquet) are
     read as they are; the next write makes them version 2."""
-    import hashlib
-
-    import pyarrow.parquet as pq
-
-    from fraudcli.state.signing import sign_manifest
-
     path = tmp_path / "s"
     tables = store_of(500, 7).snapshot()
     write_state(path, tables, CONFIG, CHECKPOINT)
@@ -120,9 +115,6 @@ def test_a_table_that_is_not_arrow_or_lies_about_its_buffers_is_refused(tmp_path
     """A table whose checksum was redone after an edit is still refused unless it is a whole
     Arrow IPC file: one whose offsets run backwards would make a reader read outside its
     buffers, so each buffer is validated before use."""
-    import pyarrow as pa
-    from pyarrow import ipc
-
     path = tmp_path / "s"
     tables = store_of(300, 8).snapshot()
     write_state(path, tables, CONFIG, CHECKPOINT)
