@@ -5,9 +5,9 @@ duplicate, looks its features up and updates the state, atomically: no other cli
 between, so lookup-then-update never loses or doubles an update, and a transaction sent twice
 is a duplicate the second time (the id registry's rule: `fraudcli.records.id_registry`, with N
 and W kept in Redis). One call decides up to `PER_CALL` transactions in order, each as if
-alone; `observe_many` sends `batch` of them per round trip, `observe_ahead` gives the answers a
-call at a time, the server running the next meanwhile. Labels after the fact are one script
-call each, with the rule of `fraudcli.features.labels`.
+alone; `observe_many` sends `batch` of them per round trip; `Calls` keeps script calls in
+flight on a connection of their own, so the server runs one while the caller judges the last.
+Labels after the fact are one script call each, with the rule of `fraudcli.features.labels`.
 
 Every window bound is the embedded store's expression on the same doubles (the script computes
 t - d - 1 day from t as Python would: IEEE arithmetic is the same in Lua), so Redis compares
@@ -24,7 +24,9 @@ relative, not to the bit.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -40,7 +42,6 @@ if TYPE_CHECKING:
 SCRIPT = resources.files("fraudcli.features").joinpath("redis_store.lua").read_text("utf-8")
 BATCH = 256  # transactions per round trip in `observe_many`
 PER_CALL = 32  # transactions per script call: about 1 ms of the server's time at most
-AHEAD = 32  # per call in `observe_ahead`: a backlog overlaps, a batch of a few is one call
 _OBSERVE, _RULES_ONLY, _LOOKUP, _UPDATE = "o", "r", "l", "u"
 _DAY, _WEEK, _MONTH = MERCHANT_WINDOWS.values()  # the script's bounds are t - d - each
 
@@ -67,7 +68,6 @@ class RedisStore:
         self.client, self.prefix, self.ttl, self.where = client, prefix, ttl, where
         self.batch = batch
         self._sha: str | None = None
-        self._conn = None  # `observe_ahead`'s connection
         c = self.config
         self._delay, self._lateness = c.label_delay, c.lateness
         self._user_horizon, self._merchant_horizon = c.user_horizon, c.merchant_horizon
@@ -106,48 +106,9 @@ class RedisStore:
             out += self._observed(modes[part], values[part])
         return out
 
-    def observe_ahead(
-        self, txns: Sequence[Txn], lookup: bool | Sequence[bool] = True
-    ) -> Iterator[list[list[float] | None]]:
-        """`observe_many`'s answers, `AHEAD` records at a time, in order: the next script
-        call is sent before one's answers are given, so the server runs it while the caller
-        judges them (calls sent together would be answered together: Redis writes replies
-        when it has run all it read). StateUnavailable when a call fails: those answered
-        stand."""
-        from redis.exceptions import NoScriptError, RedisError
-
-        looks = [lookup] * len(txns) if isinstance(lookup, bool) else list(lookup)
-        modes = [_OBSERVE if look else _RULES_ONLY for look in looks]
-        values = [_values(txn) for txn in txns]
-        lines = [_line(m, v, self._delay) for m, v in zip(modes, values, strict=True)]
-        calls = [(0, *self._settings, *lines[k : k + AHEAD]) for k in range(0, len(lines), AHEAD)]
-        sha = self._sha or self._load()
-        conn, unread = self._conn, False
-        try:
-            if conn is None:  # (its own, kept: the pool checks a connection at each loan)
-                conn = self._conn = self.client.connection_pool.make_connection()
-            conn.send_command("EVALSHA", sha, *calls[0])
-            unread = True
-            for k in range(len(calls)):
-                try:
-                    replies = conn.read_response(disable_decoding=True)
-                except NoScriptError:  # (a restart, SCRIPT FLUSH): loaded again, run
-                    unread = False
-                    rest = slice(k * AHEAD, None)
-                    replies = [r for call in self._run(calls[k:], raw=True) for r in call]
-                    yield list(map(self._answer, modes[rest], values[rest], replies))
-                    return
-                unread = k + 1 < len(calls)
-                if unread:
-                    conn.send_command("EVALSHA", sha, *calls[k + 1])
-                part = slice(k * AHEAD, (k + 1) * AHEAD)
-                yield list(map(self._answer, modes[part], values[part], replies))
-        except RedisError as exc:
-            unread = True  # (a connection that failed is made again for the next call)
-            raise self._failed(exc) from None
-        finally:
-            if unread and conn is not None:  # (an answer left unread: not to be used again)
-                conn.disconnect()
+    def calls(self) -> Calls:
+        """Script calls in flight on a connection of their own (`Calls`)."""
+        return Calls(self)
 
     def lookup(self, txn: Txn) -> list[float]:
         """The features of `txn` from the state as it is (no duplicate check, no update)."""
@@ -286,6 +247,110 @@ class RedisStore:
         if isinstance(self.where, RedisURL):
             return unavailable(self.where, exc)
         return StateUnavailable(f"the Redis state at {self.where} failed: {exc}")
+
+
+class Calls:
+    """Script calls of `store` in flight on a connection of their own, answered in order:
+    the server runs one while the caller judges the answers of the one before. Calls sent
+    together are answered together (Redis writes its replies once it has run what it read),
+    so a caller sends the next call when it has judged enough to keep Redis busy, not all
+    at once. A failure (refused, reset, a reply later than the connection's time-out) is
+    StateUnavailable, after which the calls in flight are forgotten (they may have run: their
+    records sent again are duplicates); the next call makes a new connection."""
+
+    def __init__(self, store: RedisStore) -> None:
+        self.store = store
+        self.conn = None
+        self.flight: deque[list] = deque()  # [modes, values, answers or None, sent at], in order
+        self.timeout_ns = 0
+
+    def __len__(self) -> int:
+        return len(self.flight)
+
+    def send(self, txns: Sequence[Txn], lookups: Sequence[bool]) -> None:
+        """One script call for `txns` (PER_CALL at most), sent now."""
+        from redis.exceptions import RedisError
+
+        store = self.store
+        modes = [_OBSERVE if look else _RULES_ONLY for look in lookups]
+        values = [_values(txn) for txn in txns]
+        sha = store._sha or store._load()
+        try:
+            if self.conn is None:  # (its own, kept: the pool checks a connection at each loan)
+                self.conn = store.client.connection_pool.make_connection()
+                self.timeout_ns = int((self.conn.socket_timeout or 1e9) * 1e9)
+            self.conn.send_command("EVALSHA", sha, *self._args(modes, values))
+        except RedisError as exc:
+            raise self._failed(exc) from None
+        self.flight.append([modes, values, None, time.perf_counter_ns()])
+
+    def ready(self, until_ns: int) -> bool:
+        """Whether the oldest call's answer has come in, waiting until `until_ns`
+        (perf_counter ns) at most; StateUnavailable once it is later than the time-out."""
+        from redis.exceptions import RedisError, TimeoutError
+
+        call = self.flight[0]
+        if call[2] is not None:
+            return True
+        expires = call[3] + self.timeout_ns
+        try:
+            wait = min(until_ns, expires) - time.perf_counter_ns()
+            if self.conn.can_read(timeout=max(wait, 0) / 1e9):
+                return True
+            if time.perf_counter_ns() >= expires:
+                raise TimeoutError("Timeout reading from socket")
+        except RedisError as exc:
+            raise self._failed(exc) from None
+        return False
+
+    def receive(self) -> list[list[float] | None]:
+        """The oldest call's answers (waiting for them, up to the time-out)."""
+        from redis.exceptions import NoScriptError, RedisError
+
+        try:
+            if self.flight[0][2] is None:
+                try:
+                    self.flight[0][2] = self.conn.read_response(disable_decoding=True)
+                except NoScriptError:  # (SCRIPT FLUSH): the calls in flight run again
+                    self._again()
+        except RedisError as exc:
+            raise self._failed(exc) from None
+        modes, values, replies, _ = self.flight.popleft()
+        return list(map(self.store._answer, modes, values, replies))
+
+    def drop(self) -> None:
+        """Forget the calls in flight (their answers are never read) and the connection."""
+        self.flight.clear()
+        if self.conn is not None:
+            self.conn.disconnect()
+            self.conn = None
+
+    def _again(self) -> None:
+        """The server lost the script: every call in flight is read, and those it did not
+        run are run again, in order, once it is loaded. (A call after them that ran because
+        another client loaded the script in between ran before them: rare, and said.)"""
+        from redis.exceptions import NoScriptError
+
+        lost = [self.flight[0]]
+        for call in list(self.flight)[1:]:
+            try:
+                call[2] = self.conn.read_response(disable_decoding=True)
+            except NoScriptError:
+                lost.append(call)
+        sha = self.store._load()
+        for call in lost:
+            self.conn.send_command("EVALSHA", sha, *self._args(call[0], call[1]))
+        for call in lost:
+            call[2] = self.conn.read_response(disable_decoding=True)
+
+    def _args(self, modes: list[str], values: list[tuple]) -> tuple:
+        delay = self.store._delay
+        lines = [_line(m, v, delay) for m, v in zip(modes, values, strict=True)]
+        return (0, *self.store._settings, *lines)
+
+    def _failed(self, exc: BaseException):
+        self.drop()
+        return self.store._failed(exc)
 
 
 def _line(mode: str, values: tuple, delay: float) -> str:

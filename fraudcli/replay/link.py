@@ -1,16 +1,18 @@
 """A replay worker's link to the shared (Redis) store, through outages.
 
-While Redis answers, `observe` is the store's `observe_ahead` (one round trip for the batch,
-its answers a few records at a time, as they come). When a call fails (refused, reset, timed
-out: `StateUnavailable`), the link is down: the caller gives the records not yet answered
-rules-only decisions and `defer`s them, whose updates wait in a
-bounded queue (beyond `limit`, each one is a lost update, counted). While down, nothing waits
-on Redis: a probe (PING on a new connection, with a short time-out) runs in the worker's idle
-time, with backoff (20 ms doubling to 0.5 s). Once it answers, the queue is sent, in order (each
-update as the store's `observe(txn, lookup=False)`), a chunk per batch or idle moment, so no
-record waits behind the whole queue: records keep their rules-only answers (and join the
-queue's end) until it is empty, then lookups resume. A user's updates reach Redis in input
-order.
+While Redis answers, `send` sends a batch's script call at once and `answer` gives the oldest
+call's features when they come (`RedisStore.calls`: a few calls in flight, so Redis runs one
+while the worker judges the last). When a call fails (refused, reset, timed out:
+`StateUnavailable`), the link is down, and every call in flight comes back from `answer`
+without features, in order: the caller gives their records rules-only decisions and `defer`s
+them, whose updates wait in a bounded queue (beyond `limit`, each one is a lost update,
+counted). While down, nothing is sent and nothing waits on Redis: a probe (PING on a new
+connection, with a short time-out) runs in the worker's idle time, with backoff (20 ms
+doubling to 0.5 s). Once it answers, the queue is sent, in order (each update as the store's
+`observe(txn, lookup=False)`), a chunk per batch or idle moment, so no record waits behind the
+whole queue: records keep their rules-only answers (and join the queue's end) until it is
+empty, then lookups resume. The queue is sent only while no call is in flight (it goes on the
+client's own connection), so a user's updates reach Redis in input order.
 
 A failed call may have been applied in part, and a paused server runs what it had received
 when it resumes: a deferred update is then applied a second time, which the store's id rule
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from fraudcli.errors import StateUnavailable
 from fraudcli.records.schema import Txn
@@ -44,23 +46,48 @@ class Link:
         self.retried = 0  # deferred updates sent once Redis came back
         self.lost = 0  # updates beyond the queue's bound
         self.round_trips = 0
+        self.calls = store.calls()
+        self.flight: deque[tuple] = deque()  # (tag, txns, sent), as asked for
+        self._unsent = 0  # of them
         self._backoff = BACKOFF_FIRST_NS
         self._next_probe = 0
 
-    def observe(self, txns: Sequence[Txn], lookups: Sequence[bool]) -> Iterator[list]:
-        """The txns' features ([] where not looked up, None for a duplicate), a few at a
-        time, in order, the state updated with them. It stops early when Redis is away, or
-        while the updates kept meanwhile are still being sent (a chunk per call): the caller
-        defers the records not answered, behind them."""
-        if self.up and self.queue:  # at least twice what joins it: the queue drains
+    def send(self, tag, txns: Sequence[Txn], lookups: Sequence[bool]) -> None:
+        """Ask for the txns' features (PER_CALL at most; [] where not looked up, None for a
+        duplicate), the state updated with them: one script call, sent now, answered by
+        `answer` in turn. While Redis is away, or while the updates kept meanwhile are still
+        being sent (a chunk per call), nothing is sent: `answer` gives them back without."""
+        if self.up and self.queue and not self.flight:  # twice what joins it: it drains
             self.flush(chunks=1 + 2 * len(txns) // FLUSH_CHUNK)
-        if not self.up or self.queue:
-            return
-        self.round_trips += 1
-        try:
-            yield from self.store.observe_ahead(txns, lookups)
-        except StateUnavailable:
-            self._down()
+        sent = self.up and not self.queue and self._unsent == 0
+        if sent:
+            self.round_trips += 1
+            try:
+                self.calls.send(txns, lookups)
+            except StateUnavailable:
+                self._failed()
+                sent = False
+        self._unsent += not sent
+        self.flight.append((tag, txns, sent))
+
+    def answer(self, until_ns: int) -> tuple | None:
+        """The oldest call asked for, as (tag, txns, features): features None when it was not
+        sent or it failed (the caller answers from the rules and `defer`s the txns). None
+        when its answer has not come in by `until_ns` (perf_counter ns)."""
+        tag, txns, sent = self.flight[0]
+        features = None
+        if sent:
+            try:
+                if not self.calls.ready(until_ns):
+                    return None
+                features = self.calls.receive()
+            except StateUnavailable:
+                self._failed()
+                return self.answer(until_ns)
+        else:
+            self._unsent -= 1
+        self.flight.popleft()
+        return tag, txns, features
 
     def defer(self, txns: Sequence[Txn]) -> None:
         """Keep the updates of `txns` for when Redis is back (those beyond the bound: lost)."""
@@ -98,13 +125,20 @@ class Link:
                 return
             self.up, self._backoff = True, BACKOFF_FIRST_NS
             self.reconnects += 1
-        if self.up and self.queue:
+        if self.up and self.queue and not self.flight:
             self.flush(chunks=1)
 
     def finish(self) -> None:
         """At the end of the run: what is still queued is lost."""
         self.lost += len(self.queue)
         self.queue.clear()
+
+    def _failed(self) -> None:
+        """A call failed: down, and the calls in flight are answered without features."""
+        self._down()
+        self.calls.drop()
+        self.flight = deque((tag, txns, False) for tag, txns, _ in self.flight)
+        self._unsent = len(self.flight)
 
     def _down(self) -> None:
         self.up = False

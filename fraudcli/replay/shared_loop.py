@@ -1,16 +1,20 @@
 """One replay worker's loop over a shared (Redis) store: its share of the run's records, each
 due at its time on the run's one absolute schedule (the same start T0 in every worker).
 
-Each pass decides every record of its share that is due: one round trip for the batch
-(`Link.observe`: the store's script per record, each atomic), then judged together. A record
-already later than `--deadline-ms` when its batch starts is answered from the rules (degraded)
-and only its update is sent; when Redis is away the whole batch is (`fraudcli.replay.link`).
-Between batches the worker sleeps until the next record is due (it shares the cores with Redis
-and the other workers: no spinning), and sends what it has decided to the parent.
+The records due are sent in one call (`Link.send`: the store's script per record, each
+atomic) once `batch_ns` has passed since the last call, or at once when a full call's
+records (PER_CALL) are due; each call is judged when its answer comes in (`Link.answer`).
+Up to `DEPTH` calls are in flight: when the worker falls behind, Redis runs the next call
+while the worker judges the last, so their times overlap rather than add up. A record
+already later than `--deadline-ms` when sent is answered from the rules (degraded) and only
+its update is sent; when Redis is away, the whole call is (`fraudcli.replay.link`). In
+between, the worker sleeps (it shares the cores with Redis and the other workers: no
+spinning), or waits on Redis's socket, and sends what it has decided to the parent.
 
-Per record it keeps: run index, due time (after T0), latency (ready - due), service time (the
-batch's time shared out), degraded, and a decision code (`CODES`; FAILED for a record whose
-earlier attempt was lost with a killed worker and that the store now says it holds).
+Per record it keeps: run index, due time (after T0), latency (ready - due), service time (its
+call's time from sent to judged, shared out), degraded, and a decision code (`CODES`; FAILED
+for a record whose earlier attempt was lost with a killed worker and that the store now says
+it holds).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from fraudcli.decision.engine import DECISIONS
+from fraudcli.features.redis_store import PER_CALL
 from fraudcli.replay.link import Link
 from fraudcli.replay.schedule import NS
 from fraudcli.scoring.pipeline import DUPLICATE, record_values
@@ -28,7 +33,7 @@ from fraudcli.scoring.shared_items import judged_batch
 
 CODES = {name: code for code, name in enumerate(DECISIONS)} | {DUPLICATE.decision: 3}
 FAILED = -1
-MAX_BATCH = 256  # records per pass at most (a backlog, --max)
+DEPTH = 2  # calls in flight at most: Redis runs one while the worker judges the other
 SEND_NS = NS // 10  # results go to the parent every 0.1 s
 
 
@@ -67,62 +72,78 @@ class SharedLoop:
         self.send: Callable[[dict, dict], None] = lambda part, counts: None
         self.stopping: Callable[[], bool] = lambda: False
         self.stopped = False
+        self._next = 0  # the first record not asked for yet
+        self._asked = -(2**62)  # when the last call was sent
 
     def run(self, t0: int) -> None:
         """Decide every record of the share, from T0 (perf_counter ns) on."""
         self.t0 = t0
         self._last_send = time.perf_counter_ns()
-        n, dues, clock, i = len(self.res.runs), self.dues, time.perf_counter_ns, 0
-        wake = t0 - self.batch_ns
-        while i < n and not self.stopped:
-            if dues is None:
-                end = min(i + MAX_BATCH, n)
+        link, clock = self.link, time.perf_counter_ns
+        while (self._next < len(self.res.runs) and not self.stopped) or link.flight:
+            ask = self._ask_at()
+            if ask is not None and ask <= clock():
+                self._ask()
+            elif link.flight:
+                got = link.answer(ask if ask is not None else clock() + SEND_NS)
+                if got is not None:
+                    self._answered(*got)
             else:
-                end = min(int(np.searchsorted(dues, clock() - t0, side="right")), i + MAX_BATCH)
-                if end <= i:
-                    wake = max(t0 + int(dues[i]), wake + self.batch_ns)
-                    self._idle(wake)
-                    continue
-            self._batch(i, end)
-            i = end
+                self._idle(ask)
             if clock() - self._last_send > SEND_NS:
                 self._send()
-                self.stopped = self.stopping()
+                self.stopped = self.stopped or self.stopping()
         self.link.tend(now=True)  # a last chance for the updates still held
         if self.link.up:
             self.link.flush()
         self.link.finish()
         self._send()
 
-    def _batch(self, i: int, end: int) -> None:
-        """Records i..end: judged a few at a time as Redis answers (it runs the next few
-        meanwhile); those it did not answer (away, or the queue still going out) from the
-        rules, their updates deferred."""
-        res, clock, t0 = self.res, time.perf_counter_ns, self.t0
+    def _ask_at(self) -> int | None:
+        """When the next call is to be sent (perf_counter ns): once its first record is due
+        and `batch_ns` after the last call, or at once when a full call's records are due;
+        None while none can be (the records all asked for, a stop, or `DEPTH` in flight)."""
+        i, n = self._next, len(self.res.runs)
+        if i >= n or self.stopped or len(self.link.flight) >= DEPTH:
+            return None
+        if self.dues is None:
+            return 0
+        full = self.t0 + int(self.dues[min(i + PER_CALL, n) - 1])
+        return max(self.t0 + int(self.dues[i]), min(self._asked + self.batch_ns, full))
+
+    def _ask(self) -> None:
+        """Send the records due now (PER_CALL at most) in one call. A record already later
+        than --deadline-ms is not looked up: only its update is sent."""
+        res, i, t0 = self.res, self._next, self.t0
+        start = time.perf_counter_ns()
+        if self.dues is None:
+            end = min(i + PER_CALL, len(res.runs))
+            res.due[i:end] = start - t0
+        else:
+            end = min(int(np.searchsorted(self.dues, start - t0, side="right")), i + PER_CALL)
+            res.due[i:end] = self.dues[i:end]
         txns = [self.feed(int(k)) for k in res.runs[i:end]]
-        start = clock()
-        due = np.full(end - i, start - t0) if self.dues is None else self.dues[i:end]
-        res.due[i:end] = due
         lookups = [True] * len(txns)
         if self.deadline_ns is not None:
-            lookups = ((start - t0 - due) < self.deadline_ns).tolist()
-        at = 0
-        for features in self.link.observe(txns, lookups):
-            part = slice(at, at + len(features))
-            at = part.stop
-            self._decided(i, part, decisions_of(self.pipeline, txns[part], features, lookups[part]))
-        if at < len(txns):
-            rest = txns[at:]
-            self.link.defer(rest)
-            rules = decisions_of(self.pipeline, rest, [[]] * len(rest), [False] * len(rest))
-            self._decided(i, slice(at, len(txns)), rules)
-        res.service[i:end] = (clock() - start) // len(txns)
-        res.count = end
+            lookups = ((start - t0 - res.due[i:end]) < self.deadline_ns).tolist()
+        self.link.send((i, lookups, start), txns, lookups)
+        self._next, self._asked = end, start
 
-    def _decided(self, i: int, part: slice, decisions: list) -> None:
-        """Records i + part, decided now."""
+    def _answered(self, tag: tuple, txns: list, features: list | None) -> None:
+        """A call's records, judged from their features, or (none: Redis away, or the
+        updates kept meanwhile still going out) from the rules, their updates deferred."""
+        i, lookups, start = tag
+        if features is None:
+            self.link.defer(txns)
+            features, lookups = [[]] * len(txns), [False] * len(txns)
+        self._decided(i, len(txns), decisions_of(self.pipeline, txns, features, lookups))
+        self.res.service[i : i + len(txns)] = (time.perf_counter_ns() - start) // len(txns)
+        self.res.count = i + len(txns)
+
+    def _decided(self, i: int, count: int, decisions: list) -> None:
+        """Records i..i + count, decided now."""
         res = self.res
-        rows = slice(i + part.start, i + part.stop)
+        rows = slice(i, i + count)
         res.latency[rows] = time.perf_counter_ns() - self.t0 - res.due[rows]
         res.degraded[rows] = [d.degraded for d in decisions]
         codes = [CODES[d.decision] for d in decisions]
@@ -132,15 +153,13 @@ class SharedLoop:
             ]
         res.code[rows] = codes
 
-    def _idle(self, wake: int) -> None:
-        """Send results when due, tend the link, check for a stop; then sleep until `wake`."""
-        now = time.perf_counter_ns()
-        if now - self._last_send > SEND_NS:
-            self._send()
-            self.stopped = self.stopping()
-            if self.stopped:
-                return
+    def _idle(self, wake: int | None) -> None:
+        """Nothing in flight: tend the link, then sleep until `wake` (a tenth of a second at
+        most, for results and a stop)."""
         self.link.tend()
+        wake = (
+            min(wake, self._last_send + SEND_NS) if wake is not None else self._last_send + SEND_NS
+        )
         left = wake - time.perf_counter_ns()
         if left > 0:
             time.sleep(left / NS)
@@ -175,7 +194,7 @@ def warm(pipeline, txns) -> None:
     store is not touched."""
     from fraudcli.features.spec import FEATURE_NAMES
 
-    txns = txns[:MAX_BATCH]
+    txns = txns[:PER_CALL]
     zeros = [0.0] * len(FEATURE_NAMES)
     for size in (1, len(txns)):
         decisions_of(pipeline, txns[:size], [zeros] * size, [True] * size)

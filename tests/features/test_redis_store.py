@@ -7,6 +7,7 @@ round trip; and the same from a state pushed into Redis, or pulled out of it."""
 from __future__ import annotations
 
 import math
+import time
 
 import pyarrow as pa
 import pytest
@@ -408,27 +409,62 @@ def test_a_long_stream_in_several_script_calls_a_round_trip(client, monkeypatch)
     assert client.hlen(PREFIX + "tx") < 400  # ids past the window were swept
 
 
-def test_answers_ahead_are_observe_many_s_a_few_at_a_time(client):
-    """`observe_ahead` gives `observe_many`'s answers, AHEAD at a time; after a lost script
-    cache too; and a caller that stops reading leaves a client that works."""
-    from fraudcli.features.redis_store import AHEAD
+def test_calls_in_flight_answer_as_observe_many_in_order(client):
+    """`RedisStore.calls`: three calls in flight are answered in order, as `observe_many`
+    answers; after a lost script cache, calls sent before it was loaded again still are
+    (run again, in order); a call whose answer is never read still ran, and the next call
+    (on a new connection) works."""
+    from fraudcli.features.redis_store import PER_CALL
 
     config = StoreConfig()
-    stream = [txn(i, T0 + 60.0 * i, f"u{i % 3}", merchant=f"m{i % 2}") for i in range(3 * AHEAD)]
+    stream = [txn(i, T0 + 60.0 * i, f"u{i % 3}", merchant=f"m{i % 2}") for i in range(5 * PER_CALL)]
     stream.append(stream[4])  # sent again: a duplicate
     want = fresh(client, config).observe_many(stream)
-    ahead = fresh(client, config)
-    parts = list(ahead.observe_ahead(stream[:AHEAD]))
-    assert [len(p) for p in parts] == [AHEAD]
+    store = fresh(client, config)
+    calls = store.calls()
+    parts = [stream[k : k + PER_CALL] for k in range(0, len(stream), PER_CALL)]
+    got = []
+    for part in parts[:3]:
+        calls.send(part, [True] * len(part))
+    assert len(calls) == 3
+    while len(calls):
+        got += calls.receive()
     client.script_flush()
-    parts += list(ahead.observe_ahead(stream[AHEAD:]))
-    assert [len(p) for p in parts] == [AHEAD, 2 * AHEAD + 1]  # (the rest at once, loaded again)
-    got = [row for part in parts for row in part]
+    for part in parts[3:]:
+        calls.send(part, [True] * len(part))
+    while len(calls):
+        got += calls.receive()
     assert got[-1] is None
     for g, w in zip(got, want, strict=True):
         assert_same(g, w)
-    halfway = ahead.observe_ahead([txn(900 + i, T0 + DAY + i, "v") for i in range(2 * AHEAD)])
-    next(halfway)
-    halfway.close()  # the second call's answer never read
-    later = ahead.observe(txn(999, T0 + DAY + 100, "v"))  # (the unread call ran: it was sent)
-    assert later[FEATURE_NAMES.index("user_txn_count_1h")] == 2 * AHEAD
+    later = [txn(900 + i, T0 + DAY + i, "v") for i in range(2)]
+    calls.send(later[:1], [True])
+    calls.drop()  # its answer never read
+    calls.send(later[1:], [True])
+    row = calls.receive()[0]
+    assert row[FEATURE_NAMES.index("user_txn_count_1h")] == 1  # (the dropped call ran)
+
+
+def test_a_call_not_answered_within_the_time_out_fails(server, redis_binary):
+    """A paused server: `ready` waits until asked, then, past the connection's time-out,
+    says the state is unavailable; the calls in flight are forgotten."""
+    from fraudcli.errors import StateUnavailable
+
+    quick = connect(parse_redis_url(server.unix_url), timeout=0.2)
+    store = fresh(quick, StoreConfig())
+    calls = store.calls()
+    calls.send([txn(0, T0 - 1, "w")], [True])
+    calls.receive()  # (its connection made)
+    server.pause()
+    try:
+        calls.send([txn(1, T0, "u")], [True])
+        assert not calls.ready(time.perf_counter_ns())  # (not waited for)
+        with pytest.raises(StateUnavailable):
+            for _ in range(20):  # 2 s at most, against a time-out of 0.2 s
+                assert not calls.ready(time.perf_counter_ns() + 100_000_000)
+        assert len(calls) == 0
+    finally:
+        server.resume()
+    calls.send([txn(2, T0 + 1, "u")], [True])
+    assert calls.receive()[0][FEATURE_NAMES.index("user_txn_count_1h")] == 1
+    quick.close()
