@@ -55,7 +55,7 @@ def _show(label: str, report) -> None:
                   f"{svc.p50:.3f} / {svc.p99:.3f} / {svc.p999:.3f}")  # fmt: skip
 
 
-def machine_noise(seconds: float = 10.0) -> None:
+def machine_noise(seconds: float = 10.0, when: str = "") -> None:
     """The same small piece of pure Python (no allocation, no I/O) timed over and over: where
     it runs several times slower than usual for milliseconds on end, the machine, not the
     pipeline, is slow, and any loop running then (replay's included) falls behind."""
@@ -83,7 +83,7 @@ def machine_noise(seconds: float = 10.0) -> None:
                 spells.append([start, start + d])
     long = [b - a for a, b in spells if b - a > 0.005]
     common.figure(
-        f"machine: {seconds:.0f} s of a {usual * 1e6:.0f} us pure-Python piece",
+        f"machine{when}: {seconds:.0f} s of a {usual * 1e6:.0f} us pure-Python piece",
         f"{len(long)} spells >4x slower",
         f"over 5 ms, longest {max(long, default=0) * 1e3:.0f} ms",
     )

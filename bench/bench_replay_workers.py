@@ -102,6 +102,7 @@ def run(seconds: float = SECONDS) -> None:
                 server.unix_url, model, workers, TARGET_TPS, seconds, client
             )
             _show(f"{workers} worker(s), 10,000/s for {seconds:g} s", report, server_us)
+        machine_noise(10.0, ", after them")  # (the machine's speed drifts: bracket the runs)
         for workers in (1, 2):
             common.figure(f"{workers} worker(s): highest rate with p99 < {SLO_MS:g} ms",
                           _highest(server.unix_url, model, workers))  # fmt: skip
