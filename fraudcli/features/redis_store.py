@@ -283,7 +283,8 @@ class Calls:
         try:
             if self.conn is None:  # (its own, kept: the pool checks a connection at each loan)
                 self.conn = store.client.connection_pool.make_connection()
-                self.timeout_ns = int((self.conn.socket_timeout or 1e9) * 1e9)
+                timeout = self.conn.socket_timeout  # (None: no time-out)
+                self.timeout_ns = int(timeout * 1e9) if timeout else 2**62
             command = ("EVALSHA", sha, *self._args(modes, values))
             packed = [self._pack(command)] if self._pack else self.conn.pack_command(*command)
             self.conn.send_packed_command(packed, check_health=False)
@@ -334,8 +335,9 @@ class Calls:
 
     def _again(self) -> None:
         """The server lost the script: every call in flight is read, and those it did not
-        run are run again, in order, once it is loaded. (A call after them that ran because
-        another client loaded the script in between ran before them: rare, and said.)"""
+        run are run again, in order, once it is loaded. (A later call that did run, because
+        another client loaded the script in between, ran before them: the one case, rare,
+        in which a user's updates can reach Redis out of input order.)"""
         from redis.exceptions import NoScriptError
 
         lost = [self.flight[0]]
