@@ -65,11 +65,15 @@ _QUEUED = 256  # reads held for the taker before the reading thread waits
 def _everything_arrived(stream: BinaryIO) -> Callable[[int], bytes]:
     """A read of all that has arrived since the last (up to ARRIVED_BYTES), waiting only when
     nothing has: a thread reads `stream` as data comes, so what arrives while the taker works
-    on the last lot is there at its next read."""
+    on the last lot is there at its next read. The thread reads the unbuffered stream under
+    `stream` where there is one (nothing has read `stream` before: its buffer is empty): a
+    buffered stream's read holds the stream's lock while it waits on the pipe, and a run that
+    ends meanwhile (SIGTERM, the pipe still open) could stop at exit with "could not acquire
+    lock for <stdin> at interpreter shutdown" (SIGABRT) when the pipe closed as it exited."""
     import queue
     import threading
 
-    read, pieces = reader_of(stream), queue.Queue(_QUEUED)
+    read, pieces = reader_of(getattr(stream, "raw", stream)), queue.Queue(_QUEUED)
 
     def reading() -> None:
         try:

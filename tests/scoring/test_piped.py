@@ -143,6 +143,30 @@ def test_the_reading_thread_takes_all_that_has_arrived(monkeypatch):
     assert len(first) + sum(len(chunk) for chunk in rest) == 200 and len(rest) <= 2
 
 
+def test_the_reading_thread_never_holds_the_buffered_stream_s_lock():
+    """While the reading thread waits on an open, empty pipe, the buffered stream over it can
+    be closed at once: the thread reads the unbuffered stream under it. (A buffered read holds
+    the stream's lock while it waits, and an interpreter that exits meanwhile (SIGTERM, the pipe
+    still open) can abort when it cannot take that lock to close stdin.)"""
+    read, write = os.pipe()
+    pipe = open(read, "rb")  # (closed below, from another thread)
+    closing = threading.Thread(target=pipe.close, daemon=True)
+    try:
+        chunks = io_lines.line_chunks(pipe, greedy=True)
+        os.write(write, b'{"n": 1}\n')
+        assert next(chunks) == [b'{"n": 1}']  # the thread now waits on the empty pipe
+        time.sleep(0.1)
+        closing.start()
+        closing.join(2.0)
+        assert not closing.is_alive(), "closing the stream waited for the pipe"
+    finally:
+        os.close(write)  # (the end of the pipe: the thread's read returns)
+        if closing.ident is None:  # (never started: closed here)
+            pipe.close()
+        else:
+            closing.join(2.0)
+
+
 def test_a_backlog_waiting_on_the_pipe_is_told_from_a_lone_line(tmp_path):
     """`cat FILE |` leaves kilobytes waiting when the run starts: the column path's modules
     are loaded then, before the run's clock; a lone line, or a file object that is no pipe,
