@@ -98,8 +98,7 @@ class RedisStore:
         """`observe` of each txn, in order, `batch` of them per round trip (each atomic);
         `lookup` for all of them or one per txn (False: [] instead of features, as `observe`)."""
         looks = [lookup] * len(txns) if isinstance(lookup, bool) else list(lookup)
-        modes = [_OBSERVE if look else _RULES_ONLY for look in looks]
-        values = [_values(txn) for txn in txns]
+        modes, values = _modes(looks), [_values(txn) for txn in txns]
         out: list[list[float] | None] = []
         for start in range(0, len(txns), self.batch):
             part = slice(start, start + self.batch)
@@ -181,13 +180,17 @@ class RedisStore:
     def _observed(self, modes: list[str], values: list[tuple]) -> list[list[float] | None]:
         """The script's answer for each record, in one round trip: `PER_CALL` of them per
         script call, so that no call holds the server (and other clients) up for long."""
-        lines = [_line(m, v, self._delay) for m, v in zip(modes, values, strict=True)]
         calls = [
-            (0, *self._settings, *lines[start : start + PER_CALL])
-            for start in range(0, len(lines), PER_CALL)
+            self._call(modes[start : start + PER_CALL], values[start : start + PER_CALL])
+            for start in range(0, len(modes), PER_CALL)
         ]
         replies = [reply for call in self._run(calls, raw=True) for reply in call]
         return list(map(self._answer, modes, values, replies))
+
+    def _call(self, modes: list[str], values: list[tuple]) -> tuple:
+        """One script call's arguments (after EVALSHA and its sha) for the records."""
+        lines = [_line(m, v, self._delay) for m, v in zip(modes, values, strict=True)]
+        return (0, *self._settings, *lines)
 
     def _answer(self, mode: str, values: tuple, reply: list) -> list[float] | None:
         if reply[0] == 1:
@@ -277,15 +280,14 @@ class Calls:
         from redis.exceptions import RedisError
 
         store = self.store
-        modes = [_OBSERVE if look else _RULES_ONLY for look in lookups]
-        values = [_values(txn) for txn in txns]
+        modes, values = _modes(lookups), [_values(txn) for txn in txns]
         sha = store._sha or store._load()
         try:
             if self.conn is None:  # (its own, kept: the pool checks a connection at each loan)
                 self.conn = store.client.connection_pool.make_connection()
                 timeout = self.conn.socket_timeout  # (None: no time-out)
                 self.timeout_ns = int(timeout * 1e9) if timeout else 2**62
-            command = ("EVALSHA", sha, *self._args(modes, values))
+            command = ("EVALSHA", sha, *store._call(modes, values))
             packed = [self._pack(command)] if self._pack else self.conn.pack_command(*command)
             self.conn.send_packed_command(packed, check_health=False)
         except RedisError as exc:
@@ -348,18 +350,18 @@ class Calls:
                 lost.append(call)
         sha = self.store._load()
         for call in lost:
-            self.conn.send_command("EVALSHA", sha, *self._args(call[0], call[1]))
+            self.conn.send_command("EVALSHA", sha, *self.store._call(call[0], call[1]))
         for call in lost:
             call[2] = self.conn.read_response(disable_decoding=True)
-
-    def _args(self, modes: list[str], values: list[tuple]) -> tuple:
-        delay = self.store._delay
-        lines = [_line(m, v, delay) for m, v in zip(modes, values, strict=True)]
-        return (0, *self.store._settings, *lines)
 
     def _failed(self, exc: BaseException):
         self.drop()
         return self.store._failed(exc)
+
+
+def _modes(lookups: Sequence[bool]) -> list[str]:
+    """The script's mode of each record: a lookup and an update, or the update alone."""
+    return [_OBSERVE if look else _RULES_ONLY for look in lookups]
 
 
 def _line(mode: str, values: tuple, delay: float) -> str:

@@ -48,7 +48,6 @@ class Link:
         self.round_trips = 0
         self.calls = store.calls()
         self.flight: deque[tuple] = deque()  # (tag, txns, sent), as asked for
-        self._unsent = 0  # of them
         self._backoff = BACKOFF_FIRST_NS
         self._next_probe = 0
 
@@ -59,7 +58,8 @@ class Link:
         being sent (a chunk per call), nothing is sent: `answer` gives them back without."""
         if self.up and self.queue and not self.flight:  # twice what joins it: it drains
             self.flush(chunks=1 + 2 * len(txns) // FLUSH_CHUNK)
-        sent = self.up and not self.queue and self._unsent == 0
+        behind = self.flight and not self.flight[-1][2]  # (sent after them: out of order)
+        sent = self.up and not self.queue and not behind
         if sent:
             self.round_trips += 1
             try:
@@ -67,7 +67,6 @@ class Link:
             except StateUnavailable:
                 self._failed()
                 sent = False
-        self._unsent += not sent
         self.flight.append((tag, txns, sent))
 
     def answer(self, until_ns: int) -> tuple | None:
@@ -84,8 +83,6 @@ class Link:
             except StateUnavailable:
                 self._failed()
                 return self.answer(until_ns)
-        else:
-            self._unsent -= 1
         self.flight.popleft()
         return tag, txns, features
 
@@ -138,7 +135,6 @@ class Link:
         self._down()
         self.calls.drop()
         self.flight = deque((tag, txns, False) for tag, txns, _ in self.flight)
-        self._unsent = len(self.flight)
 
     def _down(self) -> None:
         self.up = False

@@ -88,7 +88,7 @@ class SharedLoop:
                 got = link.answer(ask if ask is not None else clock() + SEND_NS)
                 if got is not None:
                     self._answered(*got)
-            else:
+            else:  # (nothing in flight, records left: `ask` is when the next call goes)
                 self._idle(ask)
             if clock() - self._last_send > SEND_NS:
                 self._send()
@@ -153,14 +153,11 @@ class SharedLoop:
             ]
         res.code[rows] = codes
 
-    def _idle(self, wake: int | None) -> None:
+    def _idle(self, wake: int) -> None:
         """Nothing in flight: tend the link, then sleep until `wake` (a tenth of a second at
         most, for results and a stop)."""
         self.link.tend()
-        wake = (
-            min(wake, self._last_send + SEND_NS) if wake is not None else self._last_send + SEND_NS
-        )
-        left = wake - time.perf_counter_ns()
+        left = min(wake, self._last_send + SEND_NS) - time.perf_counter_ns()
         if left > 0:
             time.sleep(left / NS)
 
